@@ -1,0 +1,83 @@
+/*
+ * Every reason the data path drops a packet, in one X-macro: it yields the enum, the
+ * name that `ternctl show drops` prints and tests assert on, and the per-worker counter
+ * array. A drop without an entry here is a bug.
+ *
+ * Adding a reason: append one X(ENUM_SUFFIX, "kebab-name") line in the section of the
+ * area that drops. Names are stable: operators graph them.
+ *
+ * Threads: a struct pkt_drop_counters belongs to one worker; the control thread sums
+ * them when asked.
+ */
+#ifndef TERN_PKT_DROP_H
+#define TERN_PKT_DROP_H
+
+#include <stdint.h>
+
+#define PKT_DROP_REASONS(X)                                                                        \
+	/* packet buffers */                                                                       \
+	X(PKT_POOL_EMPTY, "pkt-pool-empty")                                                        \
+	X(PKT_NO_HEADROOM, "pkt-no-headroom")                                                      \
+	X(PKT_TOO_BIG, "pkt-too-big")                                                              \
+	/* IPv4 / IPv6 */                                                                          \
+	X(IP_TRUNCATED, "ip-truncated")                                                            \
+	X(IP_BAD_VERSION, "ip-bad-version")                                                        \
+	X(IPV4_BAD_HEADER_LENGTH, "ipv4-bad-header-length")                                        \
+	X(IPV4_BAD_TOTAL_LENGTH, "ipv4-bad-total-length")                                          \
+	X(IPV4_BAD_CHECKSUM, "ipv4-bad-checksum")                                                  \
+	X(IPV4_BAD_OPTIONS, "ipv4-bad-options")                                                    \
+	X(IPV6_BAD_PAYLOAD_LENGTH, "ipv6-bad-payload-length")                                      \
+	X(IPV6_EXT_TRUNCATED, "ipv6-ext-truncated")                                                \
+	X(IPV6_EXT_TOO_MANY, "ipv6-ext-too-many")                                                  \
+	X(IPV6_EXT_BAD_ORDER, "ipv6-ext-bad-order")                                                \
+	/* L4 */                                                                                   \
+	X(TCP_TRUNCATED, "tcp-truncated")                                                          \
+	X(TCP_BAD_DATA_OFFSET, "tcp-bad-data-offset")                                              \
+	X(TCP_BAD_OPTIONS, "tcp-bad-options")                                                      \
+	X(UDP_TRUNCATED, "udp-truncated")                                                          \
+	X(UDP_BAD_LENGTH, "udp-bad-length")                                                        \
+	X(ICMP_TRUNCATED, "icmp-truncated")                                                        \
+	X(ICMPV6_TRUNCATED, "icmpv6-truncated")                                                    \
+	X(L4_BAD_CHECKSUM, "l4-bad-checksum")                                                      \
+	/* fragments */                                                                            \
+	X(FRAG_BAD_OFFSET, "frag-bad-offset")                                                      \
+	X(FRAG_OVERLAP, "frag-overlap")                                                            \
+	X(FRAG_TOO_BIG, "frag-too-big")                                                            \
+	X(FRAG_TOO_MANY, "frag-too-many")                                                          \
+	X(FRAG_TABLE_FULL, "frag-table-full")                                                      \
+	X(FRAG_TIMEOUT, "frag-timeout")                                                            \
+	/* SVR metadata (src/svr) */                                                               \
+	X(META_TRUNCATED, "meta-truncated")                                                        \
+	X(META_BAD_VERSION, "meta-bad-version")                                                    \
+	X(META_BAD_HEADER_LENGTH, "meta-bad-header-length")                                        \
+	X(META_TOO_LONG, "meta-too-long")                                                          \
+	X(META_TLV_OVERRUN, "meta-tlv-overrun")                                                    \
+	X(META_BAD_TLV_LENGTH, "meta-bad-tlv-length")                                              \
+	X(META_MISSING_CONTEXT, "meta-missing-context")                                            \
+	X(META_REQUIRED, "meta-required")                                                          \
+	/* sessions and waypoints (src/session, src/svr) */                                        \
+	X(SESSION_TABLE_FULL, "session-table-full")                                                \
+	X(WAYPOINT_PORTS_EXHAUSTED, "waypoint-ports-exhausted")                                    \
+	X(PROTO_UNSUPPORTED, "proto-unsupported")
+
+enum pkt_drop_reason {
+#define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
+	PKT_DROP_REASONS(PKT_DROP_ENUM)
+#undef PKT_DROP_ENUM
+	PKT_DROP_COUNT
+};
+
+struct pkt_drop_counters {
+	uint64_t count[PKT_DROP_COUNT];
+};
+
+/* The stable kebab-case name of a reason; "unknown" for values out of range. */
+const char *pkt_drop_reason_name(enum pkt_drop_reason reason);
+
+static inline void
+pkt_drop_count(struct pkt_drop_counters *c, enum pkt_drop_reason reason)
+{
+	c->count[reason]++;
+}
+
+#endif
