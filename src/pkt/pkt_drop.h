@@ -58,7 +58,14 @@
 	/* sessions and waypoints (src/session, src/svr) */                                        \
 	X(SESSION_TABLE_FULL, "session-table-full")                                                \
 	X(WAYPOINT_PORTS_EXHAUSTED, "waypoint-ports-exhausted")                                    \
-	X(PROTO_UNSUPPORTED, "proto-unsupported")
+	X(PROTO_UNSUPPORTED, "proto-unsupported")                                                  \
+	/* SVR transforms (src/svr/svr_transform.c) */                                             \
+	X(SVR_FRAGMENT_NOT_REASSEMBLED, "svr-fragment-not-reassembled")                            \
+	X(SVR_CONTEXT_MISMATCH, "svr-context-mismatch")                                            \
+	X(SVR_NOT_CARRIED_AS_UDP, "svr-not-carried-as-udp")                                        \
+	X(SVR_CONTROL_NO_SESSION, "svr-control-no-session")                                        \
+	X(SVR_CONTROL_BAD, "svr-control-bad")                                                      \
+	X(SVR_SESSION_CONFLICT, "svr-session-conflict")
 
 enum pkt_drop_reason {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
