@@ -55,6 +55,9 @@
 	X(META_BAD_TLV_LENGTH, "meta-bad-tlv-length")                                              \
 	X(META_MISSING_CONTEXT, "meta-missing-context")                                            \
 	X(META_REQUIRED, "meta-required")                                                          \
+	X(META_WRONG_SECTION, "meta-wrong-section")                                                \
+	X(META_DUPLICATE_TLV, "meta-duplicate-tlv")                                                \
+	X(META_BAD_CONTROL, "meta-bad-control")                                                    \
 	/* sessions and waypoints (src/session, src/svr) */                                        \
 	X(SESSION_TABLE_FULL, "session-table-full")                                                \
 	X(WAYPOINT_PORTS_EXHAUSTED, "waypoint-ports-exhausted")                                    \
