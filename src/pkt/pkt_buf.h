@@ -19,8 +19,8 @@
 
 #include "pkt/pkt_info.h"
 
-/* Room in front of a received packet: metadata blocks are at most a few hundred bytes. */
-#define PKT_BUF_HEADROOM 256
+/* Room in front of a received packet for a metadata block (SVR_META_MAX_LEN) to go in. */
+#define PKT_BUF_HEADROOM 512
 /* Largest packet: a 9000-byte jumbo frame plus metadata and an encryption trailer. */
 #define PKT_BUF_DATA_MAX 9216
 #define PKT_BUF_SIZE     (PKT_BUF_HEADROOM + PKT_BUF_DATA_MAX)
