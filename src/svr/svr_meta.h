@@ -90,6 +90,9 @@ enum svr_meta_field {
 	SVR_META_F_MCAST_EGRESS_LIST = 1u << 21,
 };
 
+/* Every bit of enum svr_meta_field; the encoder refuses others. */
+#define SVR_META_F_ALL ((1u << 22) - 1)
+
 /* A session tuple as the context TLVs carry it; ports in host order. */
 struct svr_ctx {
 	struct addr src; /* family says whether the v4 or the v6 TLV is used */
@@ -122,7 +125,7 @@ struct svr_path_metrics {
 };
 
 struct svr_mcast_group_ctx {
-	uint8_t family; /* ADDR_FAMILY_V4/V6 in struct addr terms; on the wire see docs */
+	uint8_t family; /* ADDR_FAMILY_V4/V6; the wire carries the same 4 or 6 */
 	uint8_t flags;
 	struct addr source;
 	struct addr group;
@@ -151,7 +154,8 @@ struct svr_meta {
 	struct svr_str application;
 	uint32_t remaining_time_s;
 	struct svr_mcast_group_ctx mcast_group;
-	const uint8_t *mcast_egress_list; /* raw value (count u16, entries), borrowed */
+	/* raw value (count u16, then len u8 + name entries), borrowed; see _egress_next */
+	const uint8_t *mcast_egress_list;
 	uint16_t mcast_egress_list_len;
 };
 
@@ -162,8 +166,11 @@ bool svr_meta_has_cookie(const uint8_t *data, size_t len);
  * Encodes the present fields of m into out (cap bytes) in the canonical order of
  * docs/protocol.md (which reproduces its test vectors); *len receives the block length.
  * A block with no TLVs is the empty (false-positive) block.
- * -ENOBUFS if it does not fit, -EINVAL for a field that cannot be encoded (a string
- * longer than 65535, context families that do not match, a 28-bit field overflow).
+ * -ENOBUFS if it does not fit, -EINVAL for a field that cannot be encoded (a present bit
+ * outside SVR_META_F_ALL, a non-empty string with a NULL pointer, context families that
+ * do not match or are not V4/V6, a 4-, 15- or 28-bit field overflow, a multicast group
+ * context whose families disagree, an egress list whose entries do not fill it exactly,
+ * a payload section longer than 65535). Nothing useful is in out after an error.
  */
 int svr_meta_encode(const struct svr_meta *m, uint8_t *out, size_t cap, size_t *len);
 
@@ -171,16 +178,44 @@ int svr_meta_encode(const struct svr_meta *m, uint8_t *out, size_t cap, size_t *
  * Decodes the block at the start of data (an L4 payload of len bytes). Returns:
  *   0: *m filled, *block_len = header length + payload length;
  *   -ENOMSG: no cookie, so not metadata (m untouched);
- *   -EBADMSG: malformed, *reason says why (version, header length, lengths past the
- *     payload, a TLV running past its section, a known TLV with a wrong length or in
- *     the wrong section, a duplicate TLV).
+ *   -EBADMSG: malformed, *reason says why: META_TRUNCATED (cookie but no room for the
+ *     fixed 12 bytes), META_BAD_VERSION, META_BAD_HEADER_LENGTH (below 12),
+ *     META_TOO_LONG (header + payload length past len), META_TLV_OVERRUN (a TLV running
+ *     past its section), META_BAD_TLV_LENGTH (a known TLV with a wrong length or an
+ *     inconsistent inner layout), META_WRONG_SECTION, META_DUPLICATE_TLV (a field given
+ *     twice, also as its v4 and v6 forms); m is then unspecified.
+ * Bytes after the block (the original L4 payload) are not looked at.
  */
 int svr_meta_decode(const uint8_t *data, size_t len, struct svr_meta *m, size_t *block_len,
     enum pkt_drop_reason *reason);
 
-/* Offsets inside an encoded block, for sealing the payload section (security issue). */
+/*
+ * Lengths of the sections of a block that svr_meta_decode accepted or svr_meta_encode
+ * wrote (so at least SVR_META_FIXED_LEN bytes), for sealing the payload section: the
+ * header length includes the fixed 12 bytes.
+ */
 size_t svr_meta_header_len(const uint8_t *block);
 size_t svr_meta_payload_len(const uint8_t *block);
+
+/*
+ * True when a and b carry the same present fields with the same values (strings and the
+ * egress list by content, not by pointer). Fields whose bit is clear are ignored.
+ */
+bool svr_meta_equal(const struct svr_meta *a, const struct svr_meta *b);
+
+/*
+ * Walks the router names of m's multicast egress list: start with *pos = 0; each call
+ * gives the next name (borrowed from the list) and returns true, or false at the end.
+ */
+bool svr_meta_mcast_egress_next(const struct svr_meta *m, size_t *pos, struct svr_str *name);
+
+/*
+ * Builds an egress list value (count, then len u8 + name entries) from count names into
+ * out, for m->mcast_egress_list. -EINVAL for a name longer than 255 or a non-empty name
+ * with a NULL pointer, -ENOBUFS if it does not fit.
+ */
+int svr_meta_mcast_egress_build(const struct svr_str *names, uint16_t count, uint8_t *out,
+    size_t cap, size_t *len);
 
 /* Text name of a TLV type or control value, for logs and captures ("unknown" else). */
 const char *svr_tlv_type_name(uint16_t type);
