@@ -1,0 +1,830 @@
+/* The SVR per-packet transforms; see svr_transform.h for the contract. */
+#include "svr/svr_transform.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "lib/buf.h"
+#include "pkt/pkt_csum.h"
+#include "pkt/pkt_parse.h"
+
+#define SVR_UDP_HDR_LEN 8
+
+static inline void
+svr_drop(struct svr_router *rt, enum pkt_drop_reason reason)
+{
+	pkt_drop_count(rt->drops, reason);
+}
+
+static inline size_t
+svr_addr_len(uint8_t family)
+{
+	return family == ADDR_FAMILY_V4 ? 4 : 16;
+}
+
+static inline bool
+svr_proto_is_native(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+int
+svr_router_seed(struct svr_router *rt)
+{
+	ssize_t n = getrandom(rt->uuid_state, sizeof(rt->uuid_state), 0);
+
+	if (n != (ssize_t)sizeof(rt->uuid_state))
+		return n < 0 ? -errno : -EIO;
+	if ((rt->uuid_state[0] | rt->uuid_state[1]) == 0)
+		rt->uuid_state[0] = 1;
+	return 0;
+}
+
+static uint64_t
+svr_uuid_next(struct svr_router *rt)
+{
+	uint64_t x = rt->uuid_state[0];
+	const uint64_t y = rt->uuid_state[1];
+
+	rt->uuid_state[0] = y;
+	x ^= x << 23;
+	rt->uuid_state[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+	return rt->uuid_state[1] + y;
+}
+
+/*
+ * Session UUIDs need to be unique, not secret (the security profile authenticates them
+ * as associated data), so a seeded xorshift128+ replaces a getrandom() call per session.
+ */
+static void
+svr_uuid_generate(struct svr_router *rt, uint8_t uuid[16])
+{
+	uint64_t a = svr_uuid_next(rt), b = svr_uuid_next(rt);
+
+	memcpy(uuid, &a, 8);
+	memcpy(uuid + 8, &b, 8);
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* version 4 */
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+}
+
+/* Offset of the byte that names the L4 protocol: IPv4 protocol or the last next-header. */
+static size_t
+svr_l4_proto_off(const uint8_t *d, const struct pkt_info *info)
+{
+	size_t off = 40, at = 6;
+	uint8_t nh = d[6];
+
+	if (info->family == ADDR_FAMILY_V4)
+		return 9;
+	/* The parser validated the chain; walk it again only to find the last link. */
+	while (off < info->l4_off) {
+		at = off;
+		if (nh == IPPROTO_FRAGMENT)
+			off += 8;
+		else if (nh == IPPROTO_AH)
+			off += ((size_t)d[off + 1] + 2) * 4;
+		else
+			off += ((size_t)d[off + 1] + 1) * 8;
+		nh = d[at];
+	}
+	return at;
+}
+
+static void
+svr_key_from_packet(const struct pkt_buf *p, uint16_t zone, uint8_t proto, uint16_t sport,
+    uint16_t dport, struct session_key *key)
+{
+	const uint8_t *d = p->buf + p->head;
+	const struct pkt_info *info = &p->info;
+
+	session_key_set(key, info->family, proto, zone, d + pkt_info_src_off(info),
+	    d + pkt_info_dst_off(info), sport, dport);
+}
+
+int
+svr_lan_key(const struct pkt_buf *p, uint16_t zone, struct session_key *key)
+{
+	const struct pkt_info *info = &p->info;
+	uint16_t sport = 0, dport = 0;
+
+	if (info->flags & PKT_INFO_FRAGMENT)
+		return -EPROTONOSUPPORT;
+	if (info->flags & (PKT_INFO_HAS_PORTS | PKT_INFO_HAS_L4)) {
+		sport = info->sport;
+		dport = info->dport;
+	}
+	svr_key_from_packet(p, zone, info->l4_proto, sport, dport, key);
+	return 0;
+}
+
+int
+svr_wan_key(const struct pkt_buf *p, uint16_t wan_zone, struct session_key *key)
+{
+	const struct pkt_info *info = &p->info;
+
+	if ((info->flags & PKT_INFO_FRAGMENT) || !(info->flags & PKT_INFO_HAS_PORTS))
+		return -EPROTONOSUPPORT;
+	svr_key_from_packet(p, wan_zone, info->l4_proto, info->sport, info->dport, key);
+	return 0;
+}
+
+/*
+ * Checksum deltas for packets arriving with tuple `in` and leaving with the reverse of
+ * `out` (src = out->dst, dst = out->src, sport = out->dport, dport = out->sport).
+ */
+static void
+svr_deltas_compute(struct session *s, enum session_dir dir, const struct session_key *in,
+    const struct session_key *out)
+{
+	size_t alen = svr_addr_len(in->family);
+	uint32_t l3, l4;
+
+	l3 = pkt_csum_delta_add(0, in->src, out->dst, alen);
+	l3 = pkt_csum_delta_add(l3, in->dst, out->src, alen);
+	l4 = pkt_csum_delta_add16(l3, in->sport, out->dport);
+	l4 = pkt_csum_delta_add16(l4, in->dport, out->sport);
+	s->csum_delta_l3[dir] = pkt_csum_fold(l3);
+	s->csum_delta_l4[dir] = pkt_csum_fold(l4);
+}
+
+/* Writes the reverse of key as the packet's addresses (and ports when it has them). */
+static void
+svr_tuple_write_reverse(uint8_t *d, struct pkt_info *info, const struct session_key *key,
+    bool ports)
+{
+	size_t alen = svr_addr_len(info->family);
+
+	memcpy(d + pkt_info_src_off(info), key->dst, alen);
+	memcpy(d + pkt_info_dst_off(info), key->src, alen);
+	if (ports) {
+		buf_store_be16(d + info->l4_off, key->dport);
+		buf_store_be16(d + info->l4_off + 2, key->sport);
+		info->sport = key->dport;
+		info->dport = key->sport;
+	}
+}
+
+/* The fast path: new tuple and precomputed deltas, nothing else. */
+static void
+svr_rewrite_fast(struct pkt_buf *p, const struct session *s, enum session_dir dir,
+    const struct session_key *out)
+{
+	uint8_t *d = p->buf + p->head;
+	struct pkt_info *info = &p->info;
+	int csum_off = pkt_csum_l4_field_off(info->l4_proto);
+
+	svr_tuple_write_reverse(d, info, out, true);
+	if (info->family == ADDR_FAMILY_V4)
+		pkt_csum_apply_delta(d + 10, s->csum_delta_l3[dir], false);
+	if (csum_off >= 0)
+		pkt_csum_apply_delta(d + info->l4_off + (size_t)csum_off, s->csum_delta_l4[dir],
+		    info->l4_proto == IPPROTO_UDP);
+}
+
+static const char *
+svr_name(const char *const *names, uint16_t count, uint16_t id)
+{
+	return names != NULL && id < count ? names[id] : NULL;
+}
+
+static void
+svr_str_set(struct svr_str *str, const char *name, uint32_t *present, uint32_t field)
+{
+	if (name == NULL)
+		return;
+	str->ptr = name;
+	str->len = (uint16_t)strnlen(name, UINT16_MAX);
+	*present |= field;
+}
+
+static void
+svr_ctx_from_key(struct svr_ctx *ctx, const struct session_key *key)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->src.family = key->family;
+	ctx->dst.family = key->family;
+	memcpy(ctx->src.bytes, key->src, 16);
+	memcpy(ctx->dst.bytes, key->dst, 16);
+	ctx->sport = key->sport;
+	ctx->dport = key->dport;
+	ctx->proto = key->proto;
+}
+
+/* Forward metadata of an ingress session: what the egress needs to restore and decide. */
+static void
+svr_meta_build_forward(const struct svr_router *rt, const struct session *s, struct svr_meta *m)
+{
+	const struct svr_path *path = s->path_id < rt->path_count ? &rt->paths[s->path_id] : NULL;
+
+	memset(m, 0, sizeof(*m));
+	svr_ctx_from_key(&m->fwd_ctx, &s->lan_key);
+	memcpy(m->uuid, s->uuid, sizeof(m->uuid));
+	m->present = SVR_META_F_FWD_CTX | SVR_META_F_UUID;
+	svr_str_set(&m->tenant, svr_name(rt->tenant_names, rt->tenant_count, s->tenant_id),
+	    &m->present, SVR_META_F_TENANT);
+	svr_str_set(&m->service, svr_name(rt->service_names, rt->service_count, s->service_id),
+	    &m->present, SVR_META_F_SERVICE);
+	svr_str_set(&m->source_router, rt->name, &m->present, SVR_META_F_SOURCE_ROUTER);
+	if (path != NULL)
+		svr_str_set(&m->peer_path_id, path->name, &m->present, SVR_META_F_PEER_PATH_ID);
+}
+
+/* Reverse metadata of an egress session: the tuple server-to-client, and "stop". */
+static void
+svr_meta_build_reverse(const struct session *s, struct svr_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	svr_ctx_from_key(&m->rev_ctx, &s->lan_key);
+	m->present = SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META;
+}
+
+/* True when ctx is the tuple of key read in the other direction. */
+static bool
+svr_ctx_is_reverse_of(const struct svr_ctx *ctx, const struct session_key *key)
+{
+	size_t alen = svr_addr_len(key->family);
+
+	return ctx->src.family == key->family && ctx->proto == key->proto &&
+	    memcmp(ctx->src.bytes, key->dst, alen) == 0 &&
+	    memcmp(ctx->dst.bytes, key->src, alen) == 0 && ctx->sport == key->dport &&
+	    ctx->dport == key->sport;
+}
+
+/*
+ * LAN -> WAN with something extra on the wire: a metadata block, an empty block for a
+ * payload that begins with the cookie, or the UDP header of a carried protocol.
+ */
+static enum svr_verdict
+svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint64_t now_ns)
+{
+	uint8_t block[SVR_META_MAX_LEN];
+	struct svr_meta m;
+	size_t block_len = 0, ins_off, ins_len;
+	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
+	bool meta = s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META);
+	enum pkt_drop_reason reason;
+	struct pkt_info *info = &p->info;
+	uint8_t *d;
+	size_t wire_payload_off = as_udp ? info->l4_off : info->payload_off;
+	uint32_t len_before = p->len;
+	uint8_t tcp_flags = info->tcp_flags;
+
+	d = p->buf + p->head;
+	if (meta) {
+		if (s->flags & SVR_SESSION_FWD_META)
+			svr_meta_build_forward(rt, s, &m);
+		else
+			svr_meta_build_reverse(s, &m);
+	} else if (svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
+		memset(&m, 0, sizeof(m)); /* the empty block marks a false positive */
+		meta = true;
+		rt->stats.false_positive_tx++;
+	}
+	if (meta) {
+		if (svr_meta_encode(&m, block, sizeof(block), &block_len) < 0) {
+			reason = PKT_DROP_PKT_TOO_BIG;
+			goto drop;
+		}
+		if (!as_udp && !pkt_csum_verify(d, info)) {
+			reason = PKT_DROP_L4_BAD_CHECKSUM;
+			goto drop;
+		}
+		if (s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META))
+			rt->stats.meta_tx++;
+	}
+	ins_off = as_udp ? info->l4_off : info->payload_off;
+	ins_len = block_len + (as_udp ? SVR_UDP_HDR_LEN : 0);
+	if ((size_t)info->ip_len + ins_len > UINT16_MAX ||
+	    (size_t)p->len + ins_len > PKT_BUF_DATA_MAX) {
+		reason = PKT_DROP_PKT_TOO_BIG;
+		goto drop;
+	}
+	if (pkt_buf_insert(p, ins_off, ins_len) < 0) {
+		reason = PKT_DROP_PKT_NO_HEADROOM;
+		goto drop;
+	}
+	d = p->buf + p->head;
+	if (as_udp) {
+		d[svr_l4_proto_off(d, info)] = IPPROTO_UDP;
+		memset(d + ins_off, 0, SVR_UDP_HDR_LEN);
+		info->l4_proto = IPPROTO_UDP;
+		info->payload_off = (uint16_t)(info->l4_off + SVR_UDP_HDR_LEN);
+		info->flags |= PKT_INFO_HAS_PORTS | PKT_INFO_HAS_L4;
+	}
+	memcpy(d + (as_udp ? ins_off + SVR_UDP_HDR_LEN : ins_off), block, block_len);
+	pkt_set_ip_len(d, info, (size_t)info->ip_len + ins_len);
+	svr_tuple_write_reverse(d, info, &s->wan_key, true);
+	pkt_csum_fill(d, info);
+	if (pkt_parse(p, &reason) < 0)
+		goto drop;
+	session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, tcp_flags, len_before, now_ns);
+	p->port = s->path_id < rt->path_count ? rt->paths[s->path_id].wan_port : 0;
+	return SVR_VERDICT_TO_WAN;
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+void
+svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
+    enum svr_verdict *verdicts, uint64_t now_ns)
+{
+	struct session_key keys[64];
+	const struct session_key *key_ptrs[64];
+	uint32_t idx[64];
+	enum session_dir dirs[64];
+	unsigned i, m = 0;
+	unsigned slot[64];
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++) {
+		verdicts[i] = SVR_VERDICT_DROP;
+		if (svr_lan_key(pkts[i], zone, &keys[m]) < 0) {
+			svr_drop(rt, PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED);
+			continue;
+		}
+		key_ptrs[m] = &keys[m];
+		slot[m++] = i;
+	}
+	session_table_lookup_burst(rt->sessions, key_ptrs, m, idx, dirs);
+	for (unsigned j = 0; j < m; j++) {
+		struct pkt_buf *p = pkts[slot[j]];
+		struct session *s;
+		const uint8_t *d;
+
+		if (idx[j] == SESSION_INDEX_NONE) {
+			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
+			continue;
+		}
+		s = session_table_get(rt->sessions, idx[j]);
+		p->user = idx[j];
+		d = p->buf + p->head;
+		if ((s->flags &
+		        (SVR_SESSION_FWD_META | SVR_SESSION_REV_META | SVR_SESSION_AS_UDP)) != 0 ||
+		    svr_meta_has_cookie(d + p->info.payload_off,
+		        p->info.ip_len - p->info.payload_off)) {
+			verdicts[slot[j]] = svr_lan_to_wan_slow(rt, p, s, now_ns);
+			continue;
+		}
+		svr_rewrite_fast(p, s, SESSION_DIR_LAN_TO_WAN, &s->wan_key);
+		session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, p->info.tcp_flags,
+		    p->len, now_ns);
+		p->port = rt->paths[s->path_id].wan_port;
+		verdicts[slot[j]] = SVR_VERDICT_TO_WAN;
+	}
+}
+
+enum svr_verdict
+svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
+    const struct svr_route *route, uint64_t now_ns)
+{
+	const struct svr_path *path;
+	struct session_key lan_key, wan_key;
+	uint16_t local_port, peer_port;
+	enum pkt_drop_reason reason;
+	struct session *s;
+	uint32_t index;
+	bool as_udp;
+	int rc;
+
+	if (route->path_id >= rt->path_count) {
+		reason = PKT_DROP_PROTO_UNSUPPORTED;
+		goto drop;
+	}
+	path = &rt->paths[route->path_id];
+	if (svr_lan_key(p, zone, &lan_key) < 0) {
+		reason = PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED;
+		goto drop;
+	}
+	/* SVR between waypoints of another family would need header translation. */
+	if (path->local.family != p->info.family || path->remote.family != p->info.family) {
+		reason = PKT_DROP_PROTO_UNSUPPORTED;
+		goto drop;
+	}
+	as_udp = !svr_proto_is_native(p->info.l4_proto);
+	if (!as_udp && !pkt_csum_verify(p->buf + p->head, &p->info)) {
+		reason = PKT_DROP_L4_BAD_CHECKSUM;
+		goto drop;
+	}
+	if (svr_waypoint_ports_get(path->ports, &local_port, &peer_port) < 0) {
+		reason = PKT_DROP_WAYPOINT_PORTS_EXHAUSTED;
+		goto drop;
+	}
+	session_key_set(&wan_key, p->info.family, as_udp ? IPPROTO_UDP : p->info.l4_proto,
+	    path->wan_zone, path->remote.bytes, path->local.bytes, peer_port, local_port);
+	rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
+	if (rc < 0) {
+		svr_waypoint_ports_put(path->ports, local_port);
+		reason =
+		    rc == -ENOSPC ? PKT_DROP_SESSION_TABLE_FULL : PKT_DROP_SVR_SESSION_CONFLICT;
+		goto drop;
+	}
+	s = session_table_get(rt->sessions, index);
+	s->role = SESSION_ROLE_INGRESS;
+	s->tenant_id = route->tenant_id;
+	s->service_id = route->service_id;
+	s->path_id = route->path_id;
+	s->flags = SVR_SESSION_FWD_META | (as_udp ? SVR_SESSION_AS_UDP : 0);
+	if (route->uuid != NULL)
+		memcpy(s->uuid, route->uuid, sizeof(s->uuid));
+	else
+		svr_uuid_generate(rt, s->uuid);
+	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
+	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
+	p->user = index;
+	if (svr_lan_to_wan_slow(rt, p, s, now_ns) == SVR_VERDICT_TO_WAN)
+		return SVR_VERDICT_TO_WAN;
+	/* Counted already; a session whose first packet could not leave is not kept. */
+	svr_session_release(rt, s);
+	session_table_delete(rt->sessions, index);
+	return SVR_VERDICT_DROP;
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+/*
+ * Removes the block (and the carrying UDP header) from a WAN packet, restores the
+ * session's LAN tuple and fixes lengths and checksums. The wire checksum was verified.
+ */
+static enum svr_verdict
+svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, size_t block_len,
+    uint64_t now_ns)
+{
+	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
+	struct pkt_info *info = &p->info;
+	enum pkt_drop_reason reason;
+	size_t rm_off = as_udp ? info->l4_off : info->payload_off;
+	size_t rm_len = block_len + (as_udp ? SVR_UDP_HDR_LEN : 0);
+	uint32_t wire_len = p->len;
+	uint8_t *d;
+
+	if (pkt_buf_remove(p, rm_off, rm_len) < 0) {
+		reason = PKT_DROP_META_TOO_LONG;
+		goto drop;
+	}
+	d = p->buf + p->head;
+	if (as_udp) {
+		/* The carried L4 header and its checksum are the host's own, untouched. */
+		d[svr_l4_proto_off(d, info)] = s->lan_key.proto;
+		info->l4_proto = s->lan_key.proto;
+		info->payload_off = info->l4_off;
+		info->flags &= (uint8_t)~PKT_INFO_HAS_PORTS;
+		pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
+		svr_tuple_write_reverse(d, info, &s->lan_key, false);
+		if (info->family == ADDR_FAMILY_V4)
+			buf_store_be16(d + 10, pkt_csum_ipv4_header(d, info->l4_off));
+	} else {
+		pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
+		svr_tuple_write_reverse(d, info, &s->lan_key, true);
+		pkt_csum_fill(d, info);
+	}
+	if (pkt_parse(p, &reason) < 0)
+		goto drop;
+	session_on_packet(rt->sessions, s, SESSION_DIR_WAN_TO_LAN, info->tcp_flags, wire_len,
+	    now_ns);
+	p->port = s->tenant_id < rt->tenant_count && rt->lan_ports != NULL ?
+	    rt->lan_ports[s->tenant_id] :
+	    0;
+	return SVR_VERDICT_TO_LAN;
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+/* Builds a control packet on the session's waypoint tuple, toward the peer. */
+static void
+svr_control_send(struct svr_router *rt, const struct session *s, uint8_t control)
+{
+	uint8_t block[SVR_META_MAX_LEN];
+	enum pkt_drop_reason reason;
+	size_t block_len, ip_hdr, alen = svr_addr_len(s->wan_key.family);
+	struct svr_meta m;
+	struct pkt_buf *c;
+	uint8_t *d;
+
+	memset(&m, 0, sizeof(m));
+	m.present = SVR_META_F_CONTROL;
+	m.control = control;
+	if (control == SVR_CONTROL_DISABLE_META)
+		m.present |= SVR_META_F_DISABLE_FWD_META;
+	if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX || rt->pool == NULL ||
+	    (c = pkt_pool_get(rt->pool)) == NULL) {
+		svr_drop(rt, PKT_DROP_PKT_POOL_EMPTY);
+		return;
+	}
+	if (svr_meta_encode(&m, block, sizeof(block), &block_len) < 0)
+		goto fail;
+	ip_hdr = s->wan_key.family == ADDR_FAMILY_V4 ? 20 : 40;
+	d = pkt_buf_put(c, ip_hdr + SVR_UDP_HDR_LEN + block_len);
+	if (d == NULL)
+		goto fail;
+	memset(d, 0, ip_hdr + SVR_UDP_HDR_LEN);
+	if (ip_hdr == 20) {
+		d[0] = 0x45;
+		d[8] = 64;
+		d[9] = IPPROTO_UDP;
+		buf_store_be16(d + 2, (uint16_t)c->len);
+		memcpy(d + 12, s->wan_key.dst, alen);
+		memcpy(d + 16, s->wan_key.src, alen);
+	} else {
+		d[0] = 0x60;
+		d[6] = IPPROTO_UDP;
+		d[7] = 64;
+		buf_store_be16(d + 4, (uint16_t)(c->len - 40));
+		memcpy(d + 8, s->wan_key.dst, alen);
+		memcpy(d + 24, s->wan_key.src, alen);
+	}
+	buf_store_be16(d + ip_hdr, s->wan_key.dport);
+	buf_store_be16(d + ip_hdr + 2, s->wan_key.sport);
+	buf_store_be16(d + ip_hdr + 4, (uint16_t)(SVR_UDP_HDR_LEN + block_len));
+	memcpy(d + ip_hdr + SVR_UDP_HDR_LEN, block, block_len);
+	if (ip_hdr == 20)
+		buf_store_be16(d + 10, pkt_csum_ipv4_header(d, 20));
+	if (pkt_parse(c, &reason) < 0)
+		goto fail;
+	pkt_csum_fill(d, &c->info);
+	c->port = s->path_id < rt->path_count ? rt->paths[s->path_id].wan_port : 0;
+	rt->ctrl_out[rt->ctrl_out_count++] = c;
+	rt->stats.control_tx++;
+	return;
+fail:
+	pkt_pool_put(rt->pool, c);
+	svr_drop(rt, PKT_DROP_PKT_TOO_BIG);
+}
+
+/* A control block arrived on a live session: act on it; the packet is consumed. */
+static enum svr_verdict
+svr_control_handle(struct svr_router *rt, struct session *s, uint32_t index,
+    const struct svr_meta *m)
+{
+	rt->stats.control_rx++;
+	switch (m->control) {
+	case SVR_CONTROL_DISABLE_META:
+		s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
+		break;
+	case SVR_CONTROL_ENABLE_META:
+		if (s->role == SESSION_ROLE_INGRESS)
+			s->flags |= SVR_SESSION_FWD_META;
+		break;
+	case SVR_CONTROL_DELETE_SESSION:
+		svr_session_release(rt, s);
+		session_table_delete(rt->sessions, index);
+		break;
+	case SVR_CONTROL_KEEPALIVE:
+	case SVR_CONTROL_HEALTH_STATE_EXISTS:
+		break;
+	default:
+		svr_drop(rt, PKT_DROP_SVR_CONTROL_BAD);
+		return SVR_VERDICT_DROP;
+	}
+	return SVR_VERDICT_CONSUMED;
+}
+
+/* WAN -> LAN when the packet carries a block or the session is carried as UDP. */
+static enum svr_verdict
+svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
+    bool has_cookie, uint64_t now_ns)
+{
+	struct pkt_info *info = &p->info;
+	const uint8_t *d = p->buf + p->head;
+	enum pkt_drop_reason reason;
+	size_t block_len = 0;
+	struct svr_meta m;
+	unsigned count;
+
+	if (!pkt_csum_verify(d, info)) {
+		reason = PKT_DROP_L4_BAD_CHECKSUM;
+		goto drop;
+	}
+	if (!has_cookie) {
+		if (s->role == SESSION_ROLE_EGRESS)
+			s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
+		return svr_wan_restore_slow(rt, p, s, 0, now_ns);
+	}
+	if (svr_meta_decode(d + info->payload_off, info->ip_len - info->payload_off, &m, &block_len,
+	        &reason) < 0)
+		goto drop;
+	if (m.present & SVR_META_F_CONTROL)
+		return svr_control_handle(rt, s, index, &m);
+	if (m.present == 0) {
+		/* The empty block only protects a payload that began with the cookie. */
+		if (s->role == SESSION_ROLE_EGRESS)
+			s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
+		return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+	}
+	rt->stats.meta_rx++;
+	if (s->role == SESSION_ROLE_INGRESS) {
+		if ((m.present & SVR_META_F_REV_CTX) &&
+		    !svr_ctx_is_reverse_of(&m.rev_ctx, &s->lan_key)) {
+			reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
+			goto drop;
+		}
+		if (m.present & (SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META))
+			s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
+	} else {
+		if ((m.present & SVR_META_F_FWD_CTX) &&
+		    !svr_ctx_is_reverse_of(&m.fwd_ctx, &s->lan_key)) {
+			reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
+			goto drop;
+		}
+		count = (s->flags & SVR_SESSION_META_RX_MASK) >> SVR_SESSION_META_RX_SHIFT;
+		if (count < 0xf)
+			count++;
+		s->flags =
+		    (s->flags & ~SVR_SESSION_META_RX_MASK) | (count << SVR_SESSION_META_RX_SHIFT);
+		/* A one-way flow never sends reverse metadata: tell the ingress to stop. */
+		if (count >= SVR_UNIDIRECTIONAL_META_PACKETS && s->packets[0] == 0 &&
+		    !(s->flags & SVR_SESSION_DISABLE_SENT)) {
+			s->flags |= SVR_SESSION_DISABLE_SENT;
+			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META);
+		}
+	}
+	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+void
+svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t wan_zone,
+    enum svr_verdict *verdicts, uint64_t now_ns)
+{
+	struct session_key keys[64];
+	const struct session_key *key_ptrs[64];
+	uint32_t idx[64];
+	enum session_dir dirs[64];
+	unsigned slot[64];
+	unsigned i, m = 0;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++) {
+		verdicts[i] = SVR_VERDICT_DROP;
+		if (pkts[i]->info.flags & PKT_INFO_FRAGMENT) {
+			svr_drop(rt, PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED);
+			continue;
+		}
+		if (svr_wan_key(pkts[i], wan_zone, &keys[m]) < 0) {
+			svr_drop(rt, PKT_DROP_PROTO_UNSUPPORTED);
+			continue;
+		}
+		key_ptrs[m] = &keys[m];
+		slot[m++] = i;
+	}
+	session_table_lookup_burst(rt->sessions, key_ptrs, m, idx, dirs);
+	for (unsigned j = 0; j < m; j++) {
+		struct pkt_buf *p = pkts[slot[j]];
+		const uint8_t *d = p->buf + p->head;
+		struct session *s;
+		bool has_cookie;
+
+		if (idx[j] == SESSION_INDEX_NONE) {
+			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
+			continue;
+		}
+		s = session_table_get(rt->sessions, idx[j]);
+		p->user = idx[j];
+		has_cookie = svr_meta_has_cookie(d + p->info.payload_off,
+		    p->info.ip_len - p->info.payload_off);
+		if (has_cookie || (s->flags & SVR_SESSION_AS_UDP) ||
+		    (s->flags & SVR_SESSION_REV_META)) {
+			verdicts[slot[j]] =
+			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, now_ns);
+			continue;
+		}
+		svr_rewrite_fast(p, s, SESSION_DIR_WAN_TO_LAN, &s->lan_key);
+		session_on_packet(rt->sessions, s, SESSION_DIR_WAN_TO_LAN, p->info.tcp_flags,
+		    p->len, now_ns);
+		p->port = s->tenant_id < rt->tenant_count && rt->lan_ports != NULL ?
+		    rt->lan_ports[s->tenant_id] :
+		    0;
+		verdicts[slot[j]] = SVR_VERDICT_TO_LAN;
+	}
+}
+
+int
+svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
+{
+	const struct pkt_info *info = &p->info;
+	const uint8_t *d = p->buf + p->head;
+	enum pkt_drop_reason reason;
+	size_t block_len;
+	int rc;
+
+	if ((info->flags & PKT_INFO_FRAGMENT) || !(info->flags & PKT_INFO_HAS_PORTS)) {
+		reason = PKT_DROP_META_REQUIRED;
+		goto drop;
+	}
+	rc = svr_meta_decode(d + info->payload_off, info->ip_len - info->payload_off, m, &block_len,
+	    &reason);
+	if (rc == -ENOMSG) {
+		reason = PKT_DROP_META_REQUIRED;
+		goto drop;
+	}
+	if (rc < 0)
+		goto drop;
+	if (m->present & SVR_META_F_CONTROL) {
+		reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
+		goto drop;
+	}
+	if (!(m->present & SVR_META_F_FWD_CTX)) {
+		reason = PKT_DROP_META_MISSING_CONTEXT;
+		goto drop;
+	}
+	return 0;
+drop:
+	svr_drop(rt, reason);
+	return -EBADMSG;
+}
+
+enum svr_verdict
+svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    const struct svr_accept *accept, uint64_t now_ns)
+{
+	const struct svr_ctx *ctx = &m->fwd_ctx;
+	const struct pkt_info *info = &p->info;
+	const uint8_t *d = p->buf + p->head;
+	struct session_key lan_key, wan_key;
+	enum pkt_drop_reason reason;
+	struct session *s;
+	size_t block_len;
+	uint32_t index;
+	bool as_udp;
+	int rc;
+
+	if (accept->path_id >= rt->path_count || ctx->src.family != info->family) {
+		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
+		goto drop;
+	}
+	as_udp = !svr_proto_is_native(ctx->proto);
+	if (as_udp && info->l4_proto != IPPROTO_UDP) {
+		reason = PKT_DROP_SVR_NOT_CARRIED_AS_UDP;
+		goto drop;
+	}
+	/* TCP carried in UDP (the UDP transform) comes with multipath. */
+	if (!as_udp && info->l4_proto != ctx->proto) {
+		reason = PKT_DROP_PROTO_UNSUPPORTED;
+		goto drop;
+	}
+	if (!pkt_csum_verify(d, info)) {
+		reason = PKT_DROP_L4_BAD_CHECKSUM;
+		goto drop;
+	}
+	block_len = svr_meta_header_len(d + info->payload_off) +
+	    svr_meta_payload_len(d + info->payload_off);
+	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
+	session_key_set(&lan_key, ctx->src.family, ctx->proto, accept->tenant_id, ctx->dst.bytes,
+	    ctx->src.bytes, ctx->dport, ctx->sport);
+	rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
+	if (rc == -EEXIST) {
+		/* Same session on a new waypoint tuple (the peer changed path): re-bind. */
+		index = session_table_lookup(rt->sessions, &lan_key,
+		    session_key_hash(rt->sessions, &lan_key), NULL);
+		s = index != SESSION_INDEX_NONE ? session_table_get(rt->sessions, index) : NULL;
+		if (s == NULL || !(m->present & SVR_META_F_UUID) ||
+		    memcmp(s->uuid, m->uuid, sizeof(s->uuid)) != 0 ||
+		    session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
+			reason = PKT_DROP_SVR_SESSION_CONFLICT;
+			goto drop;
+		}
+		s->path_id = accept->path_id;
+		rt->stats.rebinds++;
+	} else if (rc < 0) {
+		reason =
+		    rc == -ENOSPC ? PKT_DROP_SESSION_TABLE_FULL : PKT_DROP_SVR_SESSION_CONFLICT;
+		goto drop;
+	} else {
+		s = session_table_get(rt->sessions, index);
+		s->role = SESSION_ROLE_EGRESS;
+		s->tenant_id = accept->tenant_id;
+		s->service_id = accept->service_id;
+		s->path_id = accept->path_id;
+		if (m->present & SVR_META_F_UUID)
+			memcpy(s->uuid, m->uuid, sizeof(s->uuid));
+		else
+			svr_uuid_generate(rt, s->uuid);
+	}
+	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
+	    (1u << SVR_SESSION_META_RX_SHIFT);
+	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
+	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
+	rt->stats.meta_rx++;
+	p->user = index;
+	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+void
+svr_session_release(struct svr_router *rt, const struct session *s)
+{
+	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
+		return;
+	/* The ingress allocated the pair; its own (even) port is where the peer sends. */
+	svr_waypoint_ports_put(rt->paths[s->path_id].ports, s->wan_key.dport);
+}

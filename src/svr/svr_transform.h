@@ -1,0 +1,175 @@
+/*
+ * The SVR transforms: what a router does to each packet of a session, as functions
+ * over parsed packet buffers with no I/O (docs/protocol.md, "Session setup").
+ *
+ * Per router (per worker) state is a struct svr_router: its session table, drop
+ * counters, the names it puts in metadata and its peer paths. The caller owns all of
+ * it; the transforms only read the configuration parts.
+ *
+ * Packets from the LAN (svr_lan_rx_burst):
+ *   hit  -> rewritten to the waypoint tuple (forward metadata added at the ingress until
+ *           reverse metadata arrived; reverse metadata added at the egress until a
+ *           forward packet without metadata arrived) -> SVR_VERDICT_TO_WAN;
+ *   miss -> SVR_VERDICT_NEW_SESSION: the caller classifies (tenant, service, access,
+ *           path) and calls svr_lan_first().
+ * Packets from the WAN (svr_wan_rx_burst):
+ *   hit  -> metadata stripped (and acted on), original tuple restored -> SVR_VERDICT_TO_LAN,
+ *           or a control packet consumed -> SVR_VERDICT_CONSUMED;
+ *   miss -> SVR_VERDICT_NEW_SESSION: the caller decodes with svr_wan_decode(), applies its
+ *           own policy and calls svr_wan_first(), or drops.
+ * Every drop is counted in rt->drops under a named reason and gives SVR_VERDICT_DROP;
+ * the caller frees dropped and consumed buffers.
+ *
+ * The fast path (a hit with no metadata due) writes the new addresses and ports and
+ * applies the session's precomputed checksum deltas: no allocation, no lock, no log.
+ * Packets that carry metadata have their L4 checksum verified before and recomputed
+ * after the change, so corruption on either side is never laundered into a valid sum.
+ *
+ * Threads: one struct svr_router per worker.
+ */
+#ifndef TERN_SVR_TRANSFORM_H
+#define TERN_SVR_TRANSFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "pkt/pkt_buf.h"
+#include "pkt/pkt_drop.h"
+#include "session/session_table.h"
+#include "svr/svr_meta.h"
+#include "svr/svr_waypoint.h"
+
+/* SVR handshake state kept in struct session.flags. */
+enum svr_session_flag {
+	SVR_SESSION_FWD_META = 1u << 0,     /* ingress: add forward metadata toward the peer */
+	SVR_SESSION_REV_META = 1u << 1,     /* egress: add reverse metadata toward the peer */
+	SVR_SESSION_AS_UDP = 1u << 2,       /* a port-less protocol carried as UDP on the wire */
+	SVR_SESSION_DISABLE_SENT = 1u << 3, /* egress: disable-forward-metadata control sent */
+};
+/* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
+#define SVR_SESSION_META_RX_SHIFT 8
+#define SVR_SESSION_META_RX_MASK  (0xfu << SVR_SESSION_META_RX_SHIFT)
+/* A one-way flow: after this many forward metadata packets the egress says stop. */
+#define SVR_UNIDIRECTIONAL_META_PACKETS 4
+
+/* Control packets one burst may originate. */
+#define SVR_CTRL_OUT_MAX 64
+
+/* One peer path: a (local waypoint, remote waypoint) pair. */
+struct svr_path {
+	struct addr local;  /* our waypoint address */
+	struct addr remote; /* the peer's waypoint address */
+	uint16_t wan_zone;  /* SESSION_ZONE_WAN | WAN interface id: zone of the WAN keys */
+	uint32_t wan_port;  /* I/O port the path sends on */
+	struct svr_waypoint_ports *ports; /* pairs this router allocates on the path */
+	const char *name;                 /* peer path id TLV; NULL leaves it out */
+};
+
+struct svr_stats {
+	uint64_t meta_tx;           /* packets sent with forward or reverse metadata */
+	uint64_t meta_rx;           /* packets received with metadata (stripped) */
+	uint64_t false_positive_tx; /* empty blocks added to payloads that began with the cookie */
+	uint64_t control_tx;
+	uint64_t control_rx;
+	uint64_t rebinds; /* sessions moved to a new waypoint tuple with the same UUID */
+};
+
+struct svr_router {
+	struct session_table *sessions;
+	struct pkt_drop_counters *drops;
+	struct pkt_pool *pool;           /* buffers for control packets the router originates */
+	const char *name;                /* source router TLV; NULL leaves it out */
+	const char *const *tenant_names; /* by tenant id */
+	uint16_t tenant_count;
+	const char *const *service_names; /* by service id */
+	uint16_t service_count;
+	const struct svr_path *paths; /* by path id */
+	uint16_t path_count;
+	const uint32_t *lan_ports; /* I/O port of each LAN zone (tenant id) */
+	uint64_t uuid_state[2];    /* xorshift128+ state for session UUIDs */
+	struct svr_stats stats;
+	/*
+	 * Control packets the router originated during a burst (each with p->port set);
+	 * the worker sends and clears them after the burst. Full: counted PKT_POOL_EMPTY.
+	 */
+	struct pkt_buf *ctrl_out[SVR_CTRL_OUT_MAX];
+	unsigned ctrl_out_count;
+};
+
+enum svr_verdict {
+	SVR_VERDICT_DROP = 0,    /* counted in rt->drops; the caller frees the buffer */
+	SVR_VERDICT_TO_WAN,      /* send on p->port */
+	SVR_VERDICT_TO_LAN,      /* deliver on p->port */
+	SVR_VERDICT_CONSUMED,    /* a control packet was acted on; free the buffer */
+	SVR_VERDICT_NEW_SESSION, /* no session: classify, then svr_*_first() */
+};
+
+/* What the ingress decided for a new session (classification is the caller's). */
+struct svr_route {
+	uint16_t tenant_id; /* also the LAN zone of the session's LAN key */
+	uint16_t service_id;
+	uint16_t path_id;
+	const uint8_t *uuid; /* NULL: a fresh random UUID */
+};
+
+/* What the egress decided for a new session from a peer. */
+struct svr_accept {
+	uint16_t tenant_id; /* LAN zone to deliver into */
+	uint16_t service_id;
+	uint16_t path_id; /* the path it arrived on; reverse traffic leaves by it */
+};
+
+/* Seeds the UUID generator from getrandom(); -errno if that fails. */
+int svr_router_seed(struct svr_router *rt);
+
+/*
+ * Fast path for n (<= 64) parsed packets from the LAN zone `zone`. verdicts[i] for
+ * each; a packet with SVR_VERDICT_NEW_SESSION is untouched. p->user is set to the
+ * session index of hits.
+ */
+void svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
+    enum svr_verdict *verdicts, uint64_t now_ns);
+
+/*
+ * First packet of a session at the ingress: allocates the waypoint pair on the route's
+ * path, installs the session, adds forward metadata and rewrites. Returns
+ * SVR_VERDICT_TO_WAN or SVR_VERDICT_DROP (WAYPOINT_PORTS_EXHAUSTED, SESSION_TABLE_FULL,
+ * PKT_NO_HEADROOM, PKT_TOO_BIG, L4_BAD_CHECKSUM, ...).
+ */
+enum svr_verdict svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
+    const struct svr_route *route, uint64_t now_ns);
+
+/* Fast path for n (<= 64) parsed packets from the WAN zone `wan_zone`. */
+void svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t wan_zone,
+    enum svr_verdict *verdicts, uint64_t now_ns);
+
+/*
+ * Decodes the metadata of a WAN packet that matched no session. 0 with *m filled (it
+ * borrows from p); -EBADMSG counted in rt->drops (META_REQUIRED when there is no
+ * block, the decoder's reason when it is malformed, META_MISSING_CONTEXT when it lacks
+ * a forward context, SVR_CONTROL_NO_SESSION for a control packet).
+ */
+int svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m);
+
+/*
+ * First packet of a session at the egress, after svr_wan_decode() and the caller's
+ * policy: installs the session (or re-binds an existing one with the same UUID to the
+ * new waypoint tuple), strips the metadata, restores the original tuple.
+ * Returns SVR_VERDICT_TO_LAN or SVR_VERDICT_DROP.
+ */
+enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    const struct svr_accept *accept, uint64_t now_ns);
+
+/*
+ * Session ended (expired or deleted): returns its waypoint pair if this router
+ * allocated it. Call from the session table's on_expire hook before deletion.
+ */
+void svr_session_release(struct svr_router *rt, const struct session *s);
+
+/* Builds the LAN key of a parsed packet from the LAN zone (0, or -EPROTONOSUPPORT). */
+int svr_lan_key(const struct pkt_buf *p, uint16_t zone, struct session_key *key);
+/* Builds the WAN key of a parsed packet from the WAN (0, or -EPROTONOSUPPORT). */
+int svr_wan_key(const struct pkt_buf *p, uint16_t wan_zone, struct session_key *key);
+
+#endif
