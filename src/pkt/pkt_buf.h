@@ -54,9 +54,12 @@ pkt_buf_tailroom(const struct pkt_buf *p)
 	return PKT_BUF_SIZE - p->head - p->len;
 }
 
-/* Empties the buffer, leaving the default headroom. */
+/* Empties the buffer, leaving the default headroom; clears port, user, rx_ns and info. */
 void pkt_buf_reset(struct pkt_buf *p);
-/* Replaces the content with a copy of len bytes; -EMSGSIZE if len > PKT_BUF_DATA_MAX. */
+/*
+ * Replaces the content with a copy of len bytes at the default headroom and clears info;
+ * -EMSGSIZE if len > PKT_BUF_DATA_MAX.
+ */
 int pkt_buf_set(struct pkt_buf *p, const void *data, size_t len);
 /* Extends the tail by n bytes (returns a pointer to them) or NULL without room. */
 uint8_t *pkt_buf_put(struct pkt_buf *p, size_t n);
@@ -67,6 +70,7 @@ int pkt_buf_trim(struct pkt_buf *p, size_t len);
  * Opens a gap of n bytes at offset off (0 <= off <= len) by moving the off bytes before
  * it n bytes toward the front; the gap's content is undefined. Cheap when off is a
  * header length. -ENOBUFS when the headroom is smaller than n, -EINVAL on a bad off.
+ * Neither this nor pkt_buf_remove() touches p->info: offsets after off move by n.
  */
 int pkt_buf_insert(struct pkt_buf *p, size_t off, size_t n);
 /*
@@ -83,10 +87,11 @@ struct pkt_pool;
 
 /* NULL on allocation failure or count == 0. The caller owns the pool. */
 struct pkt_pool *pkt_pool_new(uint32_t count);
-/* Accepts NULL. All buffers must have been returned. */
+/* Accepts NULL. All buffers must have been returned (asserted). */
 void pkt_pool_free(struct pkt_pool *pool);
 /* A reset buffer, or NULL when the pool is empty (the caller counts PKT_POOL_EMPTY). */
 struct pkt_buf *pkt_pool_get(struct pkt_pool *pool);
+/* p must come from this pool and not be in it already (both asserted: a bug, not input). */
 void pkt_pool_put(struct pkt_pool *pool, struct pkt_buf *p);
 /* Up to n buffers into out; returns how many. */
 unsigned pkt_pool_get_burst(struct pkt_pool *pool, struct pkt_buf **out, unsigned n);

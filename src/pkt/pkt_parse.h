@@ -21,6 +21,12 @@
 #include "pkt/pkt_info.h"
 
 /*
+ * Most IPv6 extension headers a packet may carry before its upper-layer header; more is
+ * IPV6_EXT_TOO_MANY (a long chain only serves to hide the L4 header from filters).
+ */
+#define PKT_PARSE_IPV6_EXT_MAX 8
+
+/*
  * Parses len bytes of an IP packet into *info. Returns 0, or -EBADMSG with *reason set.
  * Verifies the IPv4 header checksum; does not verify L4 checksums.
  */
@@ -45,7 +51,9 @@ size_t pkt_info_addr_len(const struct pkt_info *info);
 /*
  * Sets the IP length fields (IPv4 total length and header checksum, or IPv6 payload
  * length) and the UDP length after the packet's size changed by a transform, and
- * updates info->ip_len. The L4 checksum is left to the caller.
+ * updates info->ip_len. The L4 checksum is left to the caller. ip_len must be at least
+ * info->l4_off and at most UINT16_MAX; the IPv4 header checksum is updated
+ * incrementally, so it must have been right before.
  */
 void pkt_set_ip_len(uint8_t *data, struct pkt_info *info, size_t ip_len);
 
