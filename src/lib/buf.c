@@ -4,6 +4,13 @@
 #include <errno.h>
 #include <string.h>
 
+/*
+ * What a zero-length read or write of a NULL-backed (empty) buffer returns: it must
+ * succeed like any zero-length access, so not NULL, and NULL + 0 is undefined in C.
+ * Nothing is ever read from or written to it.
+ */
+static uint8_t buf_empty[1];
+
 void
 buf_reader_init(struct buf_reader *r, const void *data, size_t len)
 {
@@ -28,6 +35,8 @@ buf_read_ptr(struct buf_reader *r, size_t n)
 		r->error = true;
 		return NULL;
 	}
+	if (r->data == NULL)
+		return buf_empty;
 	p = r->data + r->off;
 	r->off += n;
 	return p;
@@ -124,6 +133,8 @@ buf_write_reserve(struct buf_writer *w, size_t n)
 		w->error = true;
 		return NULL;
 	}
+	if (w->data == NULL)
+		return buf_empty;
 	p = w->data + w->off;
 	w->off += n;
 	return p;
