@@ -332,7 +332,7 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
     enum svr_verdict *verdicts, uint64_t now_ns)
 {
 	struct session_key keys[64];
-	const struct session_key *key_ptrs[64];
+	const struct session_key *key_ptrs[64] = { 0 };
 	uint32_t idx[64];
 	enum session_dir dirs[64];
 	unsigned i, m = 0;
@@ -636,9 +636,13 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			count++;
 		s->flags =
 		    (s->flags & ~SVR_SESSION_META_RX_MASK) | (count << SVR_SESSION_META_RX_SHIFT);
-		/* A one-way flow never sends reverse metadata: tell the ingress to stop. */
+		/*
+		 * A one-way flow never sends reverse metadata: tell the ingress to stop. The
+		 * control rides UDP on the waypoint tuple, so only UDP-borne sessions get it;
+		 * TCP always has reverse segments to carry reverse metadata.
+		 */
 		if (count >= SVR_UNIDIRECTIONAL_META_PACKETS && s->packets[0] == 0 &&
-		    !(s->flags & SVR_SESSION_DISABLE_SENT)) {
+		    s->wan_key.proto == IPPROTO_UDP && !(s->flags & SVR_SESSION_DISABLE_SENT)) {
 			s->flags |= SVR_SESSION_DISABLE_SENT;
 			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META);
 		}
@@ -654,7 +658,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
     enum svr_verdict *verdicts, uint64_t now_ns)
 {
 	struct session_key keys[64];
-	const struct session_key *key_ptrs[64];
+	const struct session_key *key_ptrs[64] = { 0 };
 	uint32_t idx[64];
 	enum session_dir dirs[64];
 	unsigned slot[64];

@@ -17,7 +17,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "io/io_mem.h"
 #include "lib/buf.h"
@@ -628,6 +631,118 @@ test_two_routers_expiry_hook_releases_ports(void **state)
 	assert_int_equal(session_table_count(lab->a.rt.sessions), 0);
 }
 
+/*
+ * Randomized model test: random flows (TCP, UDP, ICMP echo) started from either site,
+ * random packets in random directions. A naive model of the handshake rules predicts
+ * the kind of every wire packet; delivery must be byte for byte. Seed: TERN_SEED.
+ */
+struct model_flow {
+	uint8_t proto;
+	bool initiator_a; /* which site sent the first packet */
+	bool started;
+	bool fwd_pending; /* the ingress still sends forward metadata */
+	bool rev_pending; /* the egress still sends reverse metadata */
+	bool disable_sent;
+	unsigned fwd_meta_rx; /* forward metadata packets the egress received */
+	unsigned rev_packets; /* packets from the responder */
+	uint16_t port_a, port_b;
+};
+
+static uint64_t
+model_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static void
+test_two_routers_random_model(void **state)
+{
+	struct lab *lab = *state;
+	struct model_flow flows[24];
+	uint64_t seed, rng;
+	const char *env = getenv("TERN_SEED");
+	uint8_t icmp = lab->family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+	seed = env != NULL ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	if (seed == 0)
+		seed = 1;
+	print_message("# seed %llu (TERN_SEED to repeat)\n", (unsigned long long)seed);
+	rng = seed;
+	memset(flows, 0, sizeof(flows));
+	for (unsigned i = 0; i < 24; i++) {
+		static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP, 0};
+
+		flows[i].proto = protos[model_rand(&rng) % 3];
+		if (flows[i].proto == 0)
+			flows[i].proto = icmp;
+		flows[i].port_a = (uint16_t)(20000 + i);
+		flows[i].port_b = (uint16_t)(30000 + i);
+	}
+	for (unsigned step = 0; step < 600; step++) {
+		struct model_flow *f = &flows[model_rand(&rng) % 24];
+		bool from_a = model_rand(&rng) & 1;
+		uint8_t l4[256], payload[64];
+		size_t plen = 1 + model_rand(&rng) % sizeof(payload), n;
+		enum tap_kind expect[2];
+		unsigned expect_n = 1;
+		bool from_initiator;
+
+		for (size_t k = 0; k < plen; k++)
+			payload[k] = (uint8_t)model_rand(&rng);
+		payload[0] = (uint8_t)(payload[0] & 0x3f); /* never the cookie's first byte */
+		if (!f->started) {
+			f->started = true;
+			f->initiator_a = from_a;
+			f->fwd_pending = true;
+		}
+		from_initiator = from_a == f->initiator_a;
+		if (from_initiator) {
+			if (f->fwd_pending) {
+				expect[0] = TAP_FORWARD;
+				f->fwd_meta_rx++;
+				f->rev_pending = true; /* the egress installs or keeps its state */
+				if (f->fwd_meta_rx >= SVR_UNIDIRECTIONAL_META_PACKETS &&
+				    f->rev_packets == 0 && f->proto != IPPROTO_TCP &&
+				    !f->disable_sent) {
+					f->disable_sent = true;
+					f->fwd_pending = false;
+					expect[1] = TAP_CONTROL;
+					expect_n = 2;
+				}
+			} else {
+				expect[0] = TAP_PLAIN;
+				f->rev_pending = false;
+			}
+		} else {
+			f->rev_packets++;
+			if (f->rev_pending) {
+				expect[0] = TAP_REVERSE;
+				f->fwd_pending = false;
+			} else {
+				expect[0] = TAP_PLAIN;
+			}
+		}
+		if (f->proto == IPPROTO_TCP) {
+			n = tcp_segment(l4, from_a ? f->port_a : f->port_b,
+			    from_a ? f->port_b : f->port_a, (uint32_t)model_rand(&rng),
+			    (uint32_t)model_rand(&rng), 0x18, NULL);
+			memcpy(l4 + n, payload, plen);
+			n += plen;
+		} else if (f->proto == IPPROTO_UDP) {
+			n = udp_datagram(l4, from_a ? f->port_a : f->port_b,
+			    from_a ? f->port_b : f->port_a, payload, plen);
+		} else {
+			n = icmp_echo(l4, lab->family, from_a == f->initiator_a, f->port_a,
+			    (uint16_t)step);
+		}
+		exchange(lab, from_a, f->proto, l4, n, expect, expect_n);
+	}
+	assert_no_drops(lab);
+}
+
 int
 main(void)
 {
@@ -652,6 +767,10 @@ main(void)
 	        lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_routers_expiry_hook_releases_ports,
 	        lab_setup_v4, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v4,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v6,
+	        lab_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
