@@ -52,7 +52,9 @@ hash_fn_bytes(uint64_t seed, const void *data, size_t len)
 		p += 8;
 		len -= 8;
 	}
-	memcpy(tail, p, len);
+	/* memcpy() from NULL is undefined even for 0 bytes, and a 0-byte key may be NULL. */
+	if (len > 0)
+		memcpy(tail, p, len);
 	h = hash_fn_mix(hash_fn_load64(tail) ^ k2 ^ len, h ^ k0);
 	return hash_fn_mix(h ^ k1, h ^ k2);
 }
