@@ -351,7 +351,8 @@ tcp_segment(uint8_t *l4, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t 
 	l4[12] = 5 << 4;
 	l4[13] = flags;
 	buf_store_be16(l4 + 14, 65535);
-	memcpy(l4 + 20, data, n);
+	if (n > 0)
+		memcpy(l4 + 20, data, n);
 	return 20 + n;
 }
 
