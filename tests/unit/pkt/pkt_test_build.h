@@ -186,7 +186,8 @@ tb_v4_packet(uint8_t *p, uint8_t proto, const uint8_t *l4hdr, size_t l4hdr_len, 
 	size_t hdr_len = 20 + opt_len, total = hdr_len + l4hdr_len + payload_len;
 
 	tb_ipv4_hdr(p, proto, total, 0x1234, 0x4000, opt, opt_len);
-	memcpy(p + hdr_len, l4hdr, l4hdr_len);
+	if (l4hdr_len > 0)
+		memcpy(p + hdr_len, l4hdr, l4hdr_len);
 	for (size_t i = 0; i < payload_len; i++)
 		p[hdr_len + l4hdr_len + i] = (uint8_t)(i * 7 + 3);
 	return total;
@@ -205,7 +206,8 @@ tb_v6_packet(uint8_t *p, uint8_t first_nh, const uint8_t *ext, size_t ext_len, c
 	tb_ipv6_hdr(p, first_nh, total - 40);
 	if (ext_len > 0)
 		memcpy(p + 40, ext, ext_len);
-	memcpy(p + 40 + ext_len, l4hdr, l4hdr_len);
+	if (l4hdr_len > 0)
+		memcpy(p + 40 + ext_len, l4hdr, l4hdr_len);
 	for (size_t i = 0; i < payload_len; i++)
 		p[40 + ext_len + l4hdr_len + i] = (uint8_t)(i * 5 + 1);
 	return total;
