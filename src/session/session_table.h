@@ -15,7 +15,15 @@
  *
  * Idle timeouts per protocol are driven by a timer wheel (lib/timer_wheel.h). The fast
  * path only stores last_seen; when a session's timer fires the table re-arms it for
- * the remaining idle time, or expires the session, so packets never touch the wheel.
+ * the remaining idle time, or expires the session, so packets do not touch the wheel.
+ * The one exception is a TCP session whose timeout shrinks (to CLOSING after FIN both
+ * ways or RST): its timer is pulled in once, so closed connections do not hold their
+ * slot for the whole established timeout.
+ *
+ * Layout: a struct session is three cache lines in a 64-byte aligned array. Line 0
+ * holds the LAN key and its chain link, line 1 the WAN key and its chain link, so a
+ * chain walk touches one line per session it passes; line 2 holds counters, the UUID
+ * and the timer node.
  *
  * Threads: a table belongs to one worker; no locks.
  */
@@ -26,8 +34,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/timer_wheel.h"
+
 #define SESSION_INDEX_NONE UINT32_MAX
 #define SESSION_ZONE_WAN   0x8000u
+/* Most sessions a table may hold (its bucket array must stay indexable by uint32). */
+#define SESSION_TABLE_CAPACITY_MAX (1u << 28)
+/* Keys one session_table_lookup_burst() stage handles; larger bursts are chunked. */
+#define SESSION_TABLE_BURST_MAX 64
 
 /* A session tuple in one zone. 40 bytes, no padding holes: hashed and compared as bytes. */
 struct session_key {
@@ -61,28 +75,34 @@ enum session_role {
 	SESSION_ROLE_EGRESS = 2,  /* the first packet came from a peer with metadata */
 };
 
+/* 192 bytes: three cache lines (see the layout note at the top). */
 struct session {
+	/* line 0: read by lookups on the LAN key */
 	struct session_key lan_key;
-	struct session_key wan_key;
-	uint32_t lan_next; /* hash chain links, owned by the table */
-	uint32_t wan_next;
-	uint32_t timer_next; /* timer wheel links, owned by the table */
-	uint32_t timer_prev;
+	uint32_t lan_next; /* hash chain link, owned by the table */
+	uint32_t flags;    /* owner-defined (the SVR handshake state in src/svr) */
 	uint64_t last_seen_ns;
-	uint8_t uuid[16];
 	uint16_t tenant_id;
 	uint16_t service_id;
 	uint16_t path_id;
 	uint8_t role;          /* enum session_role */
 	uint8_t timeout_class; /* enum session_timeout_class */
-	uint32_t flags;        /* owner-defined (the SVR handshake state in src/svr) */
-	uint8_t tcp_seen;      /* owned by the table: SYN/FIN/RST seen per direction */
+	/* line 1: read by lookups on the WAN key */
+	struct session_key wan_key;
+	uint32_t wan_next; /* hash chain link, owned by the table */
+	uint8_t tcp_seen;  /* owned by the table: SYN/FIN/RST seen per direction */
 	uint8_t pad[3];
 	uint16_t csum_delta_l3[2]; /* per enum session_dir: precomputed rewrite deltas */
 	uint16_t csum_delta_l4[2];
+	uint8_t pad2[8];
+	/* line 2 */
 	uint64_t packets[2]; /* per enum session_dir */
 	uint64_t bytes[2];
+	uint8_t uuid[16];
+	struct timer_wheel_node timer; /* idle timer, owned by the table */
 };
+
+_Static_assert(sizeof(struct session) == 192, "struct session must stay three cache lines");
 
 struct session_table_config {
 	uint32_t capacity;
@@ -93,16 +113,21 @@ struct session_table_config {
 
 struct session_table_stats {
 	uint64_t inserts;
-	uint64_t deletes;
-	uint64_t expired;
-	uint64_t full; /* inserts refused because the table was full */
+	uint64_t deletes; /* by session_table_delete() */
+	uint64_t expired; /* by session_table_expire(); inserts = count + deletes + expired */
+	uint64_t full;    /* inserts refused because the table was full */
 };
 
 struct session_table;
 
-/* Fills the defaults (timeouts of docs/protocol.md, 100 ms tick) for capacity sessions. */
+/* Fills the defaults (the timeouts listed above, 100 ms tick) for capacity sessions. */
 void session_table_config_default(struct session_table_config *config, uint32_t capacity);
-/* NULL on allocation failure or a bad config. now_ns starts the timer wheel. */
+/*
+ * NULL on allocation failure or a bad config (capacity 0 or above
+ * SESSION_TABLE_CAPACITY_MAX, a timeout or tick above one year). now_ns starts the
+ * timer wheel. Everything is allocated and touched here, so the data path never faults
+ * a page in.
+ */
 struct session_table *session_table_new(const struct session_table_config *config, uint64_t now_ns);
 void session_table_free(struct session_table *t); /* accepts NULL */
 
@@ -118,31 +143,42 @@ void session_table_prefetch(const struct session_table *t, uint64_t hash);
 uint32_t session_table_lookup(const struct session_table *t, const struct session_key *key,
     uint64_t hash, enum session_dir *dir);
 /*
- * Looks up n keys (n <= 64) with staged prefetching (buckets, then sessions); out[i]
- * and dirs[i] as for session_table_lookup().
+ * Looks up n keys with staged prefetching (buckets, then sessions), in chunks of
+ * SESSION_TABLE_BURST_MAX; out[i] and dirs[i] (dirs may be NULL) as for
+ * session_table_lookup(). The sessions found are prefetched for the caller.
  */
 void session_table_lookup_burst(const struct session_table *t,
     const struct session_key *const *keys, unsigned n, uint32_t *out, enum session_dir *dirs);
 
 /*
  * Inserts a session with both keys; the rest of *s is zeroed except what the caller
- * fills after. timeout_class is set from the protocol. Returns the index via *index.
- * -ENOSPC: the table is full (counted in stats.full); -EEXIST: a key is already there.
+ * fills after. timeout_class is set from lan_key->proto. Returns the index via *index
+ * (may be NULL). -EEXIST: a key is already there (or both keys are equal), checked
+ * first; -ENOSPC: the table is full (counted in stats.full).
  */
 int session_table_insert(struct session_table *t, const struct session_key *lan_key,
     const struct session_key *wan_key, uint64_t now_ns, uint32_t *index);
-/* -ENOENT if index is not a live session. */
+/* -ENOENT if index is not a live session. Counted in stats.deletes. */
 int session_table_delete(struct session_table *t, uint32_t index);
-/* Replaces the WAN key (path change); -EEXIST if the new key is taken, -ENOENT. */
+/*
+ * Replaces the WAN key (path change); 0 if it is already the session's WAN key,
+ * -EEXIST if the new key is taken (also by this session's LAN key), -ENOENT.
+ */
 int session_table_rekey_wan(struct session_table *t, uint32_t index,
     const struct session_key *wan_key);
 
 /* The session at index (borrowed), or NULL if none lives there. */
 struct session *session_table_get(struct session_table *t, uint32_t index);
+/* The first live index >= index, or SESSION_INDEX_NONE: walks every session (CLI). */
+uint32_t session_table_next(const struct session_table *t, uint32_t index);
 
 /*
- * Call for every packet of a session: updates last_seen, counters and the TCP state
- * that selects the idle timeout. Never touches the timer wheel.
+ * Call for every packet of a session (s from this table): updates last_seen, counters
+ * and, for TCP, the state that selects the idle timeout: OPENING until a SYN was seen
+ * each way, then ESTABLISHED; CLOSING after a FIN each way or any RST; a bare SYN on a
+ * CLOSING session starts a new connection on the same tuple (OPENING). tcp_flags is
+ * the TCP flags byte (0 for other protocols). Touches the timer wheel only when the
+ * timeout shrinks (see the top).
  */
 void session_on_packet(struct session_table *t, struct session *s, enum session_dir dir,
     uint8_t tcp_flags, uint32_t bytes, uint64_t now_ns);
@@ -161,7 +197,11 @@ uint32_t session_table_capacity(const struct session_table *t);
 size_t session_table_memory_bytes(const struct session_table *t);
 void session_table_stats_get(const struct session_table *t, struct session_table_stats *out);
 
-/* Builds a key; addresses as struct addr bytes (16 bytes, IPv4 zero-padded). */
+/*
+ * Builds a key. Reads 4 bytes of each address for ADDR_FAMILY_V4 (any family but V6)
+ * and 16 for ADDR_FAMILY_V6, so src and dst may point into a packet; the key is
+ * zero-padded.
+ */
 void session_key_set(struct session_key *key, uint8_t family, uint8_t proto, uint16_t zone,
     const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport);
 
