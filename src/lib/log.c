@@ -164,8 +164,12 @@ log_errno(enum log_level level, int err, const char *fmt, ...)
 	va_list ap;
 
 	if (log_is_enabled(level)) {
-		/* The GNU strerror_r: thread-safe, and returns the text for unknown codes too. */
-		snprintf(suffix, sizeof(suffix), ": %s", strerror_r(abs(err), desc, sizeof(desc)));
+		/*
+		 * The GNU strerror_r: thread-safe, and describes unknown codes too. labs() of a
+		 * long, because abs(INT_MIN) would overflow.
+		 */
+		snprintf(suffix, sizeof(suffix), ": %s",
+		    strerror_r((int)labs((long)err), desc, sizeof(desc)));
 		va_start(ap, fmt);
 		log_format(line, suffix, fmt, ap);
 		va_end(ap);

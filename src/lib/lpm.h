@@ -32,11 +32,13 @@
 
 struct lpm;
 
+/* Keeps the node array (two nodes per prefix) indexable by uint32_t. */
+#define LPM_CAPACITY_MAX (UINT32_MAX / 4)
+
 /*
  * A table for up to capacity prefixes of both families together (capacity >= 1 and
  * <= LPM_CAPACITY_MAX). Allocates everything now; NULL with errno EINVAL or ENOMEM.
  */
-#define LPM_CAPACITY_MAX (UINT32_MAX / 4)
 struct lpm *lpm_new(uint32_t capacity);
 void lpm_free(struct lpm *t); /* accepts NULL */
 

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,8 @@ test_log_errno_unknown_code_described(void **state)
 	assert_int_equal(log_info_errno(-123456, "odd"), -123456);
 	assert_int_equal(cap.lines, 1);
 	assert_string_equal(cap.msg, "odd: Unknown error 123456");
+	assert_int_equal(log_info_errno(INT_MIN, "min"), INT_MIN);
+	assert_int_equal(cap.lines, 2);
 }
 
 static void
