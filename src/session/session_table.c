@@ -399,6 +399,12 @@ session_table_get(struct session_table *t, uint32_t index)
 	return pool_in_use(t->pool, index) ? &t->sessions[index] : NULL;
 }
 
+struct session *
+session_table_at(struct session_table *t, uint32_t index)
+{
+	return &t->sessions[index];
+}
+
 uint32_t
 session_table_next(const struct session_table *t, uint32_t index)
 {

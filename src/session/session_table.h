@@ -169,6 +169,11 @@ int session_table_rekey_wan(struct session_table *t, uint32_t index,
 
 /* The session at index (borrowed), or NULL if none lives there. */
 struct session *session_table_get(struct session_table *t, uint32_t index);
+/*
+ * The session at an index that a lookup has just returned, so known to be live: the
+ * fast path skips the liveness bitmap of session_table_get(). Anything else is a bug.
+ */
+struct session *session_table_at(struct session_table *t, uint32_t index);
 /* The first live index >= index, or SESSION_INDEX_NONE: walks every session (CLI). */
 uint32_t session_table_next(const struct session_table *t, uint32_t index);
 

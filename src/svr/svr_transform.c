@@ -359,7 +359,7 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
 			continue;
 		}
-		s = session_table_get(rt->sessions, idx[j]);
+		s = session_table_at(rt->sessions, idx[j]);
 		p->user = idx[j];
 		d = p->buf + p->head;
 		if ((s->flags &
@@ -690,7 +690,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
 			continue;
 		}
-		s = session_table_get(rt->sessions, idx[j]);
+		s = session_table_at(rt->sessions, idx[j]);
 		p->user = idx[j];
 		has_cookie = svr_meta_has_cookie(d + p->info.payload_off,
 		    p->info.ip_len - p->info.payload_off);
