@@ -28,12 +28,21 @@ uint16_t pkt_csum_ipv4_header(const uint8_t *hdr, size_t hdr_len);
 /*
  * The TCP/UDP/ICMPv6 checksum of the L4 segment of a parsed packet, with the pseudo
  * header (ICMP over IPv4 has none). Ignores the current checksum field's value. For
- * UDP a computed 0 is returned as 0xffff (RFC 768).
+ * UDP a computed 0 is returned as 0xffff (RFC 768). Returns 0 when there is nothing to
+ * compute: no parsed L4 header (PKT_INFO_HAS_L4 clear) or a fragment (the checksum
+ * covers the whole datagram).
  */
 uint16_t pkt_csum_l4(const uint8_t *data, const struct pkt_info *info);
-/* Recomputes and stores the IPv4 header checksum (no-op for IPv6) and the L4 checksum. */
+/*
+ * Recomputes and stores the IPv4 header checksum (no-op for IPv6) and the L4 checksum
+ * (skipped where pkt_csum_l4() has nothing to compute).
+ */
 void pkt_csum_fill(uint8_t *data, const struct pkt_info *info);
-/* True when the stored L4 (and IPv4 header) checksums are right. */
+/*
+ * True when the stored L4 (and IPv4 header) checksums are right. A zero UDP checksum is
+ * right over IPv4 (none sent) and wrong over IPv6; fragments and packets without an L4
+ * checksum only have their IPv4 header checked.
+ */
 bool pkt_csum_verify(const uint8_t *data, const struct pkt_info *info);
 
 /* Adds (~old + new) over len bytes (even) to a delta. */

@@ -5,6 +5,9 @@
  *
  * Invariants after a successful pkt_parse(): l4_off <= payload_off <= ip_len and
  * ip_len == the packet length (trailing padding is trimmed).
+ *
+ * ICMP/ICMPv6 echo fills sport and dport with its identifier but, not being TCP or UDP,
+ * leaves PKT_INFO_HAS_PORTS clear: session code keys on l4_proto plus the ports.
  */
 #ifndef TERN_PKT_INFO_H
 #define TERN_PKT_INFO_H
@@ -32,7 +35,8 @@ struct pkt_info {
 	uint8_t icmp_type;
 	uint8_t icmp_code;
 	uint16_t frag_off_bytes; /* fragment offset in bytes (fragments only) */
-	uint16_t frag_hdr_off;   /* IPv6: offset of the fragment extension header */
+	uint16_t frag_hdr_off;   /* IPv6: offset of the fragment extension header, or 0; also
+	                            set for an atomic fragment, which is not a FRAGMENT */
 	uint32_t frag_id;        /* IPv4 id or IPv6 fragment identification */
 };
 
