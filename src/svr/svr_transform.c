@@ -332,7 +332,7 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
     enum svr_verdict *verdicts, uint64_t now_ns)
 {
 	struct session_key keys[64];
-	const struct session_key *key_ptrs[64] = { 0 };
+	const struct session_key *key_ptrs[64] = {0};
 	uint32_t idx[64];
 	enum session_dir dirs[64];
 	unsigned i, m = 0;
@@ -658,7 +658,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
     enum svr_verdict *verdicts, uint64_t now_ns)
 {
 	struct session_key keys[64];
-	const struct session_key *key_ptrs[64] = { 0 };
+	const struct session_key *key_ptrs[64] = {0};
 	uint32_t idx[64];
 	enum session_dir dirs[64];
 	unsigned slot[64];
