@@ -114,7 +114,11 @@ packet_make(struct pkt_buf *p, const uint8_t *template, size_t len, uint32_t i, 
 	p->head = PKT_BUF_HEADROOM;
 	p->len = (uint16_t)len;
 	d = p->buf + p->head;
-	memcpy(d, template, full ? len : 28);
+	/* Two calls with constant sizes: a variable one became a slow "rep movsq". */
+	if (full)
+		memcpy(d, template, len);
+	else
+		memcpy(d, template, 28);
 	flow_tuple(i, &src, &sport);
 	delta = pkt_csum_delta_add16(0, (uint16_t)(BASE_SRC >> 16), (uint16_t)(src >> 16));
 	delta = pkt_csum_delta_add16(delta, (uint16_t)BASE_SRC, (uint16_t)src);
@@ -173,7 +177,8 @@ bench_random_flow(struct bench *b)
 	b->rng ^= b->rng << 13;
 	b->rng ^= b->rng >> 7;
 	b->rng ^= b->rng << 17;
-	return (uint32_t)((b->rng >> 16) % b->sessions);
+	/* Multiply-shift instead of %: a division would cost the generator ~10 ns. */
+	return (uint32_t)(((b->rng >> 32) * (uint64_t)b->sessions) >> 32);
 }
 
 static void

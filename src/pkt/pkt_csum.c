@@ -47,12 +47,6 @@ pkt_csum_fold64(uint64_t acc)
 	return (uint16_t)acc;
 }
 
-uint16_t
-pkt_csum_fold(uint32_t sum)
-{
-	return pkt_csum_fold64(sum);
-}
-
 uint32_t
 pkt_csum_partial(const void *data, size_t len, uint32_t sum)
 {
@@ -113,22 +107,6 @@ pkt_csum_ipv4_header(const uint8_t *hdr, size_t hdr_len)
 	if (hdr_len > 12)
 		sum = pkt_csum_partial(hdr + 12, hdr_len - 12, sum);
 	return (uint16_t)~pkt_csum_fold(sum);
-}
-
-int
-pkt_csum_l4_field_off(uint8_t l4_proto)
-{
-	switch (l4_proto) {
-	case IPPROTO_TCP:
-		return 16;
-	case IPPROTO_UDP:
-		return 6;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return 2;
-	default:
-		return -1;
-	}
 }
 
 /* The L4 checksum field of a complete (unfragmented) parsed packet, or -1 if none. */
@@ -217,14 +195,6 @@ pkt_csum_verify(const uint8_t *data, const struct pkt_info *info)
 }
 
 uint32_t
-pkt_csum_delta_add16(uint32_t delta, uint16_t old_value, uint16_t new_value)
-{
-	/* Folding once first keeps any number of calls from overflowing the uint32_t. */
-	delta = (delta & 0xffff) + (delta >> 16);
-	return delta + (uint16_t)~old_value + new_value;
-}
-
-uint32_t
 pkt_csum_delta_add(uint32_t delta, const void *old_bytes, const void *new_bytes, size_t len)
 {
 	const uint8_t *o = old_bytes, *n = new_bytes;
@@ -232,19 +202,4 @@ pkt_csum_delta_add(uint32_t delta, const void *old_bytes, const void *new_bytes,
 	for (size_t i = 0; i + 1 < len; i += 2)
 		delta = pkt_csum_delta_add16(delta, buf_load_be16(o + i), buf_load_be16(n + i));
 	return delta;
-}
-
-void
-pkt_csum_apply_delta(uint8_t *field, uint32_t delta, bool udp)
-{
-	uint16_t csum = buf_load_be16(field);
-	uint32_t sum;
-
-	if (udp && csum == 0)
-		return;
-	sum = (uint32_t)(uint16_t)~csum + pkt_csum_fold(delta);
-	csum = (uint16_t)~pkt_csum_fold(sum);
-	if (udp && csum == 0)
-		csum = 0xffff;
-	buf_store_be16(field, csum);
 }

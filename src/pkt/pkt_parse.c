@@ -174,7 +174,7 @@ pkt_parse_ipv4(const uint8_t *data, size_t len, struct pkt_info *info, enum pkt_
 		goto bad_header_length;
 	if (hdr_len > len)
 		goto ip_truncated;
-	if (pkt_csum_fold(pkt_csum_partial(data, hdr_len, 0)) != 0xffff)
+	if (!pkt_csum_ipv4_header_valid(data, hdr_len))
 		goto bad_checksum;
 	total = buf_load_be16(data + 2);
 	if (total < hdr_len || total > len)
@@ -346,24 +346,6 @@ pkt_parse(struct pkt_buf *p, enum pkt_drop_reason *reason)
 	if (err == 0)
 		p->len = p->info.ip_len;
 	return err;
-}
-
-size_t
-pkt_info_src_off(const struct pkt_info *info)
-{
-	return info->family == ADDR_FAMILY_V6 ? 8 : 12;
-}
-
-size_t
-pkt_info_dst_off(const struct pkt_info *info)
-{
-	return info->family == ADDR_FAMILY_V6 ? 24 : 16;
-}
-
-size_t
-pkt_info_addr_len(const struct pkt_info *info)
-{
-	return info->family == ADDR_FAMILY_V6 ? 16 : 4;
 }
 
 static void

@@ -44,9 +44,23 @@ void pkt_info_src(const struct pkt_info *info, const uint8_t *data, struct addr 
 void pkt_info_dst(const struct pkt_info *info, const uint8_t *data, struct addr *out);
 
 /* Offsets of the address fields in the IP header, and their length (4 or 16). */
-size_t pkt_info_src_off(const struct pkt_info *info);
-size_t pkt_info_dst_off(const struct pkt_info *info);
-size_t pkt_info_addr_len(const struct pkt_info *info);
+static inline size_t
+pkt_info_src_off(const struct pkt_info *info)
+{
+	return info->family == ADDR_FAMILY_V6 ? 8 : 12;
+}
+
+static inline size_t
+pkt_info_dst_off(const struct pkt_info *info)
+{
+	return info->family == ADDR_FAMILY_V6 ? 24 : 16;
+}
+
+static inline size_t
+pkt_info_addr_len(const struct pkt_info *info)
+{
+	return info->family == ADDR_FAMILY_V6 ? 16 : 4;
+}
 
 /*
  * Sets the IP length fields (IPv4 total length and header checksum, or IPv6 payload
