@@ -183,6 +183,21 @@ svr_rewrite_fast(struct pkt_buf *p, const struct session *s, enum session_dir di
 		    info->l4_proto == IPPROTO_UDP);
 }
 
+/* The I/O port toward the peer on the session's path, and toward its LAN zone. */
+static inline uint32_t
+svr_wan_port_of(const struct svr_router *rt, const struct session *s)
+{
+	return s->path_id < rt->path_count ? rt->paths[s->path_id].wan_port : 0;
+}
+
+static inline uint32_t
+svr_lan_port_of(const struct svr_router *rt, const struct session *s)
+{
+	return s->tenant_id < rt->tenant_count && rt->lan_ports != NULL ?
+	    rt->lan_ports[s->tenant_id] :
+	    0;
+}
+
 static const char *
 svr_name(const char *const *names, uint16_t count, uint16_t id)
 {
@@ -320,36 +335,52 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	if (pkt_parse(p, &reason) < 0)
 		goto drop;
 	session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, tcp_flags, len_before, now_ns);
-	p->port = s->path_id < rt->path_count ? rt->paths[s->path_id].wan_port : 0;
+	p->port = svr_wan_port_of(rt, s);
 	return SVR_VERDICT_TO_WAN;
 drop:
 	svr_drop(rt, reason);
 	return SVR_VERDICT_DROP;
 }
 
-void
-svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
-    enum svr_verdict *verdicts, uint64_t now_ns)
+/*
+ * Keys and looks up a burst from one side. Packets that cannot be keyed are counted
+ * drops; the others are slot[0..m) with their session index in idx (or NONE).
+ */
+static unsigned
+svr_burst_lookup(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
+    bool from_wan, enum svr_verdict *verdicts, uint32_t *idx, unsigned *slot)
 {
-	struct session_key keys[64];
-	const struct session_key *key_ptrs[64] = {0};
-	uint32_t idx[64];
-	enum session_dir dirs[64];
-	unsigned i, m = 0;
-	unsigned slot[64];
+	struct session_key keys[SVR_BURST_MAX];
+	const struct session_key *key_ptrs[SVR_BURST_MAX] = {0};
+	unsigned m = 0;
 
-	if (n > 64)
-		n = 64;
-	for (i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n && i < SVR_BURST_MAX; i++) {
+		int rc = from_wan ? svr_wan_key(pkts[i], zone, &keys[m]) :
+		                    svr_lan_key(pkts[i], zone, &keys[m]);
+
 		verdicts[i] = SVR_VERDICT_DROP;
-		if (svr_lan_key(pkts[i], zone, &keys[m]) < 0) {
-			svr_drop(rt, PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED);
+		if (rc < 0) {
+			svr_drop(rt,
+			    (pkts[i]->info.flags & PKT_INFO_FRAGMENT) ?
+			        PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED :
+			        PKT_DROP_PROTO_UNSUPPORTED);
 			continue;
 		}
 		key_ptrs[m] = &keys[m];
 		slot[m++] = i;
 	}
-	session_table_lookup_burst(rt->sessions, key_ptrs, m, idx, dirs);
+	session_table_lookup_burst(rt->sessions, key_ptrs, m, idx, NULL);
+	return m;
+}
+
+void
+svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
+    enum svr_verdict *verdicts, uint64_t now_ns)
+{
+	uint32_t idx[SVR_BURST_MAX];
+	unsigned slot[SVR_BURST_MAX];
+	unsigned m = svr_burst_lookup(rt, pkts, n, zone, false, verdicts, idx, slot);
+
 	for (unsigned j = 0; j < m; j++) {
 		struct pkt_buf *p = pkts[slot[j]];
 		struct session *s;
@@ -372,7 +403,7 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		svr_rewrite_fast(p, s, SESSION_DIR_LAN_TO_WAN, &s->wan_key);
 		session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, p->info.tcp_flags,
 		    p->len, now_ns);
-		p->port = rt->paths[s->path_id].wan_port;
+		p->port = svr_wan_port_of(rt, s);
 		verdicts[slot[j]] = SVR_VERDICT_TO_WAN;
 	}
 }
@@ -486,9 +517,7 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 		goto drop;
 	session_on_packet(rt->sessions, s, SESSION_DIR_WAN_TO_LAN, info->tcp_flags, wire_len,
 	    now_ns);
-	p->port = s->tenant_id < rt->tenant_count && rt->lan_ports != NULL ?
-	    rt->lan_ports[s->tenant_id] :
-	    0;
+	p->port = svr_lan_port_of(rt, s);
 	return SVR_VERDICT_TO_LAN;
 drop:
 	svr_drop(rt, reason);
@@ -547,7 +576,7 @@ svr_control_send(struct svr_router *rt, const struct session *s, uint8_t control
 	if (pkt_parse(c, &reason) < 0)
 		goto fail;
 	pkt_csum_fill(d, &c->info);
-	c->port = s->path_id < rt->path_count ? rt->paths[s->path_id].wan_port : 0;
+	c->port = svr_wan_port_of(rt, s);
 	rt->ctrl_out[rt->ctrl_out_count++] = c;
 	rt->stats.control_tx++;
 	return;
@@ -657,29 +686,10 @@ void
 svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t wan_zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
 {
-	struct session_key keys[64];
-	const struct session_key *key_ptrs[64] = {0};
-	uint32_t idx[64];
-	enum session_dir dirs[64];
-	unsigned slot[64];
-	unsigned i, m = 0;
+	uint32_t idx[SVR_BURST_MAX];
+	unsigned slot[SVR_BURST_MAX];
+	unsigned m = svr_burst_lookup(rt, pkts, n, wan_zone, true, verdicts, idx, slot);
 
-	if (n > 64)
-		n = 64;
-	for (i = 0; i < n; i++) {
-		verdicts[i] = SVR_VERDICT_DROP;
-		if (pkts[i]->info.flags & PKT_INFO_FRAGMENT) {
-			svr_drop(rt, PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED);
-			continue;
-		}
-		if (svr_wan_key(pkts[i], wan_zone, &keys[m]) < 0) {
-			svr_drop(rt, PKT_DROP_PROTO_UNSUPPORTED);
-			continue;
-		}
-		key_ptrs[m] = &keys[m];
-		slot[m++] = i;
-	}
-	session_table_lookup_burst(rt->sessions, key_ptrs, m, idx, dirs);
 	for (unsigned j = 0; j < m; j++) {
 		struct pkt_buf *p = pkts[slot[j]];
 		const uint8_t *d = p->buf + p->head;
@@ -703,9 +713,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		svr_rewrite_fast(p, s, SESSION_DIR_WAN_TO_LAN, &s->lan_key);
 		session_on_packet(rt->sessions, s, SESSION_DIR_WAN_TO_LAN, p->info.tcp_flags,
 		    p->len, now_ns);
-		p->port = s->tenant_id < rt->tenant_count && rt->lan_ports != NULL ?
-		    rt->lan_ports[s->tenant_id] :
-		    0;
+		p->port = svr_lan_port_of(rt, s);
 		verdicts[slot[j]] = SVR_VERDICT_TO_LAN;
 	}
 }

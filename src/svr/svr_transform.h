@@ -53,6 +53,9 @@ enum svr_session_flag {
 /* A one-way flow: after this many forward metadata packets the egress says stop. */
 #define SVR_UNIDIRECTIONAL_META_PACKETS 4
 
+/* Largest burst the rx functions take; more are not looked at (give at most this). */
+#define SVR_BURST_MAX 64
+
 /* Control packets one burst may originate. */
 #define SVR_CTRL_OUT_MAX 64
 
@@ -124,7 +127,7 @@ struct svr_accept {
 int svr_router_seed(struct svr_router *rt);
 
 /*
- * Fast path for n (<= 64) parsed packets from the LAN zone `zone`. verdicts[i] for
+ * Fast path for n (<= SVR_BURST_MAX) parsed packets from the LAN zone `zone`. verdicts[i] for
  * each; a packet with SVR_VERDICT_NEW_SESSION is untouched. p->user is set to the
  * session index of hits.
  */
@@ -140,7 +143,7 @@ void svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, 
 enum svr_verdict svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
     const struct svr_route *route, uint64_t now_ns);
 
-/* Fast path for n (<= 64) parsed packets from the WAN zone `wan_zone`. */
+/* Fast path for n (<= SVR_BURST_MAX) parsed packets from the WAN zone `wan_zone`. */
 void svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t wan_zone,
     enum svr_verdict *verdicts, uint64_t now_ns);
 
