@@ -7,12 +7,10 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/addr.h"
+#include "test_rand.h"
 
 static void
 test_addr_parse_v4_roundtrip(void **state)
@@ -360,41 +358,17 @@ test_addr_bit_msb_first(void **state)
 
 /* Randomized: prefix_contains() against a bit-by-bit model; format/parse roundtrips. */
 
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		return strtoull(env, NULL, 0);
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	return seed;
-}
-
 static void
-random_addr(struct addr *a, uint8_t family)
+random_addr(uint64_t *rng, struct addr *a, uint8_t family)
 {
 	uint8_t bytes[16];
 
 	for (int i = 0; i < 16; i++)
-		bytes[i] = (uint8_t)rng_next();
+		bytes[i] = (uint8_t)test_rand(rng);
 	/* Long zero runs too, so the "::" forms get exercised. */
-	if (rng_next() % 2) {
-		unsigned from = (unsigned)(rng_next() % 16), n = (unsigned)(rng_next() % 16);
+	if (test_rand_below(rng, 2)) {
+		unsigned from = (unsigned)test_rand_below(rng, 16);
+		unsigned n = (unsigned)test_rand_below(rng, 16);
 
 		for (unsigned i = from; i < 16 && i < from + n; i++)
 			bytes[i] = 0;
@@ -420,25 +394,24 @@ model_contains(const struct prefix *p, const struct addr *a)
 static void
 test_prefix_contains_random_against_model(void **state)
 {
-	uint64_t seed = seed_get();
+	uint64_t rng = test_seed();
 	unsigned inside = 0;
 
 	(void)state;
-	printf("# seed %llu\n", (unsigned long long)seed);
-	rng_state = seed;
 	for (unsigned iter = 0; iter < 100000; iter++) {
-		uint8_t family = rng_next() % 2 ? ADDR_FAMILY_V4 : ADDR_FAMILY_V6;
+		uint8_t family = test_rand_below(&rng, 2) ? ADDR_FAMILY_V4 : ADDR_FAMILY_V6;
 		unsigned bits = family == ADDR_FAMILY_V4 ? 32 : 128, len;
 		char text[PREFIX_TEXT_MAX];
 		struct prefix p, q;
 		struct addr base, a;
 
-		random_addr(&base, family);
-		len = (unsigned)(rng_next() % (bits + 1));
+		random_addr(&rng, &base, family);
+		len = (unsigned)test_rand_below(&rng, bits + 1);
 		assert_int_equal(prefix_from_addr(&p, &base, len), 0);
-		switch (rng_next() % 4) {
+		switch (test_rand_below(&rng, 4)) {
 		case 0: /* unrelated, maybe of the other family */
-			random_addr(&a, rng_next() % 4 ? family : (uint8_t)(10 - family));
+			random_addr(&rng, &a,
+			    test_rand_below(&rng, 4) ? family : (uint8_t)(10 - family));
 			break;
 		case 1: /* inside: base itself */
 			a = base;
@@ -446,7 +419,7 @@ test_prefix_contains_random_against_model(void **state)
 		default: /* base with one bit flipped, inside or just outside */
 			a = base;
 			{
-				unsigned bit = (unsigned)(rng_next() % bits);
+				unsigned bit = (unsigned)test_rand_below(&rng, bits);
 
 				a.bytes[bit / 8] ^= (uint8_t)(0x80u >> (bit % 8));
 			}

@@ -6,13 +6,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/buf.h"
+#include "test_rand.h"
 
 static const uint8_t bytes16[16] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
     0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0xf0};
@@ -421,31 +419,6 @@ test_buf_load_store_helpers(void **state)
  * Randomized roundtrip: random typed writes into a random-size buffer, then the same
  * reads back. The model predicts where the writer fills and the reader runs short.
  */
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		return strtoull(env, NULL, 0);
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	return seed;
-}
-
 struct op {
 	int kind; /* 0 u8, 1 u16, 2 u32, 3 u64, 4 bytes */
 	size_t n;
@@ -458,14 +431,13 @@ static const size_t op_width[] = {1, 2, 4, 8};
 static void
 test_buf_random_roundtrip(void **state)
 {
-	uint64_t seed = seed_get();
+	uint64_t rng = test_seed();
 
 	(void)state;
-	printf("# seed %llu\n", (unsigned long long)seed);
-	rng_state = seed;
 	for (unsigned iter = 0; iter < 5000; iter++) {
 		struct op ops[16];
-		size_t cap = rng_next() % 96, used = 0, fit = 0, nops = 1 + rng_next() % 16;
+		size_t cap = test_rand_below(&rng, 96), used = 0, fit = 0;
+		size_t nops = 1 + test_rand_below(&rng, 16);
 		uint8_t *mem = malloc(cap > 0 ? cap : 1);
 		struct buf_writer w;
 		struct buf_reader r;
@@ -476,11 +448,12 @@ test_buf_random_roundtrip(void **state)
 			struct op *o = &ops[i];
 			int rc;
 
-			o->kind = (int)(rng_next() % 5);
-			o->v = rng_next();
-			o->n = o->kind < 4 ? op_width[o->kind] : rng_next() % sizeof(o->bytes);
+			o->kind = (int)test_rand_below(&rng, 5);
+			o->v = test_rand(&rng);
+			o->n = o->kind < 4 ? op_width[o->kind] :
+			                     test_rand_below(&rng, sizeof(o->bytes));
 			for (size_t j = 0; j < sizeof(o->bytes); j++)
-				o->bytes[j] = (uint8_t)rng_next();
+				o->bytes[j] = (uint8_t)test_rand(&rng);
 			switch (o->kind) {
 			case 0:
 				rc = buf_write_u8(&w, (uint8_t)o->v);

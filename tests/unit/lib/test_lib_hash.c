@@ -6,13 +6,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/hash.h"
+#include "test_rand.h"
 
 struct key12 {
 	uint32_t a, b, c;
@@ -224,37 +222,6 @@ test_hash_one_byte_keys_fill_and_drain(void **state)
 
 /* Randomized model test. */
 
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static unsigned
-rng_below(unsigned n)
-{
-	return (unsigned)(rng_next() % n);
-}
-
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		return strtoull(env, NULL, 0);
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	return seed;
-}
-
 struct model_entry {
 	uint8_t key[HASH_KEY_MAX];
 	uint32_t value;
@@ -279,9 +246,9 @@ model_find(const struct model *m, const uint8_t *key)
 
 /* Keys from a space about twice the capacity, so adds collide and lookups both hit and miss. */
 static void
-random_key(uint8_t *key, size_t key_len, unsigned space)
+random_key(uint64_t *rng, uint8_t *key, size_t key_len, unsigned space)
 {
-	uint64_t x = rng_below(space);
+	uint64_t x = test_rand_below(rng, space);
 
 	memset(key, 0x5a, key_len);
 	for (size_t i = 0; i < key_len && i < 8; i++)
@@ -290,9 +257,9 @@ random_key(uint8_t *key, size_t key_len, unsigned space)
 }
 
 static void
-model_run(uint32_t capacity, size_t key_len, unsigned ops)
+model_run(uint64_t *rng, uint32_t capacity, size_t key_len, unsigned ops)
 {
-	struct hash *h = hash_new(capacity, key_len, rng_next() | 1);
+	struct hash *h = hash_new(capacity, key_len, test_rand(rng) | 1);
 	struct model m = {.e = calloc(capacity, sizeof(struct model_entry)), .key_len = key_len};
 	unsigned space = capacity * 2 + 1;
 
@@ -300,15 +267,15 @@ model_run(uint32_t capacity, size_t key_len, unsigned ops)
 	assert_non_null(m.e);
 	for (unsigned op = 0; op < ops; op++) {
 		uint8_t key[HASH_KEY_MAX];
-		unsigned kind = rng_below(100);
+		unsigned kind = (unsigned)test_rand_below(rng, 100);
 		unsigned add_share = (op / 2000) % 2 == 0 ? 45 : 15;
 		uint32_t v, id;
 		int i, rc;
 
-		random_key(key, key_len, space);
+		random_key(rng, key, key_len, space);
 		i = model_find(&m, key);
 		if (kind < add_share) {
-			v = (uint32_t)rng_next();
+			v = (uint32_t)test_rand(rng);
 			rc = hash_add(h, key, v, &id);
 			if (i >= 0) {
 				assert_int_equal(rc, -EEXIST);
@@ -330,13 +297,13 @@ model_run(uint32_t capacity, size_t key_len, unsigned ops)
 				m.e[i] = m.e[--m.n];
 		} else if (kind < 60 && m.n > 0) {
 			/* Delete by id, or update a value in place. */
-			unsigned j = rng_below(m.n);
+			unsigned j = (unsigned)test_rand_below(rng, m.n);
 
-			if (rng_below(2)) {
+			if (test_rand_below(rng, 2)) {
 				assert_int_equal(hash_del_id(h, m.e[j].id), 0);
 				m.e[j] = m.e[--m.n];
 			} else {
-				v = (uint32_t)rng_next();
+				v = (uint32_t)test_rand(rng);
 				*hash_value(h, m.e[j].id) = v;
 				m.e[j].value = v;
 			}
@@ -390,13 +357,11 @@ test_hash_random_against_model(void **state)
 	    {300, 40, 30000},
 	    {500, 64, 30000},
 	};
-	uint64_t seed = seed_get();
+	uint64_t rng = test_seed();
 
 	(void)state;
-	printf("# seed %llu\n", (unsigned long long)seed);
-	rng_state = seed;
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
-		model_run(runs[i].capacity, runs[i].key_len, runs[i].ops);
+		model_run(&rng, runs[i].capacity, runs[i].key_len, runs[i].ops);
 }
 
 int

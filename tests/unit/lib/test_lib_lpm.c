@@ -9,11 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/addr.h"
 #include "lib/lpm.h"
+#include "test_rand.h"
 
 static struct prefix
 P(const char *text) {
@@ -387,44 +386,12 @@ struct model {
 	unsigned n;
 };
 
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	/* splitmix64: tiny, and a seed reproduces the whole run. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static unsigned
-rng_below(unsigned n)
-{
-	return (unsigned)(rng_next() % n);
-}
-
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		return strtoull(env, NULL, 0);
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	return seed;
-}
-
 /*
  * Addresses near a few bases so that prefixes nest, collide and share long runs of
  * bits; some bits flipped at random positions, biased to the first bytes and the end.
  */
 static struct addr
-random_addr(uint8_t family)
+random_addr(uint64_t *rng, uint8_t family)
 {
 	static const uint8_t base[4][16] = {
 	    {10, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
@@ -438,14 +405,16 @@ random_addr(uint8_t family)
 	struct addr a;
 	unsigned flips;
 
-	memcpy(bytes, base[rng_below(4)], 16);
-	if (rng_below(8) == 0) {
+	memcpy(bytes, base[test_rand_below(rng, 4)], 16);
+	if (test_rand_below(rng, 8) == 0) {
 		for (unsigned i = 0; i < 16; i++)
-			bytes[i] = (uint8_t)rng_next();
+			bytes[i] = (uint8_t)test_rand(rng);
 	}
-	flips = rng_below(4);
+	flips = (unsigned)test_rand_below(rng, 4);
 	for (unsigned i = 0; i < flips; i++) {
-		unsigned pos = rng_below(2) ? rng_below(bits) : rng_below(bits < 24 ? bits : 24);
+		/* Half of the flips are kept to the first 24 bits. */
+		unsigned span = test_rand_below(rng, 2) ? bits : (bits < 24 ? bits : 24);
+		unsigned pos = (unsigned)test_rand_below(rng, span);
 
 		bytes[pos / 8] ^= (uint8_t)(0x80u >> (pos % 8));
 	}
@@ -457,15 +426,15 @@ random_addr(uint8_t family)
 }
 
 static struct prefix
-random_prefix(uint8_t family)
+random_prefix(uint64_t *rng, uint8_t family)
 {
 	unsigned bits = family == ADDR_FAMILY_V4 ? 32 : 128;
-	struct addr a = random_addr(family);
+	struct addr a = random_addr(rng, family);
 	struct prefix p;
 	unsigned len;
 
 	/* Favour the interesting lengths: 0, the host length, and short ones. */
-	switch (rng_below(6)) {
+	switch (test_rand_below(rng, 6)) {
 	case 0:
 		len = 0;
 		break;
@@ -473,10 +442,10 @@ random_prefix(uint8_t family)
 		len = bits;
 		break;
 	case 2:
-		len = rng_below(25);
+		len = (unsigned)test_rand_below(rng, 25);
 		break;
 	default:
-		len = rng_below(bits + 1);
+		len = (unsigned)test_rand_below(rng, bits + 1);
 		break;
 	}
 	assert_int_equal(prefix_from_addr(&p, &a, len), 0);
@@ -540,25 +509,23 @@ static void
 test_lpm_random_against_model(void **state)
 {
 	const unsigned capacity = 200, ops = 100000;
-	uint64_t seed = seed_get();
+	uint64_t rng = test_seed();
 	struct lpm *t = lpm_new(capacity);
 	struct model m = {.e = calloc(capacity, sizeof(struct model_entry))};
 	unsigned adds = 0, dels = 0, hits = 0, full = 0;
 
 	(void)state;
-	printf("# seed %llu\n", (unsigned long long)seed);
-	rng_state = seed;
 	assert_non_null(t);
 	assert_non_null(m.e);
 	for (unsigned op = 0; op < ops; op++) {
-		uint8_t family = rng_below(2) ? ADDR_FAMILY_V4 : ADDR_FAMILY_V6;
-		unsigned kind = rng_below(100);
+		uint8_t family = test_rand_below(&rng, 2) ? ADDR_FAMILY_V4 : ADDR_FAMILY_V6;
+		unsigned kind = (unsigned)test_rand_below(&rng, 100);
 		/* Alternate phases that fill the table (to -ENOSPC) and drain it. */
 		unsigned add_share = (op / 5000) % 2 == 0 ? 46 : 12;
 
 		if (kind < add_share) {
-			struct prefix p = random_prefix(family);
-			uint32_t value = (uint32_t)rng_next();
+			struct prefix p = random_prefix(&rng, family);
+			uint32_t value = (uint32_t)test_rand(&rng);
 			int i = model_find(&m, &p), rc = lpm_add(t, &p, value);
 
 			if (i >= 0) {
@@ -575,8 +542,9 @@ test_lpm_random_against_model(void **state)
 			}
 		} else if (kind < 50) {
 			/* Delete a stored prefix most of the time, a random one otherwise. */
-			struct prefix p = m.n > 0 && rng_below(4) != 0 ? m.e[rng_below(m.n)].p :
-			                                                 random_prefix(family);
+			struct prefix p = m.n > 0 && test_rand_below(&rng, 4) != 0 ?
+			    m.e[test_rand_below(&rng, m.n)].p :
+			    random_prefix(&rng, family);
 			int i = model_find(&m, &p), rc = lpm_del(t, &p);
 
 			if (i < 0) {
@@ -588,13 +556,13 @@ test_lpm_random_against_model(void **state)
 			}
 		} else if (kind < 55 && m.n > 0) {
 			/* Replace through lpm_set(). */
-			unsigned i = rng_below(m.n);
-			uint32_t value = (uint32_t)rng_next();
+			unsigned i = (unsigned)test_rand_below(&rng, m.n);
+			uint32_t value = (uint32_t)test_rand(&rng);
 
 			assert_int_equal(lpm_set(t, &m.e[i].p, value), 0);
 			m.e[i].value = value;
 		} else {
-			struct addr a = random_addr(family);
+			struct addr a = random_addr(&rng, family);
 			uint32_t v1 = 0, v2 = 0;
 			unsigned l1 = 0, l2 = 0;
 			int r1 = model_lookup(&m, &a, &v1, &l1), r2 = lpm_lookup(t, &a, &v2, &l2);

@@ -10,6 +10,7 @@
 
 #include "pkt/pkt_buf.h"
 #include "pkt_test_build.h"
+#include "test_rand.h"
 
 static void
 test_pkt_pool_new_zero_rejected(void **state)
@@ -196,7 +197,7 @@ static void
 test_pkt_buf_random_model(void **state)
 {
 	static uint8_t model[PKT_BUF_SIZE];
-	uint64_t rng = tb_rand_seed(tb_seed());
+	uint64_t rng = test_seed();
 	struct pkt_pool *pool = pkt_pool_new(2);
 	struct pkt_buf *p = pkt_pool_get(pool);
 	size_t mlen = 0;
@@ -207,10 +208,10 @@ test_pkt_buf_random_model(void **state)
 		uint8_t *t;
 		int err;
 
-		switch (tb_rand_below(&rng, 5)) {
+		switch (test_rand_below(&rng, 5)) {
 		case 0: /* insert */
-			off = tb_rand_below(&rng, mlen + 2);
-			n = tb_rand_below(&rng, 64);
+			off = test_rand_below(&rng, mlen + 2);
+			n = test_rand_below(&rng, 64);
 			room = pkt_buf_headroom(p);
 			err = pkt_buf_insert(p, off, n);
 			if (off > mlen) {
@@ -224,12 +225,13 @@ test_pkt_buf_random_model(void **state)
 			assert_int_equal(err, 0);
 			memmove(model + off + n, model + off, mlen - off);
 			for (size_t i = 0; i < n; i++)
-				model[off + i] = pkt_buf_data(p)[off + i] = (uint8_t)tb_rand(&rng);
+				model[off + i] = pkt_buf_data(p)[off + i] =
+				    (uint8_t)test_rand(&rng);
 			mlen += n;
 			break;
 		case 1: /* remove */
-			off = tb_rand_below(&rng, mlen + 2);
-			n = tb_rand_below(&rng, 64);
+			off = test_rand_below(&rng, mlen + 2);
+			n = test_rand_below(&rng, 64);
 			err = pkt_buf_remove(p, off, n);
 			if (off > mlen || n > mlen - off) {
 				assert_int_equal(err, -EINVAL);
@@ -240,28 +242,28 @@ test_pkt_buf_random_model(void **state)
 			mlen -= n;
 			break;
 		case 2: /* put */
-			n = tb_rand_below(&rng, 300);
+			n = test_rand_below(&rng, 300);
 			t = pkt_buf_put(p, n);
 			if (t == NULL) {
 				assert_true(n > PKT_BUF_SIZE - p->head - mlen);
 				break;
 			}
 			for (size_t i = 0; i < n; i++)
-				model[mlen + i] = t[i] = (uint8_t)tb_rand(&rng);
+				model[mlen + i] = t[i] = (uint8_t)test_rand(&rng);
 			mlen += n;
 			break;
 		case 3: /* trim */
-			n = tb_rand_below(&rng, mlen + 10);
+			n = test_rand_below(&rng, mlen + 10);
 			err = pkt_buf_trim(p, n);
 			assert_int_equal(err, n > mlen ? -EINVAL : 0);
 			if (err == 0)
 				mlen = n;
 			break;
 		default: /* occasionally start over, to reach the full and empty corners */
-			if (tb_rand_below(&rng, 50) == 0) {
-				n = tb_rand_below(&rng, 2000);
+			if (test_rand_below(&rng, 50) == 0) {
+				n = test_rand_below(&rng, 2000);
 				for (size_t i = 0; i < n; i++)
-					model[i] = (uint8_t)tb_rand(&rng);
+					model[i] = (uint8_t)test_rand(&rng);
 				assert_int_equal(pkt_buf_set(p, model, n), 0);
 				mlen = n;
 			}

@@ -13,6 +13,7 @@
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_parse.h"
 #include "pkt_test_build.h"
+#include "test_rand.h"
 
 static void
 test_pkt_csum_partial_rfc1071_example(void **state)
@@ -61,18 +62,18 @@ static void
 test_pkt_csum_partial_random_vs_model(void **state)
 {
 	static uint8_t data[4096 + 16];
-	uint64_t rng = tb_rand_seed(tb_seed());
+	uint64_t rng = test_seed();
 
 	(void)state;
 	for (int iter = 0; iter < 5000; iter++) {
-		size_t align = tb_rand_below(&rng, 8);
-		size_t len = tb_rand_below(&rng, iter < 4000 ? 100 : 4096);
-		uint32_t sum = (uint32_t)tb_rand(&rng);
-		bool ones = tb_rand_below(&rng, 8) == 0;
+		size_t align = test_rand_below(&rng, 8);
+		size_t len = test_rand_below(&rng, iter < 4000 ? 100 : 4096);
+		uint32_t sum = (uint32_t)test_rand(&rng);
+		bool ones = test_rand_below(&rng, 8) == 0;
 
 		for (size_t i = 0; i < len; i++)
-			data[align + i] = ones ? 0xff : (uint8_t)tb_rand(&rng);
-		if (tb_rand_below(&rng, 4) == 0)
+			data[align + i] = ones ? 0xff : (uint8_t)test_rand(&rng);
+		if (test_rand_below(&rng, 4) == 0)
 			sum = 0;
 		assert_int_equal(pkt_csum_fold(pkt_csum_partial(data + align, len, sum)),
 		    tb_sum(data + align, len, sum));
@@ -96,22 +97,23 @@ static size_t
 build_random_packet(uint8_t *p, int kind, uint64_t *rng)
 {
 	uint8_t l4[64];
-	size_t l4_len, payload = tb_rand_below(rng, 300);
+	size_t l4_len, payload = test_rand_below(rng, 300);
 	bool v6 = kind >= 3;
 	uint8_t proto;
 
 	switch (kind % 3) {
 	case 0:
 		proto = TB_PROTO_TCP;
-		l4_len = tb_tcp(l4, (uint16_t)tb_rand(rng), (uint16_t)tb_rand(rng), 0x18, NULL, 0);
+		l4_len =
+		    tb_tcp(l4, (uint16_t)test_rand(rng), (uint16_t)test_rand(rng), 0x18, NULL, 0);
 		break;
 	case 1:
 		proto = TB_PROTO_UDP;
-		l4_len = tb_udp(l4, (uint16_t)tb_rand(rng), (uint16_t)tb_rand(rng), payload);
+		l4_len = tb_udp(l4, (uint16_t)test_rand(rng), (uint16_t)test_rand(rng), payload);
 		break;
 	default:
 		proto = v6 ? TB_PROTO_ICMPV6 : TB_PROTO_ICMP;
-		l4_len = tb_icmp(l4, v6 ? 128 : 8, 0, (uint16_t)tb_rand(rng), 1);
+		l4_len = tb_icmp(l4, v6 ? 128 : 8, 0, (uint16_t)test_rand(rng), 1);
 		break;
 	}
 	if (v6)
@@ -123,11 +125,11 @@ static void
 test_pkt_csum_l4_matches_model(void **state)
 {
 	static uint8_t p[2048];
-	uint64_t rng = tb_rand_seed(tb_seed());
+	uint64_t rng = test_seed();
 
 	(void)state;
 	for (int iter = 0; iter < 600; iter++) {
-		int kind = (int)tb_rand_below(&rng, 6);
+		int kind = (int)test_rand_below(&rng, 6);
 		size_t len = build_random_packet(p, kind, &rng);
 		struct pkt_info info;
 		enum pkt_drop_reason reason;
@@ -136,10 +138,10 @@ test_pkt_csum_l4_matches_model(void **state)
 		assert_int_equal(pkt_parse_bytes(p, len, &info, &reason), 0);
 		/* Random payload, and a random stored checksum that must be ignored. */
 		for (size_t i = info.payload_off; i < len; i++)
-			p[i] = (uint8_t)tb_rand(&rng);
+			p[i] = (uint8_t)test_rand(&rng);
 		field = pkt_csum_l4_field_off(info.l4_proto);
 		assert_true(field >= 0);
-		tb_be16(p + info.l4_off + field, (uint16_t)tb_rand(&rng));
+		tb_be16(p + info.l4_off + field, (uint16_t)test_rand(&rng));
 		assert_int_equal(pkt_csum_l4(p, &info),
 		    tb_l4_csum(p, kind >= 3, info.l4_proto, p + info.l4_off, len - info.l4_off,
 		        (size_t)field));
@@ -147,8 +149,8 @@ test_pkt_csum_l4_matches_model(void **state)
 		assert_true(pkt_csum_verify(p, &info));
 		assert_int_equal(tb_get16(p + info.l4_off + field), pkt_csum_l4(p, &info));
 		/* Any single bit flip in the L4 segment is caught. */
-		p[info.l4_off + tb_rand_below(&rng, len - info.l4_off)] ^=
-		    (uint8_t)(1u << tb_rand_below(&rng, 8));
+		p[info.l4_off + test_rand_below(&rng, len - info.l4_off)] ^=
+		    (uint8_t)(1u << test_rand_below(&rng, 8));
 		assert_false(pkt_csum_verify(p, &info));
 	}
 }
@@ -261,11 +263,11 @@ static void
 test_pkt_csum_apply_delta_random_rewrites(void **state)
 {
 	static uint8_t p[2048];
-	uint64_t rng = tb_rand_seed(tb_seed());
+	uint64_t rng = test_seed();
 
 	(void)state;
 	for (int iter = 0; iter < 20000; iter++) {
-		int kind = (int)tb_rand_below(&rng, 6);
+		int kind = (int)test_rand_below(&rng, 6);
 		size_t len = build_random_packet(p, kind, &rng);
 		bool v6 = kind >= 3;
 		struct pkt_info info;
@@ -279,7 +281,7 @@ test_pkt_csum_apply_delta_random_rewrites(void **state)
 		udp = info.l4_proto == TB_PROTO_UDP;
 		/* Start from a right checksum; for UDP over IPv4 sometimes from "none". */
 		pkt_csum_fill(p, &info);
-		if (udp && !v6 && tb_rand_below(&rng, 8) == 0)
+		if (udp && !v6 && test_rand_below(&rng, 8) == 0)
 			tb_be16(p + info.l4_off + 6, 0);
 		field = (size_t)pkt_csum_l4_field_off(info.l4_proto);
 		alen = pkt_info_addr_len(&info);
@@ -287,9 +289,9 @@ test_pkt_csum_apply_delta_random_rewrites(void **state)
 		dst_off = pkt_info_dst_off(&info);
 		for (size_t i = 0; i < alen; i++) {
 			new_src[i] =
-			    tb_rand_below(&rng, 3) ? (uint8_t)tb_rand(&rng) : p[src_off + i];
+			    test_rand_below(&rng, 3) ? (uint8_t)test_rand(&rng) : p[src_off + i];
 			new_dst[i] =
-			    tb_rand_below(&rng, 3) ? (uint8_t)tb_rand(&rng) : p[dst_off + i];
+			    test_rand_below(&rng, 3) ? (uint8_t)test_rand(&rng) : p[dst_off + i];
 		}
 		/* Addresses: in the pseudo header (not for ICMPv4) and the IPv4 header. */
 		ip_delta = pkt_csum_delta_add(ip_delta, p + src_off, new_src, alen);
@@ -299,7 +301,8 @@ test_pkt_csum_apply_delta_random_rewrites(void **state)
 		memcpy(p + src_off, new_src, alen);
 		memcpy(p + dst_off, new_dst, alen);
 		if (info.flags & PKT_INFO_HAS_PORTS) {
-			uint16_t sport = (uint16_t)tb_rand(&rng), dport = (uint16_t)tb_rand(&rng);
+			uint16_t sport = (uint16_t)test_rand(&rng),
+			         dport = (uint16_t)test_rand(&rng);
 
 			l4_delta = pkt_csum_delta_add16(l4_delta, tb_get16(p + info.l4_off), sport);
 			l4_delta =
@@ -308,7 +311,7 @@ test_pkt_csum_apply_delta_random_rewrites(void **state)
 			tb_be16(p + info.l4_off + 2, dport);
 		} else {
 			/* ICMP echo identifier, as the session code rewrites it. */
-			uint16_t id = (uint16_t)tb_rand(&rng);
+			uint16_t id = (uint16_t)test_rand(&rng);
 
 			l4_delta =
 			    pkt_csum_delta_add16(l4_delta, tb_get16(p + info.l4_off + 4), id);
@@ -316,7 +319,7 @@ test_pkt_csum_apply_delta_random_rewrites(void **state)
 		}
 		if (!v6) {
 			/* TTL (with the protocol in the same word) and id. */
-			uint16_t old = tb_get16(p + 8), id = (uint16_t)tb_rand(&rng);
+			uint16_t old = tb_get16(p + 8), id = (uint16_t)test_rand(&rng);
 
 			p[8]--;
 			ip_delta = pkt_csum_delta_add16(ip_delta, old, tb_get16(p + 8));

@@ -11,12 +11,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_frag.h"
 #include "pkt/pkt_parse.h"
 #include "pkt_test_build.h"
+#include "test_rand.h"
 
 #define SEC 1000000000ull
 
@@ -489,33 +491,33 @@ static void
 random_dgram(struct dgram *d, uint64_t *rng, uint32_t id)
 {
 	uint8_t l4[20], ext[32];
-	size_t payload = 16 + tb_rand_below(rng, tb_rand_below(rng, 4) ? 3000 : 9000);
+	size_t payload = 16 + test_rand_below(rng, test_rand_below(rng, 4) ? 3000 : 9000);
 	size_t e = 0, ue = 0;
 	struct pkt_info info;
 	enum pkt_drop_reason reason;
-	int kind = (int)tb_rand_below(rng, 3);
+	int kind = (int)test_rand_below(rng, 3);
 	size_t l4_len;
 	uint8_t proto;
 
 	memset(d, 0, sizeof(*d));
-	d->v6 = tb_rand_below(rng, 2) == 0;
+	d->v6 = test_rand_below(rng, 2) == 0;
 	d->id = d->v6 ? id : (uint16_t)id;
 	if (kind == 0) {
 		proto = TB_PROTO_TCP;
-		l4_len = tb_tcp(l4, (uint16_t)tb_rand(rng), 443, 0x18, NULL, 0);
+		l4_len = tb_tcp(l4, (uint16_t)test_rand(rng), 443, 0x18, NULL, 0);
 	} else if (kind == 1) {
 		proto = TB_PROTO_UDP;
-		l4_len = tb_udp(l4, (uint16_t)tb_rand(rng), 53, payload);
+		l4_len = tb_udp(l4, (uint16_t)test_rand(rng), 53, payload);
 	} else {
 		proto = d->v6 ? TB_PROTO_ICMPV6 : TB_PROTO_ICMP;
-		l4_len = tb_icmp(l4, d->v6 ? 128 : 8, 0, (uint16_t)tb_rand(rng), 1);
+		l4_len = tb_icmp(l4, d->v6 ? 128 : 8, 0, (uint16_t)test_rand(rng), 1);
 	}
 	if (d->v6) {
 		size_t max = 40 + 32 + l4_len + payload;
 
 		/* Unfragmentable: nothing, hop-by-hop, or hop-by-hop + routing. */
-		int unfrag = (int)tb_rand_below(rng, 3);
-		bool dst = tb_rand_below(rng, 2) == 0; /* a fragmentable dest-options header */
+		int unfrag = (int)test_rand_below(rng, 3);
+		bool dst = test_rand_below(rng, 2) == 0; /* a fragmentable dest-options header */
 		uint8_t first = unfrag ? TB_PROTO_HOPOPTS : dst ? TB_PROTO_DSTOPTS : proto;
 
 		if (max > PKT_BUF_DATA_MAX - 8)
@@ -542,7 +544,7 @@ random_dgram(struct dgram *d, uint64_t *rng, uint32_t id)
 		d->unfrag_len = 40 + ue;
 	} else {
 		static const uint8_t opt[4] = {1, 1, 1, 1};
-		size_t opt_len = tb_rand_below(rng, 4) == 0 ? 4 : 0;
+		size_t opt_len = test_rand_below(rng, 4) == 0 ? 4 : 0;
 
 		if (20 + opt_len + l4_len + payload > PKT_BUF_DATA_MAX)
 			payload = PKT_BUF_DATA_MAX - 20 - opt_len - l4_len;
@@ -550,14 +552,14 @@ random_dgram(struct dgram *d, uint64_t *rng, uint32_t id)
 			tb_udp(l4, tb_get16(l4), 53, payload);
 		d->len = tb_v4_packet(d->bytes, proto, l4, l4_len, payload, opt, opt_len);
 		tb_be16(d->bytes + 4, (uint16_t)id);
-		if (tb_rand_below(rng, 2))
+		if (test_rand_below(rng, 2))
 			tb_be16(d->bytes + 6, 0); /* DF clear */
 		tb_be16(d->bytes + 10, 0);
 		tb_be16(d->bytes + 10, tb_csum(d->bytes, 20 + opt_len));
 		d->unfrag_len = 20 + opt_len;
 	}
 	for (size_t i = d->len - payload; i < d->len; i++)
-		d->bytes[i] = (uint8_t)tb_rand(rng);
+		d->bytes[i] = (uint8_t)test_rand(rng);
 	assert_int_equal(pkt_parse_bytes(d->bytes, d->len, &info, &reason), 0);
 	pkt_csum_fill(d->bytes, &info);
 }
@@ -574,14 +576,14 @@ test_pkt_frag_input_random_model(void **state)
 {
 	static struct dgram ds[8];
 	static struct piece pieces[8 * 64 + 1];
-	uint64_t rng = tb_rand_seed(tb_seed());
+	uint64_t rng = test_seed();
 	struct pkt_frag_table *t = table_new(0, 0, 0);
 	uint64_t now = 0;
 	unsigned completed = 0, overlaps = 0;
 
 	(void)state;
 	for (int round = 0; round < 5000; round++) {
-		size_t nd = 1 + tb_rand_below(&rng, 8), np = 0;
+		size_t nd = 1 + test_rand_below(&rng, 8), np = 0;
 		bool done[8] = {false}, dropped = false;
 		int dup = -1;
 
@@ -596,7 +598,7 @@ test_pkt_frag_input_random_model(void **state)
 			if (unit == 0)
 				unit = 8;
 			do {
-				size_t n = unit * (1 + tb_rand_below(&rng, 8));
+				size_t n = unit * (1 + test_rand_below(&rng, 8));
 
 				if (off == 0 && n >= flen)
 					n = (flen - 1) / 8 * 8;
@@ -608,14 +610,14 @@ test_pkt_frag_input_random_model(void **state)
 			} while (off < flen);
 		}
 		/* Sometimes send one fragment twice. */
-		if (tb_rand_below(&rng, 5) == 0) {
-			size_t k = tb_rand_below(&rng, np);
+		if (test_rand_below(&rng, 5) == 0) {
+			size_t k = test_rand_below(&rng, np);
 
 			dup = pieces[k].dgram;
 			pieces[np++] = pieces[k];
 		}
 		for (size_t i = np - 1; i > 0; i--) {
-			size_t j = tb_rand_below(&rng, i + 1);
+			size_t j = test_rand_below(&rng, i + 1);
 			struct piece tmp = pieces[i];
 
 			pieces[i] = pieces[j];

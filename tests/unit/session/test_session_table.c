@@ -14,11 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/addr.h"
 #include "session/session_table.h"
+#include "test_rand.h"
 
 #define S  1000000000ull
 #define MS 1000000ull
@@ -29,30 +28,6 @@
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
-
-static uint64_t
-test_seed(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoull(env, NULL, 0);
-	else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	printf("# seed %llu\n", (unsigned long long)seed);
-	return seed;
-}
-
-static uint64_t
-test_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* LAN key number n of zone: 10.0.x.y:port -> 192.0.2.1:80. */
 static void

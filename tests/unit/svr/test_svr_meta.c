@@ -10,14 +10,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "lib/buf.h"
 #include "svr/svr_meta.h"
+#include "test_rand.h"
 
 #define BLOCK_CAP 70000
 
@@ -767,46 +765,13 @@ test_svr_meta_names_known_and_unknown(void **state)
 
 /* ---- randomized roundtrip ---- */
 
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	/* splitmix64: tiny, and every seed gives a full-quality stream */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t
-rng_below(uint32_t n)
-{
-	return (uint32_t)(rng_next() % n);
-}
-
-static uint64_t
-test_seed(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoull(env, NULL, 0);
-	else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	printf("# seed %llu\n", (unsigned long long)seed);
-	return seed;
-}
-
 static void
-rng_addr(struct addr *a, bool v6)
+rng_addr(uint64_t *rng, struct addr *a, bool v6)
 {
 	uint8_t bytes[16];
 
 	for (size_t i = 0; i < sizeof(bytes); i++)
-		bytes[i] = (uint8_t)rng_next();
+		bytes[i] = (uint8_t)test_rand(rng);
 	if (v6)
 		addr_set_v6(a, bytes);
 	else
@@ -814,67 +779,70 @@ rng_addr(struct addr *a, bool v6)
 }
 
 static void
-rng_ctx(struct svr_ctx *c)
+rng_ctx(uint64_t *rng, struct svr_ctx *c)
 {
-	bool v6 = rng_below(2);
+	bool v6 = test_rand_below(rng, 2);
 
-	rng_addr(&c->src, v6);
-	rng_addr(&c->dst, v6);
-	c->sport = (uint16_t)rng_next();
-	c->dport = (uint16_t)rng_next();
-	c->proto = (uint8_t)rng_next();
+	rng_addr(rng, &c->src, v6);
+	rng_addr(rng, &c->dst, v6);
+	c->sport = (uint16_t)test_rand(rng);
+	c->dport = (uint16_t)test_rand(rng);
+	c->proto = (uint8_t)test_rand(rng);
 }
 
 static void
-rng_str(struct svr_str *s, const char *pool, size_t pool_len)
+rng_str(uint64_t *rng, struct svr_str *s, const char *pool, size_t pool_len)
 {
 	/* Mostly short names, now and then a long one. */
-	size_t len = rng_below(8) == 0 ? rng_below(300) : rng_below(20);
-	size_t off = rng_below((uint32_t)(pool_len - len));
+	size_t len =
+	    test_rand_below(rng, 8) == 0 ? test_rand_below(rng, 300) : test_rand_below(rng, 20);
+	size_t off = test_rand_below(rng, pool_len - len);
 
 	s->ptr = pool + off;
 	s->len = (uint16_t)len;
 }
 
 static void
-rng_meta(struct svr_meta *m, const char *pool, size_t pool_len, uint8_t *list, size_t list_cap)
+rng_meta(uint64_t *rng, struct svr_meta *m, const char *pool, size_t pool_len, uint8_t *list,
+    size_t list_cap)
 {
 	struct svr_str names[8];
-	uint16_t count = (uint16_t)rng_below(8);
+	uint16_t count = (uint16_t)test_rand_below(rng, 8);
 	size_t list_len;
 
 	memset(m, 0, sizeof(*m));
-	m->present = (uint32_t)rng_next() & SVR_META_F_ALL;
-	if (rng_below(4) == 0)
-		m->present &= (uint32_t)rng_next();
-	m->fragment = (struct svr_fragment){(uint32_t)rng_next(), (uint16_t)rng_next(),
-	    (uint16_t)rng_next(), (uint16_t)rng_next()};
-	m->security_id = (uint32_t)rng_next();
-	rng_addr(&m->icmp_error_loc, rng_below(2));
-	m->control = (uint8_t)rng_next();
-	m->path_metrics = (struct svr_path_metrics){(uint8_t)rng_below(16),
-	    (uint32_t)rng_next() & 0x0fffffff, (uint8_t)rng_below(16),
-	    (uint32_t)rng_next() & 0x0fffffff, rng_below(2), (uint16_t)rng_below(0x8000)};
-	m->session_health = (uint8_t)rng_next();
-	rng_ctx(&m->fwd_ctx);
-	rng_ctx(&m->rev_ctx);
+	m->present = (uint32_t)test_rand(rng) & SVR_META_F_ALL;
+	if (test_rand_below(rng, 4) == 0)
+		m->present &= (uint32_t)test_rand(rng);
+	m->fragment = (struct svr_fragment){(uint32_t)test_rand(rng), (uint16_t)test_rand(rng),
+	    (uint16_t)test_rand(rng), (uint16_t)test_rand(rng)};
+	m->security_id = (uint32_t)test_rand(rng);
+	rng_addr(rng, &m->icmp_error_loc, test_rand_below(rng, 2));
+	m->control = (uint8_t)test_rand(rng);
+	m->path_metrics = (struct svr_path_metrics){(uint8_t)test_rand_below(rng, 16),
+	    (uint32_t)test_rand(rng) & 0x0fffffff, (uint8_t)test_rand_below(rng, 16),
+	    (uint32_t)test_rand(rng) & 0x0fffffff, test_rand_below(rng, 2),
+	    (uint16_t)test_rand_below(rng, 0x8000)};
+	m->session_health = (uint8_t)test_rand(rng);
+	rng_ctx(rng, &m->fwd_ctx);
+	rng_ctx(rng, &m->rev_ctx);
 	for (size_t i = 0; i < sizeof(m->uuid); i++)
-		m->uuid[i] = (uint8_t)rng_next();
-	rng_str(&m->tenant, pool, pool_len);
-	rng_str(&m->service, pool, pool_len);
-	rng_str(&m->source_router, pool, pool_len);
-	rng_str(&m->security_policy, pool, pool_len);
-	rng_str(&m->dest_router, pool, pool_len);
-	rng_str(&m->peer_path_id, pool, pool_len);
-	rng_str(&m->application, pool, pool_len);
-	m->remaining_time_s = (uint32_t)rng_next();
-	m->mcast_group.family = rng_below(2) ? ADDR_FAMILY_V6 : ADDR_FAMILY_V4;
-	m->mcast_group.flags = (uint8_t)rng_next();
-	rng_addr(&m->mcast_group.source, m->mcast_group.family == ADDR_FAMILY_V6);
-	rng_addr(&m->mcast_group.group, m->mcast_group.family == ADDR_FAMILY_V6);
-	m->mcast_group.proto = (uint8_t)rng_next();
+		m->uuid[i] = (uint8_t)test_rand(rng);
+	rng_str(rng, &m->tenant, pool, pool_len);
+	rng_str(rng, &m->service, pool, pool_len);
+	rng_str(rng, &m->source_router, pool, pool_len);
+	rng_str(rng, &m->security_policy, pool, pool_len);
+	rng_str(rng, &m->dest_router, pool, pool_len);
+	rng_str(rng, &m->peer_path_id, pool, pool_len);
+	rng_str(rng, &m->application, pool, pool_len);
+	m->remaining_time_s = (uint32_t)test_rand(rng);
+	m->mcast_group.family = test_rand_below(rng, 2) ? ADDR_FAMILY_V6 : ADDR_FAMILY_V4;
+	m->mcast_group.flags = (uint8_t)test_rand(rng);
+	rng_addr(rng, &m->mcast_group.source, m->mcast_group.family == ADDR_FAMILY_V6);
+	rng_addr(rng, &m->mcast_group.group, m->mcast_group.family == ADDR_FAMILY_V6);
+	m->mcast_group.proto = (uint8_t)test_rand(rng);
 	for (uint16_t i = 0; i < count; i++) {
-		rng_str(&names[i], pool, pool_len);
+		rng_str(rng, &names[i], pool, pool_len);
 		names[i].len = (uint16_t)(names[i].len % 256);
 	}
 	assert_int_equal(svr_meta_mcast_egress_build(names, count, list, list_cap, &list_len), 0);
@@ -890,13 +858,13 @@ test_svr_meta_roundtrip_random(void **state)
 	struct svr_meta m, back;
 	size_t len, len2, block_len;
 	enum pkt_drop_reason reason;
+	uint64_t rng = test_seed();
 
 	(void)state;
-	rng_state = test_seed();
 	for (size_t i = 0; i < sizeof(pool); i++)
-		pool[i] = (char)rng_next();
+		pool[i] = (char)test_rand(&rng);
 	for (int iter = 0; iter < 20000; iter++) {
-		rng_meta(&m, pool, sizeof(pool), list, sizeof(list));
+		rng_meta(&rng, &m, pool, sizeof(pool), list, sizeof(list));
 		assert_int_equal(svr_meta_encode(&m, b, sizeof(b), &len), 0);
 		/* Trailing bytes stand for the original L4 payload. */
 		b[len] = 0x4c;

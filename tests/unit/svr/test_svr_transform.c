@@ -114,6 +114,38 @@ rig_ingress(struct rig *r, struct pkt_buf *p, const uint8_t *uuid)
 	return v;
 }
 
+/* Opens the TV8 session at the ingress: the host's query leaves for the WAN. */
+static void
+rig_open_tv8_ingress(struct rig *r)
+{
+	struct pkt_buf *p = rig_packet(r, tv8_host, sizeof(tv8_host));
+
+	assert_int_equal(rig_ingress(r, p, NULL), SVR_VERDICT_TO_WAN);
+	pkt_pool_put(r->pool, p);
+}
+
+/* Opens the TV8 session at the egress: the wire packet is accepted into the LAN. */
+static void
+rig_open_tv8_egress(struct rig *r)
+{
+	struct pkt_buf *p = rig_packet(r, tv8_wire, sizeof(tv8_wire));
+	struct svr_accept accept = {0};
+	struct svr_meta m;
+
+	assert_int_equal(svr_wan_decode(&r->rt, p, &m), 0);
+	assert_int_equal(svr_wan_first(&r->rt, p, &m, &accept, 0), SVR_VERDICT_TO_LAN);
+	pkt_pool_put(r->pool, p);
+}
+
+/* TV8's host packet from source port 40001 (checksum adjusted): a second flow. */
+static void
+tv8_host_second_flow(uint8_t other[sizeof(tv8_host)])
+{
+	memcpy(other, tv8_host, sizeof(tv8_host));
+	buf_store_be16(other + 20, 40001);
+	pkt_csum_apply_delta(other + 26, pkt_csum_delta_add16(0, 40000, 40001), true);
+}
+
 static size_t
 rig_drops_total(const struct rig *r)
 {
@@ -182,13 +214,9 @@ test_svr_lan_first_ports_exhausted_is_counted(void **state)
 
 	(void)state;
 	rig_init(&r, "203.0.113.1", "198.51.100.2", 16, SVR_WAYPOINT_PORT_FIRST + 1);
-	p = rig_packet(&r, tv8_host, sizeof(tv8_host));
-	assert_int_equal(rig_ingress(&r, p, NULL), SVR_VERDICT_TO_WAN);
-	pkt_pool_put(r.pool, p);
-	/* A second flow (source port + 1, checksum adjusted): no pair left. */
-	memcpy(other, tv8_host, sizeof(other));
-	buf_store_be16(other + 20, 40001);
-	pkt_csum_apply_delta(other + 26, pkt_csum_delta_add16(0, 40000, 40001), true);
+	rig_open_tv8_ingress(&r);
+	/* A second flow: no pair left. */
+	tv8_host_second_flow(other);
 	p = rig_packet(&r, other, sizeof(other));
 	assert_int_equal(rig_ingress(&r, p, NULL), SVR_VERDICT_DROP);
 	assert_int_equal(r.drops.count[PKT_DROP_WAYPOINT_PORTS_EXHAUSTED], 1);
@@ -206,12 +234,9 @@ test_svr_lan_first_table_full_returns_ports(void **state)
 
 	(void)state;
 	rig_init(&r, "203.0.113.1", "198.51.100.2", 1, 65535);
-	p = rig_packet(&r, tv8_host, sizeof(tv8_host));
-	assert_int_equal(rig_ingress(&r, p, NULL), SVR_VERDICT_TO_WAN);
-	pkt_pool_put(r.pool, p);
-	memcpy(other, tv8_host, sizeof(other));
-	buf_store_be16(other + 20, 40001);
-	pkt_csum_apply_delta(other + 26, pkt_csum_delta_add16(0, 40000, 40001), true);
+	rig_open_tv8_ingress(&r);
+	/* A second flow: no room in the table. */
+	tv8_host_second_flow(other);
 	p = rig_packet(&r, other, sizeof(other));
 	assert_int_equal(rig_ingress(&r, p, NULL), SVR_VERDICT_DROP);
 	assert_int_equal(r.drops.count[PKT_DROP_SESSION_TABLE_FULL], 1);
@@ -273,10 +298,7 @@ test_svr_wan_first_same_uuid_new_ports_rebinds(void **state)
 
 	(void)state;
 	rig_init(&r, "198.51.100.2", "203.0.113.1", 16, 65535);
-	p = rig_packet(&r, tv8_wire, sizeof(tv8_wire));
-	assert_int_equal(svr_wan_decode(&r.rt, p, &m), 0);
-	assert_int_equal(svr_wan_first(&r.rt, p, &m, &accept, 0), SVR_VERDICT_TO_LAN);
-	pkt_pool_put(r.pool, p);
+	rig_open_tv8_egress(&r);
 	/* The ingress moved the session to new waypoint ports, same UUID. */
 	memcpy(moved, tv8_wire, sizeof(moved));
 	buf_store_be16(moved + 20, 16386);
@@ -304,10 +326,7 @@ test_svr_wan_first_other_uuid_same_tuple_conflicts(void **state)
 
 	(void)state;
 	rig_init(&r, "198.51.100.2", "203.0.113.1", 16, 65535);
-	p = rig_packet(&r, tv8_wire, sizeof(tv8_wire));
-	assert_int_equal(svr_wan_decode(&r.rt, p, &m), 0);
-	assert_int_equal(svr_wan_first(&r.rt, p, &m, &accept, 0), SVR_VERDICT_TO_LAN);
-	pkt_pool_put(r.pool, p);
+	rig_open_tv8_egress(&r);
 	/* New ports and a different UUID for the same LAN tuple: refused, not hijacked. */
 	memcpy(other, tv8_wire, sizeof(other));
 	buf_store_be16(other + 20, 16386);

@@ -17,10 +17,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "io/io_mem.h"
 #include "lib/buf.h"
@@ -30,6 +27,7 @@
 #include "svr/svr_meta.h"
 #include "svr/svr_transform.h"
 #include "svr/svr_waypoint.h"
+#include "test_rand.h"
 
 #define LAN_PORT_ID 1
 #define WAN_PORT_ID 2
@@ -65,6 +63,24 @@ struct lab {
 
 static const char *const tenant_names[] = {"blue"};
 static const char *const service_names[] = {"web"};
+
+/* The address of host A or host B (see the picture above). */
+static const char *
+host_addr(const struct lab *lab, bool a)
+{
+	if (lab->family == ADDR_FAMILY_V4)
+		return a ? "10.0.1.10" : "10.0.2.20";
+	return a ? "2001:db8:1::10" : "2001:db8:2::20";
+}
+
+/* The waypoint (WAN) address of router A or router B. */
+static const char *
+waypoint_addr(const struct lab *lab, bool a)
+{
+	if (lab->family == ADDR_FAMILY_V4)
+		return a ? "203.0.113.1" : "198.51.100.2";
+	return a ? "2001:db8:ff::1" : "2001:db8:ff::2";
+}
 
 static void
 router_init(struct test_router *r, struct lab *lab, const char *name, const char *local,
@@ -125,17 +141,10 @@ lab_setup(void **state, uint8_t family)
 	lab.host_b = io_mem_link_port(lab.lan_b, 0);
 	lab.tap_a = io_mem_link_port(lab.wan_a, 1);
 	lab.tap_b = io_mem_link_port(lab.wan_b, 1);
-	if (family == ADDR_FAMILY_V4) {
-		router_init(&lab.a, &lab, "rtr-a", "203.0.113.1", "198.51.100.2", lab.lan_a,
-		    lab.wan_a);
-		router_init(&lab.b, &lab, "rtr-b", "198.51.100.2", "203.0.113.1", lab.lan_b,
-		    lab.wan_b);
-	} else {
-		router_init(&lab.a, &lab, "rtr-a", "2001:db8:ff::1", "2001:db8:ff::2", lab.lan_a,
-		    lab.wan_a);
-		router_init(&lab.b, &lab, "rtr-b", "2001:db8:ff::2", "2001:db8:ff::1", lab.lan_b,
-		    lab.wan_b);
-	}
+	router_init(&lab.a, &lab, "rtr-a", waypoint_addr(&lab, true), waypoint_addr(&lab, false),
+	    lab.lan_a, lab.wan_a);
+	router_init(&lab.b, &lab, "rtr-b", waypoint_addr(&lab, false), waypoint_addr(&lab, true),
+	    lab.lan_b, lab.wan_b);
 	*state = &lab;
 	return 0;
 }
@@ -382,14 +391,6 @@ icmp_echo(uint8_t *l4, uint8_t family, bool request, uint16_t id, uint16_t seq)
 	return 40;
 }
 
-static const char *
-host_addr(const struct lab *lab, bool a)
-{
-	if (lab->family == ADDR_FAMILY_V4)
-		return a ? "10.0.1.10" : "10.0.2.20";
-	return a ? "2001:db8:1::10" : "2001:db8:2::20";
-}
-
 /*
  * Sends one packet from a host, runs the lab, and checks the other host received it
  * byte for byte and the tap saw the expected kinds of wire packets.
@@ -570,23 +571,28 @@ test_two_routers_one_way_flow_stops_metadata(void **state)
 	assert_no_drops(lab);
 }
 
+/* Puts a UDP packet from A's waypoint to B's straight on B's WAN link; B polls once. */
+static void
+wan_inject_to_b(struct lab *lab, const uint8_t *l4, size_t l4_len)
+{
+	uint8_t pkt[256];
+	size_t len = packet_build(pkt, lab->family, waypoint_addr(lab, true),
+	    waypoint_addr(lab, false), IPPROTO_UDP, l4, l4_len);
+	struct pkt_buf *p = pkt_pool_get(lab->pool);
+
+	assert_int_equal(pkt_buf_set(p, pkt, len), 0);
+	assert_int_equal(io_tx_burst(lab->tap_b, &p, 1), 1);
+	router_poll(lab, &lab->b);
+}
+
 static void
 test_two_routers_wan_garbage_is_counted(void **state)
 {
 	struct lab *lab = *state;
-	uint8_t l4[128], pkt[256];
-	struct pkt_buf *p;
-	size_t n, len;
+	uint8_t l4[128];
 
 	/* A UDP packet to router B's waypoint with no session and no metadata. */
-	n = udp_datagram(l4, 16384, 16385, "no metadata", 11);
-	len = packet_build(pkt, lab->family,
-	    lab->family == ADDR_FAMILY_V4 ? "203.0.113.1" : "2001:db8:ff::1",
-	    lab->family == ADDR_FAMILY_V4 ? "198.51.100.2" : "2001:db8:ff::2", IPPROTO_UDP, l4, n);
-	p = pkt_pool_get(lab->pool);
-	assert_int_equal(pkt_buf_set(p, pkt, len), 0);
-	assert_int_equal(io_tx_burst(lab->tap_b, &p, 1), 1);
-	router_poll(lab, &lab->b);
+	wan_inject_to_b(lab, l4, udp_datagram(l4, 16384, 16385, "no metadata", 11));
 	assert_int_equal(lab->b.drops.count[PKT_DROP_META_REQUIRED], 1);
 	assert_int_equal(io_mem_link_pending(lab->lan_b, 0), 0);
 
@@ -594,14 +600,7 @@ test_two_routers_wan_garbage_is_counted(void **state)
 	memcpy(l4 + 8, svr_meta_cookie, 8);
 	memcpy(l4 + 16, "\x10\x0c\x00\x06\x00\x02\x00\x0d\x0a\x00", 10);
 	buf_store_be16(l4 + 4, 8 + 18);
-	len = packet_build(pkt, lab->family,
-	    lab->family == ADDR_FAMILY_V4 ? "203.0.113.1" : "2001:db8:ff::1",
-	    lab->family == ADDR_FAMILY_V4 ? "198.51.100.2" : "2001:db8:ff::2", IPPROTO_UDP, l4,
-	    8 + 18);
-	p = pkt_pool_get(lab->pool);
-	assert_int_equal(pkt_buf_set(p, pkt, len), 0);
-	assert_int_equal(io_tx_burst(lab->tap_b, &p, 1), 1);
-	router_poll(lab, &lab->b);
+	wan_inject_to_b(lab, l4, 8 + 18);
 	assert_int_equal(lab->b.drops.count[PKT_DROP_META_TLV_OVERRUN], 1);
 	assert_int_equal(session_table_count(lab->b.rt.sessions), 0);
 }
@@ -649,50 +648,35 @@ struct model_flow {
 	uint16_t port_a, port_b;
 };
 
-static uint64_t
-model_rand(uint64_t *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return *state;
-}
-
 static void
 test_two_routers_random_model(void **state)
 {
 	struct lab *lab = *state;
 	struct model_flow flows[24];
-	uint64_t seed, rng;
-	const char *env = getenv("TERN_SEED");
+	uint64_t rng = test_seed();
 	uint8_t icmp = lab->family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
-	seed = env != NULL ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-	if (seed == 0)
-		seed = 1;
-	print_message("# seed %llu (TERN_SEED to repeat)\n", (unsigned long long)seed);
-	rng = seed;
 	memset(flows, 0, sizeof(flows));
 	for (unsigned i = 0; i < 24; i++) {
 		static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP, 0};
 
-		flows[i].proto = protos[model_rand(&rng) % 3];
+		flows[i].proto = protos[test_rand_below(&rng, 3)];
 		if (flows[i].proto == 0)
 			flows[i].proto = icmp;
 		flows[i].port_a = (uint16_t)(20000 + i);
 		flows[i].port_b = (uint16_t)(30000 + i);
 	}
 	for (unsigned step = 0; step < 600; step++) {
-		struct model_flow *f = &flows[model_rand(&rng) % 24];
-		bool from_a = model_rand(&rng) & 1;
+		struct model_flow *f = &flows[test_rand_below(&rng, 24)];
+		bool from_a = test_rand(&rng) & 1;
 		uint8_t l4[256], payload[64];
-		size_t plen = 1 + model_rand(&rng) % sizeof(payload), n;
+		size_t plen = 1 + test_rand_below(&rng, sizeof(payload)), n;
 		enum tap_kind expect[2];
 		unsigned expect_n = 1;
 		bool from_initiator;
 
 		for (size_t k = 0; k < plen; k++)
-			payload[k] = (uint8_t)model_rand(&rng);
+			payload[k] = (uint8_t)test_rand(&rng);
 		payload[0] = (uint8_t)(payload[0] & 0x3f); /* never the cookie's first byte */
 		if (!f->started) {
 			f->started = true;
@@ -728,8 +712,8 @@ test_two_routers_random_model(void **state)
 		}
 		if (f->proto == IPPROTO_TCP) {
 			n = tcp_segment(l4, from_a ? f->port_a : f->port_b,
-			    from_a ? f->port_b : f->port_a, (uint32_t)model_rand(&rng),
-			    (uint32_t)model_rand(&rng), 0x18, NULL);
+			    from_a ? f->port_b : f->port_a, (uint32_t)test_rand(&rng),
+			    (uint32_t)test_rand(&rng), 0x18, NULL);
 			memcpy(l4 + n, payload, plen);
 			n += plen;
 		} else if (f->proto == IPPROTO_UDP) {

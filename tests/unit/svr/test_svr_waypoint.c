@@ -10,13 +10,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "svr/svr_waypoint.h"
+#include "test_rand.h"
 
 static void
 test_svr_waypoint_ports_get_even_odd_from_16384(void **state)
@@ -146,32 +143,6 @@ test_svr_waypoint_ports_put_double_free_refused(void **state)
 	svr_waypoint_ports_free(w);
 }
 
-static uint64_t rng_state;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-test_seed(void)
-{
-	const char *env = getenv("TERN_SEED");
-	uint64_t seed;
-
-	if (env != NULL && *env != '\0')
-		seed = strtoull(env, NULL, 0);
-	else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)time(NULL);
-	printf("# seed %llu\n", (unsigned long long)seed);
-	return seed;
-}
-
 /*
  * The model: a set of allocated local ports and a plain FIFO array of free ones, each
  * operation checked for the exact port the allocator must give.
@@ -190,9 +161,9 @@ test_svr_waypoint_ports_random_against_model(void **state)
 	uint16_t held[CAP];
 	size_t nheld = 0;
 	struct svr_waypoint_ports *w;
+	uint64_t rng = test_seed();
 
 	(void)state;
-	rng_state = test_seed();
 	memset(out, 0, sizeof(out));
 	w = svr_waypoint_ports_new(FIRST, LAST);
 	assert_non_null(w);
@@ -200,7 +171,7 @@ test_svr_waypoint_ports_random_against_model(void **state)
 	for (uint16_t p = 30002; p + 1 <= LAST; p += 2)
 		fifo[tail++] = p;
 	for (int op = 0; op < 200000; op++) {
-		uint32_t r = (uint32_t)(rng_next() % 100);
+		uint32_t r = (uint32_t)test_rand_below(&rng, 100);
 		uint16_t local, peer;
 
 		if (tail - head >= (1u << 20) - CAP)
@@ -220,7 +191,7 @@ test_svr_waypoint_ports_random_against_model(void **state)
 			out[local] = true;
 			held[nheld++] = local;
 		} else if (r < 90 && nheld > 0) {
-			size_t i = rng_next() % nheld;
+			size_t i = test_rand_below(&rng, nheld);
 
 			local = held[i];
 			held[i] = held[--nheld];
@@ -229,7 +200,7 @@ test_svr_waypoint_ports_random_against_model(void **state)
 			fifo[tail++] = local;
 		} else {
 			/* A random port: refused unless it is an allocated even port. */
-			local = (uint16_t)(FIRST - 4 + rng_next() % (LAST - FIRST + 8));
+			local = (uint16_t)(FIRST - 4 + test_rand_below(&rng, LAST - FIRST + 8));
 			if (out[local])
 				continue;
 			assert_int_equal(svr_waypoint_ports_put(w, local), -EINVAL);
