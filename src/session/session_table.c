@@ -279,8 +279,9 @@ session_table_lookup_chunk(const struct session_table *t, const struct session_k
 		out[i] = link >> 1;
 		if (dirs != NULL)
 			dirs[i] = (enum session_dir)(link & 1);
-		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1], 1);
-		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1] + SESSION_HALF, 1);
+		/* The matched key's line is in cache now; fetch the other half and line 2. */
+		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1] +
+		    (1 - (link & 1)) * SESSION_HALF);
 		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1] + 2 * SESSION_HALF, 1);
 	}
 }
