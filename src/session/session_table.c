@@ -280,8 +280,8 @@ session_table_lookup_chunk(const struct session_table *t, const struct session_k
 		if (dirs != NULL)
 			dirs[i] = (enum session_dir)(link & 1);
 		/* The matched key's line is in cache now; fetch the other half and line 2. */
-		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1] +
-		    (1 - (link & 1)) * SESSION_HALF);
+		__builtin_prefetch(
+		    (const uint8_t *)&t->sessions[link >> 1] + (1 - (link & 1)) * SESSION_HALF);
 		__builtin_prefetch((const uint8_t *)&t->sessions[link >> 1] + 2 * SESSION_HALF, 1);
 	}
 }
@@ -342,6 +342,7 @@ session_table_insert(struct session_table *t, const struct session_key *lan_key,
 	s->lan_key = *lan_key;
 	s->wan_key = *wan_key;
 	s->last_seen_ns = now_ns;
+	s->created_ns = now_ns;
 	s->timeout_class = session_timeout_class_of(lan_key->proto);
 	session_chain_link(t, i << 1, lan_hash);
 	session_chain_link(t, i << 1 | 1, wan_hash);

@@ -94,7 +94,7 @@ struct session {
 	uint8_t pad[3];
 	uint16_t csum_delta_l3[2]; /* per enum session_dir: precomputed rewrite deltas */
 	uint16_t csum_delta_l4[2];
-	uint8_t pad2[8];
+	uint64_t created_ns; /* set by insert: when the session began here */
 	/* line 2 */
 	uint64_t packets[2]; /* per enum session_dir */
 	uint64_t bytes[2];

@@ -666,12 +666,15 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		s->flags =
 		    (s->flags & ~SVR_SESSION_META_RX_MASK) | (count << SVR_SESSION_META_RX_SHIFT);
 		/*
-		 * A one-way flow never sends reverse metadata: tell the ingress to stop. The
+		 * A one-way flow never sends reverse metadata: after 4 metadata packets or 1 s,
+		 * whichever comes first, tell the ingress to stop. The
 		 * control rides UDP on the waypoint tuple, so only UDP-borne sessions get it;
 		 * TCP always has reverse segments to carry reverse metadata.
 		 */
-		if (count >= SVR_UNIDIRECTIONAL_META_PACKETS && s->packets[0] == 0 &&
-		    s->wan_key.proto == IPPROTO_UDP && !(s->flags & SVR_SESSION_DISABLE_SENT)) {
+		if ((count >= SVR_UNIDIRECTIONAL_META_PACKETS ||
+		        now_ns - s->created_ns >= SVR_UNIDIRECTIONAL_META_NS) &&
+		    s->packets[0] == 0 && s->wan_key.proto == IPPROTO_UDP &&
+		    !(s->flags & SVR_SESSION_DISABLE_SENT)) {
 			s->flags |= SVR_SESSION_DISABLE_SENT;
 			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META);
 		}

@@ -50,8 +50,12 @@ enum svr_session_flag {
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8
 #define SVR_SESSION_META_RX_MASK  (0xfu << SVR_SESSION_META_RX_SHIFT)
-/* A one-way flow: after this many forward metadata packets the egress says stop. */
+/*
+ * A one-way flow: after this many forward metadata packets, or when one arrives this
+ * long after the session began, the egress tells the ingress to stop sending them.
+ */
 #define SVR_UNIDIRECTIONAL_META_PACKETS 4
+#define SVR_UNIDIRECTIONAL_META_NS      1000000000ull
 
 /* Largest burst the rx functions take; more are not looked at (give at most this). */
 #define SVR_BURST_MAX 64
