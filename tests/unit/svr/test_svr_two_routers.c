@@ -606,6 +606,27 @@ test_two_routers_wan_garbage_is_counted(void **state)
 }
 
 static void
+test_two_routers_slow_one_way_flow_stops_after_1s(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t l4[128];
+	size_t n;
+	static const enum tap_kind fwd[] = {TAP_FORWARD},
+	                           fwd_then_ctrl[] = {TAP_FORWARD, TAP_CONTROL},
+	                           plain[] = {TAP_PLAIN};
+
+	n = udp_datagram(l4, 42001, 514, "syslog line", 11);
+	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
+	/* Second metadata packet, 1.5 s later: the time rule fires before the count rule. */
+	lab->now_ns += 1500000000ull;
+	exchange(lab, true, IPPROTO_UDP, l4, n, fwd_then_ctrl, 2);
+	lab->now_ns += 1500000000ull;
+	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
+	assert_int_equal(lab->b.rt.stats.control_tx, 1);
+	assert_no_drops(lab);
+}
+
+static void
 on_expire_release(struct session *s, uint32_t index, void *arg)
 {
 	(void)index;
@@ -743,6 +764,8 @@ main(void)
 	        lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_routers_icmp_echo, lab_setup_v6, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_routers_false_positive_gets_empty_block,
+	        lab_setup_v4, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_slow_one_way_flow_stops_after_1s,
 	        lab_setup_v4, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_routers_one_way_flow_stops_metadata,
 	        lab_setup_v4, lab_teardown),
