@@ -138,7 +138,8 @@ static void
 svr_deltas_compute(struct session *s, enum session_dir dir, const struct session_key *in,
     const struct session_key *out)
 {
-	size_t alen = svr_addr_len(in->family);
+	/* Mixed families: IPv4 keys are zero past byte 4, so 16-byte deltas still hold. */
+	size_t alen = in->family == out->family ? svr_addr_len(in->family) : 16;
 	uint32_t l3, l4;
 
 	l3 = pkt_csum_delta_add(0, in->src, out->dst, alen);
@@ -268,6 +269,63 @@ svr_ctx_is_reverse_of(const struct svr_ctx *ctx, const struct session_key *key)
 }
 
 /*
+ * Replaces the IP header (with any IPv6 extension headers) by a fresh one of the
+ * family of `key`, addressed with the reverse of key, for a session whose hosts and
+ * waypoints are of different families. Kept: the L4 protocol, TOS / traffic class and
+ * TTL / hop limit; the L4 header and payload are not touched. Lost: the IPv4 id (an
+ * IPv4 header made here has id 0 and DF, as RFC 6864 allows for atomic datagrams), the
+ * flow label and extension headers. The packet is parsed again.
+ */
+static int
+svr_header_xlate(struct pkt_buf *p, const struct session_key *key, enum pkt_drop_reason *reason)
+{
+	const struct pkt_info *info = &p->info;
+	size_t old_len = info->l4_off, new_len = key->family == ADDR_FAMILY_V4 ? 20 : 40;
+	size_t l4_len = (size_t)info->ip_len - info->l4_off;
+	uint8_t *d = p->buf + p->head;
+	uint8_t tos, ttl, proto = info->l4_proto;
+
+	if (info->family == ADDR_FAMILY_V4) {
+		tos = d[1];
+		ttl = d[8];
+	} else {
+		tos = (uint8_t)((d[0] & 0x0f) << 4 | d[1] >> 4);
+		ttl = d[7];
+	}
+	if (new_len + l4_len > UINT16_MAX) {
+		*reason = PKT_DROP_PKT_TOO_BIG;
+		return -EMSGSIZE;
+	}
+	if (new_len > old_len ? pkt_buf_insert(p, 0, new_len - old_len) < 0 :
+	                        pkt_buf_remove(p, 0, old_len - new_len) < 0) {
+		*reason = PKT_DROP_PKT_NO_HEADROOM;
+		return -ENOBUFS;
+	}
+	d = p->buf + p->head;
+	memset(d, 0, new_len);
+	if (key->family == ADDR_FAMILY_V4) {
+		d[0] = 0x45;
+		d[1] = tos;
+		buf_store_be16(d + 2, (uint16_t)(new_len + l4_len));
+		d[6] = 0x40; /* DF */
+		d[8] = ttl;
+		d[9] = proto;
+		memcpy(d + 12, key->dst, 4);
+		memcpy(d + 16, key->src, 4);
+		buf_store_be16(d + 10, pkt_csum_ipv4_header(d, 20));
+	} else {
+		d[0] = (uint8_t)(0x60 | tos >> 4);
+		d[1] = (uint8_t)(tos << 4);
+		buf_store_be16(d + 4, (uint16_t)l4_len);
+		d[6] = proto;
+		d[7] = ttl;
+		memcpy(d + 8, key->dst, 16);
+		memcpy(d + 24, key->src, 16);
+	}
+	return pkt_parse(p, reason) < 0 ? -EBADMSG : 0;
+}
+
+/*
  * LAN -> WAN with something extra on the wire: a metadata block, an empty block for a
  * payload that begins with the cookie, or the UDP header of a carried protocol.
  */
@@ -279,6 +337,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	size_t block_len = 0, ins_off, ins_len;
 	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
 	bool meta = s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META);
+	bool xlate = s->flags & SVR_SESSION_XLATE;
 	enum pkt_drop_reason reason;
 	struct pkt_info *info = &p->info;
 	uint8_t *d;
@@ -302,13 +361,17 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			reason = PKT_DROP_PKT_TOO_BIG;
 			goto drop;
 		}
-		if (!as_udp && !pkt_csum_verify(d, info)) {
-			reason = PKT_DROP_L4_BAD_CHECKSUM;
-			goto drop;
-		}
 		if (s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META))
 			rt->stats.meta_tx++;
 	}
+	/* The L4 checksum is about to be recomputed: never launder a wrong one. */
+	if ((meta || xlate) && !as_udp && !pkt_csum_verify(d, info)) {
+		reason = PKT_DROP_L4_BAD_CHECKSUM;
+		goto drop;
+	}
+	if (xlate && svr_header_xlate(p, &s->wan_key, &reason) < 0)
+		goto drop;
+	d = p->buf + p->head;
 	ins_off = as_udp ? info->l4_off : info->payload_off;
 	ins_len = block_len + (as_udp ? SVR_UDP_HDR_LEN : 0);
 	if ((size_t)info->ip_len + ins_len > UINT16_MAX ||
@@ -394,7 +457,8 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		p->user = idx[j];
 		d = p->buf + p->head;
 		if ((s->flags &
-		        (SVR_SESSION_FWD_META | SVR_SESSION_REV_META | SVR_SESSION_AS_UDP)) != 0 ||
+		        (SVR_SESSION_FWD_META | SVR_SESSION_REV_META | SVR_SESSION_AS_UDP |
+		            SVR_SESSION_XLATE)) != 0 ||
 		    svr_meta_has_cookie(d + p->info.payload_off,
 		        p->info.ip_len - p->info.payload_off)) {
 			verdicts[slot[j]] = svr_lan_to_wan_slow(rt, p, s, now_ns);
@@ -418,7 +482,7 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	enum pkt_drop_reason reason;
 	struct session *s;
 	uint32_t index;
-	bool as_udp;
+	bool as_udp, xlate;
 	int rc;
 
 	if (route->path_id >= rt->path_count) {
@@ -430,11 +494,11 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 		reason = PKT_DROP_SVR_FRAGMENT_NOT_REASSEMBLED;
 		goto drop;
 	}
-	/* SVR between waypoints of another family would need header translation. */
-	if (path->local.family != p->info.family || path->remote.family != p->info.family) {
+	if (path->local.family != path->remote.family) {
 		reason = PKT_DROP_PROTO_UNSUPPORTED;
 		goto drop;
 	}
+	xlate = path->local.family != p->info.family;
 	as_udp = !svr_proto_is_native(p->info.l4_proto);
 	if (!as_udp && !pkt_csum_verify(p->buf + p->head, &p->info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
@@ -444,7 +508,7 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 		reason = PKT_DROP_WAYPOINT_PORTS_EXHAUSTED;
 		goto drop;
 	}
-	session_key_set(&wan_key, p->info.family, as_udp ? IPPROTO_UDP : p->info.l4_proto,
+	session_key_set(&wan_key, path->local.family, as_udp ? IPPROTO_UDP : p->info.l4_proto,
 	    path->wan_zone, path->remote.bytes, path->local.bytes, peer_port, local_port);
 	rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
 	if (rc < 0) {
@@ -458,7 +522,8 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	s->tenant_id = route->tenant_id;
 	s->service_id = route->service_id;
 	s->path_id = route->path_id;
-	s->flags = SVR_SESSION_FWD_META | (as_udp ? SVR_SESSION_AS_UDP : 0);
+	s->flags = SVR_SESSION_FWD_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
+	    (xlate ? SVR_SESSION_XLATE : 0);
 	if (route->uuid != NULL)
 		memcpy(s->uuid, route->uuid, sizeof(s->uuid));
 	else
@@ -504,14 +569,20 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 		info->l4_proto = s->lan_key.proto;
 		info->payload_off = info->l4_off;
 		info->flags &= (uint8_t)~PKT_INFO_HAS_PORTS;
-		pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
+	}
+	pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
+	if (s->flags & SVR_SESSION_XLATE) {
+		if (svr_header_xlate(p, &s->lan_key, &reason) < 0)
+			goto drop;
+		d = p->buf + p->head;
+	}
+	if (!as_udp) {
+		svr_tuple_write_reverse(d, info, &s->lan_key, true);
+		pkt_csum_fill(d, info);
+	} else if (!(s->flags & SVR_SESSION_XLATE)) {
 		svr_tuple_write_reverse(d, info, &s->lan_key, false);
 		if (info->family == ADDR_FAMILY_V4)
 			buf_store_be16(d + 10, pkt_csum_ipv4_header(d, info->l4_off));
-	} else {
-		pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
-		svr_tuple_write_reverse(d, info, &s->lan_key, true);
-		pkt_csum_fill(d, info);
 	}
 	if (pkt_parse(p, &reason) < 0)
 		goto drop;
@@ -707,8 +778,8 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		p->user = idx[j];
 		has_cookie = svr_meta_has_cookie(d + p->info.payload_off,
 		    p->info.ip_len - p->info.payload_off);
-		if (has_cookie || (s->flags & SVR_SESSION_AS_UDP) ||
-		    (s->flags & SVR_SESSION_REV_META)) {
+		if (has_cookie ||
+		    (s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_REV_META | SVR_SESSION_XLATE))) {
 			verdicts[slot[j]] =
 			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, now_ns);
 			continue;
@@ -771,7 +842,7 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	bool as_udp;
 	int rc;
 
-	if (accept->path_id >= rt->path_count || ctx->src.family != info->family) {
+	if (accept->path_id >= rt->path_count || ctx->src.family != ctx->dst.family) {
 		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
 		goto drop;
 	}
@@ -824,6 +895,7 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 			svr_uuid_generate(rt, s->uuid);
 	}
 	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
+	    (ctx->src.family != info->family ? SVR_SESSION_XLATE : 0) |
 	    (1u << SVR_SESSION_META_RX_SHIFT);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);

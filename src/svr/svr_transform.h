@@ -46,6 +46,7 @@ enum svr_session_flag {
 	SVR_SESSION_REV_META = 1u << 1,     /* egress: add reverse metadata toward the peer */
 	SVR_SESSION_AS_UDP = 1u << 2,       /* a port-less protocol carried as UDP on the wire */
 	SVR_SESSION_DISABLE_SENT = 1u << 3, /* egress: disable-forward-metadata control sent */
+	SVR_SESSION_XLATE = 1u << 4, /* hosts and waypoints differ in family: new IP header */
 };
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8

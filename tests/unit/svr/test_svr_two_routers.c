@@ -55,7 +55,8 @@ struct lab {
 	struct io_mem_link *lan_a, *lan_b, *wan_a, *wan_b;
 	struct io_port *host_a, *host_b, *tap_a, *tap_b;
 	struct test_router a, b;
-	uint8_t family;
+	uint8_t family;     /* of the hosts */
+	uint8_t wan_family; /* of the waypoints: another family makes the routers translate */
 	uint64_t now_ns;
 	enum tap_kind tap_log[64];
 	unsigned tap_count;
@@ -77,7 +78,7 @@ host_addr(const struct lab *lab, bool a)
 static const char *
 waypoint_addr(const struct lab *lab, bool a)
 {
-	if (lab->family == ADDR_FAMILY_V4)
+	if (lab->wan_family == ADDR_FAMILY_V4)
 		return a ? "203.0.113.1" : "198.51.100.2";
 	return a ? "2001:db8:ff::1" : "2001:db8:ff::2";
 }
@@ -122,13 +123,21 @@ router_fini(struct test_router *r)
 	svr_waypoint_ports_free(r->path.ports);
 }
 
+/*
+ * The IPv4 id hosts put in their packets. An IPv4 header rebuilt after an IPv6 WAN has
+ * id 0 (the id means nothing to an unfragmented DF packet), so those labs send 0.
+ */
+static uint16_t packet_ip_id = 0x1c46;
+
 static int
-lab_setup(void **state, uint8_t family)
+lab_setup(void **state, uint8_t family, uint8_t wan_family)
 {
 	static struct lab lab;
 
 	memset(&lab, 0, sizeof(lab));
 	lab.family = family;
+	lab.wan_family = wan_family;
+	packet_ip_id = family != wan_family ? 0 : 0x1c46;
 	lab.now_ns = 1000 * NS;
 	lab.pool = pkt_pool_new(256);
 	lab.lan_a = io_mem_link_new(64, 0, LAN_PORT_ID);
@@ -152,13 +161,26 @@ lab_setup(void **state, uint8_t family)
 static int
 lab_setup_v4(void **state)
 {
-	return lab_setup(state, ADDR_FAMILY_V4);
+	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V4);
 }
 
 static int
 lab_setup_v6(void **state)
 {
-	return lab_setup(state, ADDR_FAMILY_V6);
+	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V6);
+}
+
+/* IPv6 hosts across an IPv4 WAN, and IPv4 hosts across an IPv6 WAN. */
+static int
+lab_setup_v6_over_v4(void **state)
+{
+	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4);
+}
+
+static int
+lab_setup_v4_over_v6(void **state)
+{
+	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V6);
 }
 
 static int
@@ -252,7 +274,7 @@ router_poll(struct lab *lab, struct test_router *r)
 }
 
 static enum tap_kind
-tap_classify(struct pkt_buf *p)
+tap_classify(const struct lab *lab, struct pkt_buf *p)
 {
 	enum pkt_drop_reason reason;
 	struct svr_meta m;
@@ -262,6 +284,7 @@ tap_classify(struct pkt_buf *p)
 	assert_int_equal(pkt_parse(p, &reason), 0);
 	d = pkt_buf_data(p);
 	/* No tunnel: the wire packet is plain IP, TCP or UDP on the waypoint tuple. */
+	assert_int_equal(p->info.family, lab->wan_family);
 	assert_true(p->info.l4_proto == IPPROTO_TCP || p->info.l4_proto == IPPROTO_UDP);
 	assert_true(pkt_csum_verify(d, &p->info));
 	if (svr_meta_decode(d + p->info.payload_off, p->info.ip_len - p->info.payload_off, &m,
@@ -287,13 +310,13 @@ tap_relay(struct lab *lab)
 	n = io_rx_burst(lab->tap_a, pkts, 32);
 	for (i = 0; i < n; i++) {
 		assert_true(lab->tap_count < 64);
-		lab->tap_log[lab->tap_count++] = tap_classify(pkts[i]);
+		lab->tap_log[lab->tap_count++] = tap_classify(lab, pkts[i]);
 		tx_or_free(lab, lab->tap_b, pkts[i]);
 	}
 	n = io_rx_burst(lab->tap_b, pkts, 32);
 	for (i = 0; i < n; i++) {
 		assert_true(lab->tap_count < 64);
-		lab->tap_log[lab->tap_count++] = tap_classify(pkts[i]);
+		lab->tap_log[lab->tap_count++] = tap_classify(lab, pkts[i]);
 		tx_or_free(lab, lab->tap_a, pkts[i]);
 	}
 }
@@ -325,7 +348,7 @@ packet_build(uint8_t *out, uint8_t family, const char *src, const char *dst, uin
 	if (family == ADDR_FAMILY_V4) {
 		out[0] = 0x45;
 		buf_store_be16(out + 2, (uint16_t)(hdr + l4_len));
-		buf_store_be16(out + 4, 0x1c46);
+		buf_store_be16(out + 4, packet_ip_id);
 		out[6] = 0x40;
 		out[8] = 64;
 		out[9] = proto;
@@ -576,7 +599,7 @@ static void
 wan_inject_to_b(struct lab *lab, const uint8_t *l4, size_t l4_len)
 {
 	uint8_t pkt[256];
-	size_t len = packet_build(pkt, lab->family, waypoint_addr(lab, true),
+	size_t len = packet_build(pkt, lab->wan_family, waypoint_addr(lab, true),
 	    waypoint_addr(lab, false), IPPROTO_UDP, l4, l4_len);
 	struct pkt_buf *p = pkt_pool_get(lab->pool);
 
@@ -778,6 +801,20 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v4,
 	        lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v6,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_tcp_exchange, lab_setup_v6_over_v4,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_udp_exchange, lab_setup_v6_over_v4,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_icmp_echo, lab_setup_v6_over_v4,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v6_over_v4,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_tcp_exchange, lab_setup_v4_over_v6,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_icmp_echo, lab_setup_v4_over_v6,
+	        lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_routers_random_model, lab_setup_v4_over_v6,
 	        lab_teardown),
 	};
 
