@@ -1,0 +1,616 @@
+/*
+ * The configuration snapshot (router_config.h): JSON text in, one immutable snapshot
+ * out. The document is read section by section into the model, every problem reported
+ * at its JSON path; then router_config_check() resolves names to ids and checks what
+ * spans sections. Only a document without a single error becomes a snapshot.
+ */
+#include "router/router_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "router/router_config_read.h"
+
+/* Defaults of the session table (session/session_table.h), in seconds. */
+static const struct router_config_timeouts timeouts_default = {
+    .tcp_opening_s = 10,
+    .tcp_established_s = 1900,
+    .tcp_closing_s = 10,
+    .udp_s = 180,
+    .icmp_s = 10,
+};
+
+static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants", "services",
+    "timeouts", "limits", NULL};
+static const char *const keys_router[] = {"name", NULL};
+static const char *const keys_tenant[] = {"name", NULL};
+static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes", NULL};
+static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
+static const char *const keys_peer[] = {"name", "paths", NULL};
+static const char *const keys_path[] = {"wan", "remote", "name", NULL};
+static const char *const keys_service[] = {"name", "prefixes", "ports", "access", "route",
+    "address", NULL};
+static const char *const keys_route[] = {"peer", "lan", NULL};
+static const char *const keys_timeouts[] = {"tcp_opening_s", "tcp_established_s", "tcp_closing_s",
+    "udp_s", "icmp_s", NULL};
+static const char *const keys_limits[] = {"sessions", NULL};
+
+void
+router_config_free(struct router_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->name);
+	for (size_t i = 0; i < cfg->tenant_count; i++)
+		free(cfg->tenants[i].name);
+	free(cfg->tenants);
+	for (size_t i = 0; i < cfg->lan_count; i++) {
+		free(cfg->lans[i].name);
+		free(cfg->lans[i].tenant_name);
+		free(cfg->lans[i].device);
+		free(cfg->lans[i].prefixes);
+	}
+	free(cfg->lans);
+	for (size_t i = 0; i < cfg->wan_count; i++) {
+		free(cfg->wans[i].name);
+		free(cfg->wans[i].device);
+		for (size_t j = 0; j < cfg->wans[i].vector_count; j++)
+			free(cfg->wans[i].vectors[j]);
+		free(cfg->wans[i].vectors);
+	}
+	free(cfg->wans);
+	for (size_t i = 0; i < cfg->peer_count; i++)
+		free(cfg->peers[i].name);
+	free(cfg->peers);
+	for (size_t i = 0; i < cfg->path_count; i++) {
+		free(cfg->paths[i].name);
+		free(cfg->paths[i].wan_name);
+	}
+	free(cfg->paths);
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		struct router_config_service *s = &cfg->services[i];
+
+		free(s->name);
+		free(s->prefixes);
+		free(s->ports);
+		for (size_t j = 0; j < s->access_count; j++)
+			free(s->access_names[j]);
+		free(s->access_names);
+		free(s->access_tenant_ids);
+		free(s->route_name);
+	}
+	free(cfg->services);
+	free(cfg);
+}
+
+/* Reads a list of prefixes at obj[key] into a new array. */
+static void
+read_prefixes(struct router_config_reader *r, const json_t *obj, const char *key, bool required,
+    struct prefix **out, size_t *count)
+{
+	const json_t *array, *item;
+	size_t i, saved;
+
+	array = router_config_read_array(r, obj, key, required, required ? 1 : 0,
+	    ROUTER_CONFIG_ITEMS_MAX);
+	if (array == NULL)
+		return;
+	*out = router_config_reader_calloc(r, json_array_size(array), sizeof(**out));
+	if (*out == NULL)
+		return;
+	saved = router_config_reader_key(r, key);
+	json_array_foreach(array, i, item)
+	{
+		size_t at = router_config_reader_index(r, i);
+
+		if (router_config_value_prefix(r, item, &(*out)[*count]))
+			(*count)++;
+		router_config_reader_up(r, at);
+	}
+	router_config_reader_up(r, saved);
+}
+
+/* Reads a list of names at obj[key] into a new array of strings. */
+static void
+read_names(struct router_config_reader *r, const json_t *obj, const char *key, bool required,
+    char ***out, size_t *count)
+{
+	const json_t *array, *item;
+	size_t i, saved;
+
+	array = router_config_read_array(r, obj, key, required, required ? 1 : 0,
+	    ROUTER_CONFIG_ITEMS_MAX);
+	if (array == NULL)
+		return;
+	*out = router_config_reader_calloc(r, json_array_size(array), sizeof(**out));
+	if (*out == NULL)
+		return;
+	saved = router_config_reader_key(r, key);
+	json_array_foreach(array, i, item)
+	{
+		size_t at = router_config_reader_index(r, i);
+
+		/* Keep positions so later checks can name the entry's index. */
+		router_config_value_name(r, item, &(*out)[i]);
+		router_config_reader_up(r, at);
+	}
+	*count = json_array_size(array);
+	router_config_reader_up(r, saved);
+}
+
+/*
+ * Calls read_one for each element of the top-level list key into a zeroed array of
+ * n elements of size bytes; elements that fail stay zeroed (NULL names) so indices in
+ * paths stay the document's.
+ */
+static void *
+read_list(struct router_config_reader *r, const json_t *root, const char *key, size_t size,
+    size_t *count, void (*read_one)(struct router_config_reader *, const json_t *, void *, void *),
+    void *ctx)
+{
+	const json_t *array, *item;
+	size_t i, saved;
+	char *items;
+
+	array = router_config_read_array(r, root, key, false, 0, ROUTER_CONFIG_LIST_MAX);
+	if (array == NULL)
+		return NULL;
+	items = router_config_reader_calloc(r, json_array_size(array), size);
+	if (items == NULL)
+		return NULL;
+	*count = json_array_size(array);
+	saved = router_config_reader_key(r, key);
+	json_array_foreach(array, i, item)
+	{
+		size_t at = router_config_reader_index(r, i);
+
+		read_one(r, item, items + i * size, ctx);
+		router_config_reader_up(r, at);
+	}
+	router_config_reader_up(r, saved);
+	return items;
+}
+
+static void
+read_tenant(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_tenant *t = item;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_tenant))
+		return;
+	router_config_read_name(r, obj, "name", true, &t->name);
+}
+
+static void
+read_lan(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_lan *lan = item;
+	const json_t *address;
+	size_t saved;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_lan))
+		return;
+	router_config_read_name(r, obj, "name", true, &lan->name);
+	router_config_read_name(r, obj, "tenant", true, &lan->tenant_name);
+	if (json_object_get(obj, "device") != NULL) {
+		router_config_read_device(r, obj, "device", false, &lan->device);
+	} else if (lan->name != NULL) {
+		char device[ROUTER_CONFIG_NAME_MAX + 8];
+
+		snprintf(device, sizeof(device), "tern-%s", lan->name);
+		saved = router_config_reader_key(r, "device");
+		if (strlen(device) > ROUTER_CONFIG_DEVICE_MAX)
+			router_config_reader_error(r,
+			    "missing, and the default \"%s\" is longer than %d characters (set "
+			    "\"device\")",
+			    device, ROUTER_CONFIG_DEVICE_MAX);
+		else
+			lan->device = router_config_reader_strdup(r, device);
+		router_config_reader_up(r, saved);
+	}
+	address = json_object_get(obj, "address");
+	saved = router_config_reader_key(r, "address");
+	if (address == NULL)
+		router_config_reader_error(r,
+		    "missing (expected the router's address with a length, e.g. \"10.1.0.1/24\")");
+	else
+		router_config_value_addr_len(r, address, &lan->address, &lan->address_len);
+	router_config_reader_up(r, saved);
+	read_prefixes(r, obj, "prefixes", true, &lan->prefixes, &lan->prefix_count);
+}
+
+static void
+read_wan(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_wan *wan = item;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_wan))
+		return;
+	router_config_read_name(r, obj, "name", true, &wan->name);
+	router_config_read_device(r, obj, "device", true, &wan->device);
+	router_config_read_addr(r, obj, "waypoint", true, &wan->waypoint);
+	read_names(r, obj, "vectors", false, &wan->vectors, &wan->vector_count);
+}
+
+/* Peers fill cfg->paths, which read_config sized from every valid "paths" array. */
+static void
+read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_peer *peer = item;
+	struct router_config *cfg = ctx;
+	const json_t *array, *path;
+	size_t i, saved;
+
+	if (!router_config_read_object(r, obj, keys_peer))
+		return;
+	router_config_read_name(r, obj, "name", true, &peer->name);
+	array = router_config_read_array(r, obj, "paths", true, 1, ROUTER_CONFIG_ITEMS_MAX);
+	if (array == NULL || cfg->paths == NULL)
+		return;
+	peer->path_first = (uint32_t)cfg->path_count;
+	peer->path_count = (uint32_t)json_array_size(array);
+	saved = router_config_reader_key(r, "paths");
+	json_array_foreach(array, i, path)
+	{
+		struct router_config_path *p = &cfg->paths[cfg->path_count++];
+		size_t at = router_config_reader_index(r, i);
+
+		p->peer_id = (uint32_t)(peer - cfg->peers);
+		if (router_config_read_object(r, path, keys_path)) {
+			router_config_read_name(r, path, "wan", true, &p->wan_name);
+			router_config_read_addr(r, path, "remote", true, &p->remote);
+			router_config_read_name(r, path, "name", false, &p->name);
+		}
+		router_config_reader_up(r, at);
+	}
+	router_config_reader_up(r, saved);
+}
+
+static void
+read_route(struct router_config_reader *r, const json_t *obj, struct router_config_service *s)
+{
+	const json_t *route = json_object_get(obj, "route");
+	bool has_peer, has_lan;
+	size_t saved;
+
+	saved = router_config_reader_key(r, "route");
+	if (route == NULL) {
+		router_config_reader_error(r,
+		    "missing (expected {\"peer\": NAME} or {\"lan\": NAME})");
+		goto out;
+	}
+	if (!router_config_read_object(r, route, keys_route))
+		goto out;
+	has_peer = json_object_get(route, "peer") != NULL;
+	has_lan = json_object_get(route, "lan") != NULL;
+	if (has_peer && has_lan) {
+		router_config_reader_error(r,
+		    "has both \"peer\" and \"lan\" (expected exactly one of them)");
+	} else if (!has_peer && !has_lan) {
+		router_config_reader_error(r, "expected exactly one of \"peer\" or \"lan\"");
+	} else if (router_config_read_name(r, route, has_peer ? "peer" : "lan", true,
+	               &s->route_name)) {
+		s->route_kind = has_peer ? ROUTER_CONFIG_ROUTE_PEER : ROUTER_CONFIG_ROUTE_LAN;
+	}
+out:
+	router_config_reader_up(r, saved);
+}
+
+static void
+read_service(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_service *s = item;
+	const json_t *array, *port;
+	size_t i, saved;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_service))
+		return;
+	router_config_read_name(r, obj, "name", true, &s->name);
+	read_prefixes(r, obj, "prefixes", true, &s->prefixes, &s->prefix_count);
+	array = router_config_read_array(r, obj, "ports", false, 0, ROUTER_CONFIG_ITEMS_MAX);
+	if (array != NULL) {
+		s->ports =
+		    router_config_reader_calloc(r, json_array_size(array), sizeof(*s->ports));
+		saved = router_config_reader_key(r, "ports");
+		json_array_foreach(array, i, port)
+		{
+			size_t at = router_config_reader_index(r, i);
+
+			if (s->ports != NULL &&
+			    router_config_value_ports(r, port, &s->ports[s->port_count]))
+				s->port_count++;
+			router_config_reader_up(r, at);
+		}
+		router_config_reader_up(r, saved);
+	}
+	read_names(r, obj, "access", true, &s->access_names, &s->access_count);
+	if (s->access_count > 0)
+		s->access_tenant_ids =
+		    router_config_reader_calloc(r, s->access_count, sizeof(*s->access_tenant_ids));
+	read_route(r, obj, s);
+	s->has_address = router_config_read_addr(r, obj, "address", false, &s->address);
+}
+
+static void
+read_settings(struct router_config_reader *r, const json_t *root, struct router_config *cfg)
+{
+	const json_t *obj;
+	size_t saved;
+
+	cfg->timeouts = timeouts_default;
+	cfg->sessions_max = ROUTER_CONFIG_SESSIONS_DEFAULT;
+
+	obj = json_object_get(root, "timeouts");
+	if (obj != NULL) {
+		struct router_config_timeouts *t = &cfg->timeouts;
+		const uint32_t lo = ROUTER_CONFIG_TIMEOUT_MIN_S, hi = ROUTER_CONFIG_TIMEOUT_MAX_S;
+
+		saved = router_config_reader_key(r, "timeouts");
+		if (router_config_read_object(r, obj, keys_timeouts)) {
+			router_config_read_uint(r, obj, "tcp_opening_s", lo, hi, &t->tcp_opening_s);
+			router_config_read_uint(r, obj, "tcp_established_s", lo, hi,
+			    &t->tcp_established_s);
+			router_config_read_uint(r, obj, "tcp_closing_s", lo, hi, &t->tcp_closing_s);
+			router_config_read_uint(r, obj, "udp_s", lo, hi, &t->udp_s);
+			router_config_read_uint(r, obj, "icmp_s", lo, hi, &t->icmp_s);
+		}
+		router_config_reader_up(r, saved);
+	}
+	obj = json_object_get(root, "limits");
+	if (obj != NULL) {
+		saved = router_config_reader_key(r, "limits");
+		if (router_config_read_object(r, obj, keys_limits))
+			router_config_read_uint(r, obj, "sessions", ROUTER_CONFIG_SESSIONS_MIN,
+			    ROUTER_CONFIG_SESSIONS_MAX, &cfg->sessions_max);
+		router_config_reader_up(r, saved);
+	}
+}
+
+/* Sizes the flat path list from the peers whose "paths" will be read. */
+static size_t
+count_paths(const json_t *root)
+{
+	const json_t *peers = json_object_get(root, "peers"), *peer, *paths;
+	size_t i, total = 0;
+
+	if (!json_is_array(peers) || json_array_size(peers) > ROUTER_CONFIG_LIST_MAX)
+		return 0;
+	json_array_foreach(peers, i, peer)
+	{
+		paths = json_object_get(peer, "paths");
+		if (json_is_array(paths) && json_array_size(paths) <= ROUTER_CONFIG_ITEMS_MAX)
+			total += json_array_size(paths);
+	}
+	return total;
+}
+
+static void
+read_config(struct router_config_reader *r, const json_t *root, struct router_config *cfg)
+{
+	const json_t *router;
+	size_t paths, saved;
+
+	if (!router_config_read_object(r, root, keys_top))
+		return;
+	router = json_object_get(root, "router");
+	saved = router_config_reader_key(r, "router");
+	if (router == NULL)
+		router_config_reader_error(r, "missing (expected {\"name\": NAME})");
+	else if (router_config_read_object(r, router, keys_router))
+		router_config_read_name(r, router, "name", true, &cfg->name);
+	router_config_reader_up(r, saved);
+
+	cfg->tenants = read_list(r, root, "tenants", sizeof(*cfg->tenants), &cfg->tenant_count,
+	    read_tenant, NULL);
+	cfg->lans = read_list(r, root, "lan", sizeof(*cfg->lans), &cfg->lan_count, read_lan, NULL);
+	cfg->wans = read_list(r, root, "wan", sizeof(*cfg->wans), &cfg->wan_count, read_wan, NULL);
+	paths = count_paths(root);
+	if (paths > 0)
+		cfg->paths = router_config_reader_calloc(r, paths, sizeof(*cfg->paths));
+	cfg->peers =
+	    read_list(r, root, "peers", sizeof(*cfg->peers), &cfg->peer_count, read_peer, cfg);
+	cfg->services = read_list(r, root, "services", sizeof(*cfg->services), &cfg->service_count,
+	    read_service, NULL);
+	read_settings(r, root, cfg);
+}
+
+/* Replaces control characters of a jansson message, which can quote the input. */
+static void
+sanitize(char *text)
+{
+	for (char *c = text; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	}
+}
+
+static bool
+is_blank(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+int
+router_config_parse(const char *text, size_t len, struct router_config **out,
+    struct router_config_errors *errors)
+{
+	struct router_config_reader r;
+	struct router_config *cfg = NULL;
+	size_t errors_before = errors->count + errors->dropped;
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	*out = NULL;
+	router_config_reader_init(&r, errors);
+	if (is_blank(text, len)) {
+		router_config_reader_error(&r, "the document is empty (expected a JSON object)");
+		return -EINVAL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return -ENOMEM;
+		sanitize(jerr.text);
+		router_config_reader_error(&r, "invalid JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	read_config(&r, root, cfg);
+	if (!r.has_oom)
+		router_config_check(&r, cfg);
+	if (r.has_oom || errors->has_oom)
+		rc = -ENOMEM;
+	else if (errors->count + errors->dropped != errors_before)
+		rc = -EINVAL;
+	else
+		rc = 0;
+out:
+	json_decref(root);
+	if (rc == 0)
+		*out = cfg;
+	else
+		router_config_free(cfg);
+	return rc;
+}
+
+/* Reads the whole file into a new buffer; an error entry describes any failure. */
+static int
+read_file(struct router_config_reader *r, const char *path, char **text, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t used = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		router_config_reader_error(r, "cannot open the file: %s", strerror(-rc));
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) != 0) {
+		router_config_reader_error(r, "cannot read the file: %s", strerror(errno));
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		router_config_reader_error(r, "not a regular file");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > (off_t)ROUTER_CONFIG_FILE_MAX) {
+		router_config_reader_error(r, "the file is %lld bytes (at most %u allowed)",
+		    (long long)st.st_size, ROUTER_CONFIG_FILE_MAX);
+		rc = -EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Read to the end even if the file grew, up to the size seen. */
+	while (used < (size_t)st.st_size) {
+		n = read(fd, buf + used, (size_t)st.st_size - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			router_config_reader_error(r, "cannot read the file: %s", strerror(errno));
+			rc = -EINVAL;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	*text = buf;
+	*len = used;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int
+router_config_load(const char *path, struct router_config **out,
+    struct router_config_errors *errors)
+{
+	struct router_config_reader r;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = router_config_errors_set_file(errors, path);
+	if (rc < 0)
+		return rc;
+	router_config_reader_init(&r, errors);
+	rc = read_file(&r, path, &text, &len);
+	if (rc < 0)
+		return rc;
+	rc = router_config_parse(text, len, out, errors);
+	free(text);
+	return rc;
+}
+
+/* Linear: for the control plane, which looks up one name at a time. */
+#define FIND(list, count)                                                                          \
+	do {                                                                                       \
+		for (size_t i_ = 0; i_ < (count); i_++) {                                          \
+			if (strcmp((list)[i_].name, name) == 0)                                    \
+				return (int)i_;                                                    \
+		}                                                                                  \
+		return -ENOENT;                                                                    \
+	} while (0)
+
+int
+router_config_tenant_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->tenants, cfg->tenant_count);
+}
+
+int
+router_config_service_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->services, cfg->service_count);
+}
+
+int
+router_config_peer_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->peers, cfg->peer_count);
+}
+
+int
+router_config_lan_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->lans, cfg->lan_count);
+}
+
+int
+router_config_wan_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->wans, cfg->wan_count);
+}

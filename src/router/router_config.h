@@ -1,0 +1,176 @@
+/*
+ * The router's configuration: one JSON document (docs/configuration.md) parsed and
+ * validated into an immutable snapshot.
+ *
+ * Invariants of a snapshot returned by router_config_parse() or router_config_load():
+ * - it is allocated once and never modified; every string and array belongs to it and
+ *   router_config_free() releases all of it;
+ * - every object is addressed by its index in its list, and that index is its id:
+ *   tenant ids are 0..tenant_count-1, and so on. Every reference between objects is
+ *   resolved to such an id and is in range (the *_name fields keep the text the
+ *   operator wrote, for display);
+ * - names are unique within their list (path names within their peer);
+ * - addresses and prefixes are valid, prefixes have no host bits set, and a path's
+ *   remote has the family of its WAN's waypoint.
+ *
+ * Errors are collected, not stopped at: a parse reports every problem it finds, each
+ * with the JSON path of the value at fault (router_config_errors.h).
+ *
+ * Threads: parse and load are pure functions of their input, callable from any thread;
+ * a snapshot may be read by any number of threads at once (it never changes), and freed
+ * once no thread reads it any more (the caller's epoch or RCU scheme decides when).
+ */
+#ifndef TERN_ROUTER_ROUTER_CONFIG_H
+#define TERN_ROUTER_ROUTER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "router/router_config_errors.h"
+
+/* Longest name (router, tenant, LAN, WAN, peer, path, service, vector), without NUL. */
+#define ROUTER_CONFIG_NAME_MAX 63
+/* Longest network device name (Linux IFNAMSIZ - 1). */
+#define ROUTER_CONFIG_DEVICE_MAX 15
+/* Most entries in one top-level list ("lan", "wan", "peers", "tenants", "services"). */
+#define ROUTER_CONFIG_LIST_MAX 4096
+/* Most items in one inner list (prefixes, ports, access, vectors, paths of a peer). */
+#define ROUTER_CONFIG_ITEMS_MAX 1024
+/* Largest file router_config_load() reads. */
+#define ROUTER_CONFIG_FILE_MAX (16u << 20)
+
+#define ROUTER_CONFIG_TIMEOUT_MIN_S    1
+#define ROUTER_CONFIG_TIMEOUT_MAX_S    86400
+#define ROUTER_CONFIG_SESSIONS_MIN     1
+#define ROUTER_CONFIG_SESSIONS_MAX     16777216
+#define ROUTER_CONFIG_SESSIONS_DEFAULT 262144
+
+struct router_config_tenant {
+	char *name;
+};
+
+struct router_config_lan {
+	char *name;
+	char *tenant_name;   /* as written; tenants[tenant_id].name */
+	uint32_t tenant_id;  /* index into router_config.tenants */
+	char *device;        /* TUN device; "tern-<name>" unless set */
+	struct addr address; /* the router's own address on the segment (host bits kept) */
+	uint8_t address_len; /* its prefix length: 1..32 or 1..128 */
+	struct prefix *prefixes;
+	size_t prefix_count;
+};
+
+struct router_config_wan {
+	char *name;
+	char *device;
+	struct addr waypoint;
+	char **vectors;
+	size_t vector_count;
+};
+
+/* A path belongs to exactly one peer; all paths live in one flat list, id = index. */
+struct router_config_path {
+	char *name; /* the WAN's name unless set */
+	uint32_t peer_id;
+	char *wan_name;
+	uint32_t wan_id;
+	struct addr remote; /* same family as the WAN's waypoint */
+};
+
+struct router_config_peer {
+	char *name;
+	uint32_t path_first; /* this peer's paths are paths[path_first .. +path_count) */
+	uint32_t path_count; /* at least 1 */
+};
+
+/* Protocol numbers as on the wire; ICMP covers ICMPv6 too (the prefix family decides). */
+enum router_config_proto {
+	ROUTER_CONFIG_PROTO_ICMP = 1,
+	ROUTER_CONFIG_PROTO_TCP = 6,
+	ROUTER_CONFIG_PROTO_UDP = 17,
+};
+
+struct router_config_ports {
+	uint8_t proto;       /* enum router_config_proto */
+	uint16_t port_first; /* 1..65535, or 0..65535 for "tcp"/"udp" alone and ICMP */
+	uint16_t port_last;  /* >= port_first */
+};
+
+enum router_config_route_kind {
+	ROUTER_CONFIG_ROUTE_PEER = 1, /* route_id indexes peers */
+	ROUTER_CONFIG_ROUTE_LAN = 2,  /* route_id indexes lans */
+};
+
+struct router_config_service {
+	char *name;
+	struct prefix *prefixes; /* at least one */
+	size_t prefix_count;
+	struct router_config_ports *ports; /* none means every protocol and port */
+	size_t port_count;
+	char **access_names;         /* as written; tenants[access_tenant_ids[i]].name */
+	uint32_t *access_tenant_ids; /* tenants that may reach the service */
+	size_t access_count;
+	uint8_t route_kind; /* enum router_config_route_kind */
+	char *route_name;
+	uint32_t route_id;
+	bool has_address;
+	struct addr address; /* the address hosts use; the egress translates it */
+};
+
+/* Idle timeouts in seconds, defaults filled in (session/session_table.h). */
+struct router_config_timeouts {
+	uint32_t tcp_opening_s;
+	uint32_t tcp_established_s;
+	uint32_t tcp_closing_s;
+	uint32_t udp_s;
+	uint32_t icmp_s;
+};
+
+struct router_config {
+	char *name;
+	struct router_config_tenant *tenants;
+	size_t tenant_count;
+	struct router_config_lan *lans;
+	size_t lan_count;
+	struct router_config_wan *wans;
+	size_t wan_count;
+	struct router_config_peer *peers;
+	size_t peer_count;
+	struct router_config_path *paths;
+	size_t path_count;
+	struct router_config_service *services;
+	size_t service_count;
+	struct router_config_timeouts timeouts;
+	uint32_t sessions_max;
+};
+
+/*
+ * Parses and validates len bytes of JSON text (no NUL needed). On success returns 0 and
+ * sets *out to a new snapshot the caller owns (free with router_config_free()).
+ * Otherwise *out is NULL and it returns -EINVAL, with every problem appended to errors
+ * (which the caller initialized), or -ENOMEM (errors may hold what was found before).
+ */
+int router_config_parse(const char *text, size_t len, struct router_config **out,
+    struct router_config_errors *errors);
+
+/*
+ * Reads the file at path and parses it; sets errors' file name to path for printing.
+ * A file that cannot be read is one error entry at "$" naming the system error, and
+ * -EINVAL like any other invalid configuration; -ENOMEM as router_config_parse().
+ */
+int router_config_load(const char *path, struct router_config **out,
+    struct router_config_errors *errors);
+
+/* Releases a snapshot and everything it owns; NULL is fine. */
+void router_config_free(struct router_config *cfg);
+
+/* Lookups by name for the control plane (not the data path): id or -ENOENT. */
+int router_config_tenant_find(const struct router_config *cfg, const char *name);
+int router_config_service_find(const struct router_config *cfg, const char *name);
+int router_config_peer_find(const struct router_config *cfg, const char *name);
+int router_config_lan_find(const struct router_config *cfg, const char *name);
+int router_config_wan_find(const struct router_config *cfg, const char *name);
+
+#endif
