@@ -68,7 +68,13 @@
 	X(SVR_NOT_CARRIED_AS_UDP, "svr-not-carried-as-udp")                                        \
 	X(SVR_CONTROL_NO_SESSION, "svr-control-no-session")                                        \
 	X(SVR_CONTROL_BAD, "svr-control-bad")                                                      \
-	X(SVR_SESSION_CONFLICT, "svr-session-conflict")
+	X(SVR_SESSION_CONFLICT, "svr-session-conflict")                                            \
+	/* the router's worker (src/router/router_worker.c) */                                     \
+	X(ROUTER_NO_SERVICE, "router-no-service")                                                  \
+	X(ROUTER_ACCESS_DENIED, "router-access-denied")                                            \
+	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
+	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \
+	X(IO_TX_FULL, "io-tx-full")
 
 enum pkt_drop_reason {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
