@@ -74,7 +74,8 @@
 	X(ROUTER_ACCESS_DENIED, "router-access-denied")                                            \
 	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
 	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \
-	X(IO_TX_FULL, "io-tx-full")
+	X(IO_TX_FULL, "io-tx-full")                                                                \
+	X(IO_NO_PORT, "io-no-port")
 
 enum pkt_drop_reason {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,

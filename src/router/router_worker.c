@@ -1,0 +1,451 @@
+/* A ternd data-plane worker; see router_worker.h. */
+#include "router/router_worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkt/pkt_frag.h"
+#include "pkt/pkt_parse.h"
+#include "svr/svr_meta.h"
+#include "svr/svr_waypoint.h"
+
+struct router_worker {
+	const struct router_config *cfg;
+	struct svr_router svr;
+	struct pkt_drop_counters drops;
+	struct pkt_pool *pool;
+	struct pkt_frag_table *frag;
+	struct svr_path *paths;
+	const char **tenant_names; /* by LAN segment (svr's tenant id) */
+	const char **service_names;
+	uint32_t *lan_port_ids;
+	struct io_port *const *lan_ports;
+	struct io_port *const *wan_ports;
+	/* Per output port, the packets of the current pass waiting to be sent. */
+	struct pkt_buf **tx;
+	unsigned *tx_count;
+	unsigned port_count;
+};
+
+static void
+router_worker_drop(struct router_worker *w, struct pkt_buf *p, enum pkt_drop_reason reason)
+{
+	pkt_drop_count(&w->drops, reason);
+	pkt_pool_put(w->pool, p);
+}
+
+int
+router_worker_new(const struct router_config *cfg, struct io_port *const *lan_ports,
+    struct io_port *const *wan_ports, struct pkt_pool *pool, uint64_t now_ns,
+    struct router_worker **out)
+{
+	struct session_table_config scfg;
+	struct pkt_frag_config fcfg;
+	struct router_worker *w;
+	const uint64_t s = 1000000000ull;
+	size_t i;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->cfg = cfg;
+	w->pool = pool;
+	w->lan_ports = lan_ports;
+	w->wan_ports = wan_ports;
+	w->port_count = (unsigned)(cfg->lan_count + cfg->wan_count);
+	session_table_config_default(&scfg, cfg->sessions_max);
+	scfg.timeout_ns[SESSION_TIMEOUT_TCP_OPENING] = cfg->timeouts.tcp_opening_s * s;
+	scfg.timeout_ns[SESSION_TIMEOUT_TCP_ESTABLISHED] = cfg->timeouts.tcp_established_s * s;
+	scfg.timeout_ns[SESSION_TIMEOUT_TCP_CLOSING] = cfg->timeouts.tcp_closing_s * s;
+	scfg.timeout_ns[SESSION_TIMEOUT_UDP] = cfg->timeouts.udp_s * s;
+	scfg.timeout_ns[SESSION_TIMEOUT_ICMP] = cfg->timeouts.icmp_s * s;
+	w->svr.sessions = session_table_new(&scfg, now_ns);
+	pkt_frag_config_default(&fcfg);
+	w->frag = pkt_frag_table_new(&fcfg, pool);
+	w->paths = calloc(cfg->path_count ? cfg->path_count : 1, sizeof(*w->paths));
+	w->tenant_names = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(char *));
+	w->lan_port_ids = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(uint32_t));
+	w->service_names = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(char *));
+	w->tx = calloc((size_t)w->port_count * ROUTER_WORKER_BURST * 2 + 1, sizeof(*w->tx));
+	w->tx_count = calloc(w->port_count + 1, sizeof(*w->tx_count));
+	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
+	    w->tenant_names == NULL || w->lan_port_ids == NULL || w->service_names == NULL ||
+	    w->tx == NULL || w->tx_count == NULL)
+		goto fail;
+	for (i = 0; i < cfg->lan_count; i++) {
+		w->tenant_names[i] = cfg->tenants[cfg->lans[i].tenant_id].name;
+		w->lan_port_ids[i] = (uint32_t)i;
+	}
+	for (i = 0; i < cfg->service_count; i++)
+		w->service_names[i] = cfg->services[i].name;
+	for (i = 0; i < cfg->path_count; i++) {
+		const struct router_config_path *cp = &cfg->paths[i];
+		struct svr_path *sp = &w->paths[i];
+
+		sp->local = cfg->wans[cp->wan_id].waypoint;
+		sp->remote = cp->remote;
+		if (sp->local.family != sp->remote.family) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		sp->wan_zone = (uint16_t)(SESSION_ZONE_WAN | cp->wan_id);
+		sp->wan_port = ROUTER_WORKER_WAN_PORT_BASE + cp->wan_id;
+		sp->name = cp->name;
+		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
+		if (sp->ports == NULL)
+			goto fail;
+	}
+	w->svr.drops = &w->drops;
+	w->svr.pool = pool;
+	w->svr.name = cfg->name;
+	w->svr.tenant_names = w->tenant_names;
+	w->svr.tenant_count = (uint16_t)cfg->lan_count;
+	w->svr.service_names = w->service_names;
+	w->svr.service_count = (uint16_t)cfg->service_count;
+	w->svr.paths = w->paths;
+	w->svr.path_count = (uint16_t)cfg->path_count;
+	w->svr.lan_ports = w->lan_port_ids;
+	rc = svr_router_seed(&w->svr);
+	if (rc < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	router_worker_free(w);
+	return rc;
+}
+
+void
+router_worker_free(struct router_worker *w)
+{
+	if (w == NULL)
+		return;
+	for (unsigned port = 0; w->tx_count != NULL && port < w->port_count; port++)
+		for (unsigned i = 0; i < w->tx_count[port]; i++)
+			pkt_pool_put(w->pool, w->tx[port * ROUTER_WORKER_BURST * 2 + i]);
+	for (size_t i = 0; w->paths != NULL && i < w->cfg->path_count; i++)
+		svr_waypoint_ports_free(w->paths[i].ports);
+	pkt_frag_table_free(w->frag);
+	session_table_free(w->svr.sessions);
+	free(w->paths);
+	free(w->tenant_names);
+	free(w->lan_port_ids);
+	free(w->service_names);
+	free(w->tx);
+	free(w->tx_count);
+	free(w);
+}
+
+/* Index of an output port in the tx arrays: LANs first, then WANs; -1 if none. */
+static int
+router_worker_out_index(const struct router_worker *w, uint32_t port_id)
+{
+	if (port_id < w->cfg->lan_count)
+		return (int)port_id;
+	if (port_id >= ROUTER_WORKER_WAN_PORT_BASE &&
+	    port_id - ROUTER_WORKER_WAN_PORT_BASE < w->cfg->wan_count)
+		return (int)(w->cfg->lan_count + (port_id - ROUTER_WORKER_WAN_PORT_BASE));
+	return -1;
+}
+
+static void
+router_worker_flush(struct router_worker *w, unsigned out)
+{
+	struct pkt_buf **bufs = &w->tx[out * ROUTER_WORKER_BURST * 2];
+	struct io_port *port =
+	    out < w->cfg->lan_count ? w->lan_ports[out] : w->wan_ports[out - w->cfg->lan_count];
+	unsigned n = w->tx_count[out], sent;
+
+	w->tx_count[out] = 0;
+	if (n == 0)
+		return;
+	sent = io_tx_burst(port, bufs, n);
+	for (unsigned i = sent; i < n; i++)
+		router_worker_drop(w, bufs[i], PKT_DROP_IO_TX_FULL);
+}
+
+/* Queues p for its output port (p->port), sending when the queue is full. */
+static void
+router_worker_send(struct router_worker *w, struct pkt_buf *p)
+{
+	int out = router_worker_out_index(w, p->port);
+
+	if (out < 0) {
+		router_worker_drop(w, p, PKT_DROP_IO_NO_PORT);
+		return;
+	}
+	if (w->tx_count[out] == ROUTER_WORKER_BURST * 2)
+		router_worker_flush(w, (unsigned)out);
+	w->tx[(unsigned)out * ROUTER_WORKER_BURST * 2 + w->tx_count[out]++] = p;
+}
+
+/*
+ * Parses a received burst in place, keeping the packets that are whole (fragments go
+ * to the reassembly table and come back complete). Returns how many remain.
+ */
+static unsigned
+router_worker_parse(struct router_worker *w, struct pkt_buf **bufs, unsigned n, uint64_t now_ns)
+{
+	enum pkt_drop_reason reason;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt_buf *p = bufs[i], *whole = NULL;
+
+		if (pkt_parse(p, &reason) < 0) {
+			router_worker_drop(w, p, reason);
+			continue;
+		}
+		if (p->info.flags & PKT_INFO_FRAGMENT) {
+			/* The table owns the fragment now, whatever it answers. */
+			if (pkt_frag_input(w->frag, p, now_ns, &whole, &reason) < 0) {
+				pkt_drop_count(&w->drops, reason);
+				continue;
+			}
+			if (whole == NULL)
+				continue;
+			p = whole;
+		}
+		bufs[k++] = p;
+	}
+	return k;
+}
+
+static bool
+router_worker_ports_match(const struct router_config_service *svc, const struct pkt_info *info)
+{
+	uint8_t proto = info->l4_proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : info->l4_proto;
+
+	if (svc->port_count == 0)
+		return true;
+	for (size_t i = 0; i < svc->port_count; i++) {
+		const struct router_config_ports *pr = &svc->ports[i];
+
+		if (pr->proto != proto)
+			continue;
+		if (proto == IPPROTO_ICMP ||
+		    (info->dport >= pr->port_first && info->dport <= pr->port_last))
+			return true;
+	}
+	return false;
+}
+
+static bool
+router_worker_prefix_match(const struct router_config_service *svc, const struct addr *a)
+{
+	for (size_t i = 0; i < svc->prefix_count; i++)
+		if (prefix_contains(&svc->prefixes[i], a))
+			return true;
+	return false;
+}
+
+static bool
+router_worker_admits(const struct router_config_service *svc, uint32_t tenant_id)
+{
+	for (size_t i = 0; i < svc->access_count; i++)
+		if (svc->access_tenant_ids[i] == tenant_id)
+			return true;
+	return false;
+}
+
+/* A new session from LAN segment lan: which service and path, or why not. */
+static int
+router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
+    struct svr_route *route, enum pkt_drop_reason *reason)
+{
+	const struct router_config *cfg = w->cfg;
+	struct addr dst;
+
+	pkt_info_dst(&p->info, p->buf + p->head, &dst);
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct router_config_service *svc = &cfg->services[i];
+
+		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER ||
+		    !router_worker_prefix_match(svc, &dst) ||
+		    !router_worker_ports_match(svc, &p->info))
+			continue;
+		if (!router_worker_admits(svc, cfg->lans[lan].tenant_id)) {
+			*reason = PKT_DROP_ROUTER_ACCESS_DENIED;
+			return -EACCES;
+		}
+		memset(route, 0, sizeof(*route));
+		route->tenant_id = lan;
+		route->service_id = (uint16_t)i;
+		route->path_id = (uint16_t)cfg->peers[svc->route_id].path_first;
+		return 0;
+	}
+	*reason = PKT_DROP_ROUTER_NO_SERVICE;
+	return -ENOENT;
+}
+
+static bool
+router_worker_str_is(const struct svr_str *s, const char *name)
+{
+	return s->len == strlen(name) && memcmp(s->ptr, name, s->len) == 0;
+}
+
+/* A new session from a peer on WAN wan: may it in, and into which LAN segment. */
+static int
+router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf *p,
+    const struct svr_meta *m, struct svr_accept *accept, enum pkt_drop_reason *reason)
+{
+	const struct router_config *cfg = w->cfg;
+	const struct router_config_service *svc = NULL;
+	struct addr src;
+	size_t i, path = cfg->path_count;
+
+	pkt_info_src(&p->info, p->buf + p->head, &src);
+	for (i = 0; i < cfg->path_count; i++)
+		if (cfg->paths[i].wan_id == wan && addr_equal(&cfg->paths[i].remote, &src))
+			path = i;
+	if (path == cfg->path_count) {
+		*reason = PKT_DROP_ROUTER_UNKNOWN_PEER;
+		return -ENOENT;
+	}
+	for (i = 0; i < cfg->service_count && (m->present & SVR_META_F_SERVICE); i++)
+		if (router_worker_str_is(&m->service, cfg->services[i].name))
+			svc = &cfg->services[i];
+	if (svc == NULL || svc->route_kind != ROUTER_CONFIG_ROUTE_LAN) {
+		*reason = PKT_DROP_ROUTER_UNKNOWN_SERVICE;
+		return -ENOENT;
+	}
+	/* Zero trust: the egress checks the tenant and the destination again. */
+	for (i = 0; i < svc->access_count; i++)
+		if ((m->present & SVR_META_F_TENANT) &&
+		    router_worker_str_is(&m->tenant, cfg->tenants[svc->access_tenant_ids[i]].name))
+			break;
+	if (i == svc->access_count || !router_worker_prefix_match(svc, &m->fwd_ctx.dst)) {
+		*reason = PKT_DROP_ROUTER_ACCESS_DENIED;
+		return -EACCES;
+	}
+	accept->tenant_id = (uint16_t)svc->route_id;
+	accept->service_id = (uint16_t)(svc - cfg->services);
+	accept->path_id = (uint16_t)path;
+	return 0;
+}
+
+static void
+router_worker_lan_burst(struct router_worker *w, uint16_t lan, struct pkt_buf **bufs, unsigned n,
+    uint64_t now_ns)
+{
+	enum svr_verdict verdicts[ROUTER_WORKER_BURST];
+
+	svr_lan_rx_burst(&w->svr, bufs, n, lan, verdicts, now_ns);
+	for (unsigned i = 0; i < n; i++) {
+		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
+			struct svr_route route;
+			enum pkt_drop_reason reason;
+
+			if (router_worker_classify(w, lan, bufs[i], &route, &reason) < 0) {
+				router_worker_drop(w, bufs[i], reason);
+				continue;
+			}
+			verdicts[i] = svr_lan_first(&w->svr, bufs[i], lan, &route, now_ns);
+		}
+		if (verdicts[i] == SVR_VERDICT_TO_WAN)
+			router_worker_send(w, bufs[i]);
+		else
+			pkt_pool_put(w->pool, bufs[i]); /* dropped (counted by svr) or consumed */
+	}
+}
+
+static void
+router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **bufs, unsigned n,
+    uint64_t now_ns)
+{
+	enum svr_verdict verdicts[ROUTER_WORKER_BURST];
+
+	svr_wan_rx_burst(&w->svr, bufs, n, (uint16_t)(SESSION_ZONE_WAN | wan), verdicts, now_ns);
+	for (unsigned i = 0; i < n; i++) {
+		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
+			struct svr_meta m;
+			struct svr_accept accept;
+			enum pkt_drop_reason reason;
+
+			verdicts[i] = SVR_VERDICT_DROP;
+			if (svr_wan_decode(&w->svr, bufs[i], &m) == 0) {
+				if (router_worker_accept(w, wan, bufs[i], &m, &accept, &reason) <
+				    0) {
+					router_worker_drop(w, bufs[i], reason);
+					continue;
+				}
+				verdicts[i] = svr_wan_first(&w->svr, bufs[i], &m, &accept, now_ns);
+			}
+		}
+		if (verdicts[i] == SVR_VERDICT_TO_LAN)
+			router_worker_send(w, bufs[i]);
+		else
+			pkt_pool_put(w->pool, bufs[i]);
+	}
+}
+
+unsigned
+router_worker_poll(struct router_worker *w, uint64_t now_ns)
+{
+	struct pkt_buf *bufs[ROUTER_WORKER_BURST];
+	unsigned total = 0, n;
+
+	for (size_t lan = 0; lan < w->cfg->lan_count; lan++) {
+		n = io_rx_burst(w->lan_ports[lan], bufs, ROUTER_WORKER_BURST);
+		total += n;
+		n = router_worker_parse(w, bufs, n, now_ns);
+		router_worker_lan_burst(w, (uint16_t)lan, bufs, n, now_ns);
+	}
+	for (size_t wan = 0; wan < w->cfg->wan_count; wan++) {
+		n = io_rx_burst(w->wan_ports[wan], bufs, ROUTER_WORKER_BURST);
+		total += n;
+		n = router_worker_parse(w, bufs, n, now_ns);
+		router_worker_wan_burst(w, (uint16_t)wan, bufs, n, now_ns);
+	}
+	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
+		router_worker_send(w, w->svr.ctrl_out[i]);
+	w->svr.ctrl_out_count = 0;
+	for (unsigned out = 0; out < w->port_count; out++)
+		router_worker_flush(w, out);
+	return total;
+}
+
+static void
+router_worker_on_expire(struct session *s, uint32_t index, void *arg)
+{
+	(void)index;
+	svr_session_release(arg, s);
+}
+
+void
+router_worker_tick(struct router_worker *w, uint64_t now_ns)
+{
+	unsigned stale;
+
+	session_table_expire(w->svr.sessions, now_ns, router_worker_on_expire, &w->svr);
+	stale = pkt_frag_expire(w->frag, now_ns);
+	w->drops.count[PKT_DROP_FRAG_TIMEOUT] += stale;
+}
+
+const struct pkt_drop_counters *
+router_worker_drops(const struct router_worker *w)
+{
+	return &w->drops;
+}
+
+struct session_table *
+router_worker_sessions(struct router_worker *w)
+{
+	return w->svr.sessions;
+}
+
+const struct svr_stats *
+router_worker_svr_stats(const struct router_worker *w)
+{
+	return &w->svr.stats;
+}
+
+const struct svr_path *
+router_worker_path(const struct router_worker *w, uint32_t path_id)
+{
+	return path_id < w->cfg->path_count ? &w->paths[path_id] : NULL;
+}
