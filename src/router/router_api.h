@@ -71,15 +71,15 @@ int router_api_error_set(struct router_api_error *err, const char *code, const c
  */
 struct router_api_command {
 	const char *name; /* borrowed; must outlive the api */
-	int (*handler)(const json_t *args, json_t **result, struct router_api_error *err,
-	    void *ctx);
+	int (
+	    *handler)(const json_t *args, json_t **result, struct router_api_error *err, void *ctx);
 	void *ctx;
 };
 
 struct router_api_config {
-	const char *socket_path; /* required; its directory is created (0755) if missing */
-	mode_t mode;             /* permissions of the socket; 0: 0660 */
-	unsigned timeout_ms;     /* 0: ROUTER_API_TIMEOUT_MS */
+	const char *socket_path;  /* required; its directory is created (0755) if missing */
+	mode_t mode;              /* permissions of the socket; 0: 0660 */
+	unsigned timeout_ms;      /* 0: ROUTER_API_TIMEOUT_MS */
 	unsigned max_connections; /* 0: ROUTER_API_CONNECTIONS_MAX */
 };
 
