@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,7 +265,6 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 		struct router_config_path *p = &cfg->paths[cfg->path_count++];
 		size_t at = router_config_reader_index(r, i);
 
-		p->peer_id = (uint32_t)(peer - cfg->peers);
 		if (router_config_read_object(r, path, keys_path)) {
 			router_config_read_name(r, path, "wan", true, &p->wan_name);
 			router_config_read_addr(r, path, "remote", true, &p->remote);
@@ -419,6 +419,12 @@ read_config(struct router_config_reader *r, const json_t *root, struct router_co
 		cfg->paths = router_config_reader_calloc(r, paths, sizeof(*cfg->paths));
 	cfg->peers =
 	    read_list(r, root, "peers", sizeof(*cfg->peers), &cfg->peer_count, read_peer, cfg);
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const struct router_config_peer *peer = &cfg->peers[i];
+
+		for (uint32_t j = 0; j < peer->path_count; j++)
+			cfg->paths[peer->path_first + j].peer_id = (uint32_t)i;
+	}
 	cfg->services = read_list(r, root, "services", sizeof(*cfg->services), &cfg->service_count,
 	    read_service, NULL);
 	read_settings(r, root, cfg);
@@ -613,4 +619,151 @@ int
 router_config_wan_find(const struct router_config *cfg, const char *name)
 {
 	FIND(cfg->wans, cfg->wan_count);
+}
+
+static bool
+names_unique(const void *base, size_t stride, size_t offset, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *a, *b;
+
+		memcpy(&a, (const char *)base + i * stride + offset, sizeof(a));
+		if (a == NULL || !router_config_name_is_valid(a))
+			return false;
+		for (size_t j = 0; j < i; j++) {
+			memcpy(&b, (const char *)base + j * stride + offset, sizeof(b));
+			if (strcmp(a, b) == 0)
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool
+prefixes_valid(const struct prefix *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct prefix again;
+
+		if (addr_bits(&p[i].addr) == 0 || p[i].len > addr_bits(&p[i].addr))
+			return false;
+		if (prefix_from_addr(&again, &p[i].addr, p[i].len) != 0 ||
+		    !prefix_equal(&again, &p[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool
+timeout_valid(uint32_t s)
+{
+	return s >= ROUTER_CONFIG_TIMEOUT_MIN_S && s <= ROUTER_CONFIG_TIMEOUT_MAX_S;
+}
+
+bool
+router_config_is_consistent(const struct router_config *cfg)
+{
+	const struct router_config_timeouts *t = &cfg->timeouts;
+	size_t paths = 0;
+
+	if (cfg->name == NULL || !router_config_name_is_valid(cfg->name))
+		return false;
+	if (!names_unique(cfg->tenants, sizeof(*cfg->tenants),
+	        offsetof(struct router_config_tenant, name), cfg->tenant_count) ||
+	    !names_unique(cfg->lans, sizeof(*cfg->lans), offsetof(struct router_config_lan, name),
+	        cfg->lan_count) ||
+	    !names_unique(cfg->wans, sizeof(*cfg->wans), offsetof(struct router_config_wan, name),
+	        cfg->wan_count) ||
+	    !names_unique(cfg->peers, sizeof(*cfg->peers),
+	        offsetof(struct router_config_peer, name), cfg->peer_count) ||
+	    !names_unique(cfg->services, sizeof(*cfg->services),
+	        offsetof(struct router_config_service, name), cfg->service_count))
+		return false;
+	for (size_t i = 0; i < cfg->lan_count; i++) {
+		const struct router_config_lan *lan = &cfg->lans[i];
+
+		if (lan->tenant_id >= cfg->tenant_count ||
+		    strcmp(cfg->tenants[lan->tenant_id].name, lan->tenant_name) != 0)
+			return false;
+		if (lan->device == NULL || strlen(lan->device) > ROUTER_CONFIG_DEVICE_MAX)
+			return false;
+		if (lan->address_len < 1 || lan->address_len > addr_bits(&lan->address))
+			return false;
+		if (lan->prefix_count < 1 || !prefixes_valid(lan->prefixes, lan->prefix_count))
+			return false;
+	}
+	for (size_t i = 0; i < cfg->wan_count; i++) {
+		const struct router_config_wan *wan = &cfg->wans[i];
+
+		if (wan->device == NULL || strlen(wan->device) > ROUTER_CONFIG_DEVICE_MAX ||
+		    addr_bits(&wan->waypoint) == 0)
+			return false;
+		for (size_t j = 0; j < wan->vector_count; j++) {
+			if (wan->vectors[j] == NULL ||
+			    !router_config_name_is_valid(wan->vectors[j]))
+				return false;
+		}
+	}
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const struct router_config_peer *peer = &cfg->peers[i];
+
+		/* Each peer's paths follow the previous peer's, and none is left over. */
+		if (peer->path_count < 1 || peer->path_first != paths)
+			return false;
+		paths += peer->path_count;
+		if (paths > cfg->path_count)
+			return false;
+		for (uint32_t j = peer->path_first; j < peer->path_first + peer->path_count; j++) {
+			const struct router_config_path *p = &cfg->paths[j];
+
+			if (p->peer_id != i || p->wan_id >= cfg->wan_count || p->name == NULL ||
+			    strcmp(cfg->wans[p->wan_id].name, p->wan_name) != 0 ||
+			    p->remote.family != cfg->wans[p->wan_id].waypoint.family)
+				return false;
+			for (uint32_t k = peer->path_first; k < j; k++) {
+				if (strcmp(cfg->paths[k].name, p->name) == 0)
+					return false;
+			}
+		}
+	}
+	if (paths != cfg->path_count)
+		return false;
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct router_config_service *s = &cfg->services[i];
+
+		if (s->prefix_count < 1 || !prefixes_valid(s->prefixes, s->prefix_count))
+			return false;
+		for (size_t j = 0; j < s->port_count; j++) {
+			const struct router_config_ports *p = &s->ports[j];
+
+			if ((p->proto != ROUTER_CONFIG_PROTO_TCP &&
+			        p->proto != ROUTER_CONFIG_PROTO_UDP &&
+			        p->proto != ROUTER_CONFIG_PROTO_ICMP) ||
+			    p->port_first > p->port_last)
+				return false;
+		}
+		for (size_t j = 0; j < s->access_count; j++) {
+			if (s->access_tenant_ids[j] >= cfg->tenant_count ||
+			    strcmp(cfg->tenants[s->access_tenant_ids[j]].name,
+			        s->access_names[j]) != 0)
+				return false;
+		}
+		if (s->route_kind == ROUTER_CONFIG_ROUTE_PEER) {
+			if (s->route_id >= cfg->peer_count ||
+			    strcmp(cfg->peers[s->route_id].name, s->route_name) != 0)
+				return false;
+		} else if (s->route_kind == ROUTER_CONFIG_ROUTE_LAN) {
+			if (s->route_id >= cfg->lan_count ||
+			    strcmp(cfg->lans[s->route_id].name, s->route_name) != 0)
+				return false;
+		} else {
+			return false;
+		}
+		if (s->has_address && addr_bits(&s->address) == 0)
+			return false;
+	}
+	return timeout_valid(t->tcp_opening_s) && timeout_valid(t->tcp_established_s) &&
+	    timeout_valid(t->tcp_closing_s) && timeout_valid(t->udp_s) &&
+	    timeout_valid(t->icmp_s) && cfg->sessions_max >= ROUTER_CONFIG_SESSIONS_MIN &&
+	    cfg->sessions_max <= ROUTER_CONFIG_SESSIONS_MAX;
 }

@@ -166,6 +166,13 @@ int router_config_load(const char *path, struct router_config **out,
 /* Releases a snapshot and everything it owns; NULL is fine. */
 void router_config_free(struct router_config *cfg);
 
+/*
+ * Checks the invariants listed at the top of this file, independently of the parser
+ * that established them: for tests, fuzzers and assertions, not per packet
+ * (quadratic in list sizes).
+ */
+bool router_config_is_consistent(const struct router_config *cfg);
+
 /* Lookups by name for the control plane (not the data path): id or -ENOENT. */
 int router_config_tenant_find(const struct router_config *cfg, const char *name);
 int router_config_service_find(const struct router_config *cfg, const char *name);

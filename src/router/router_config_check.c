@@ -87,6 +87,8 @@ name_index_build(struct router_config_reader *r, struct name_index *idx, const c
 
 		if (i > 0 && strcmp(name, idx->sorted[i - 1].name) == 0)
 			continue;
+		if (used >= sizeof(idx->known_buf))
+			break;
 		if (shown < KNOWN_MAX)
 			used += (size_t)snprintf(idx->known_buf + used,
 			    sizeof(idx->known_buf) - used, "%s%s", shown > 0 ? ", " : "", name);
