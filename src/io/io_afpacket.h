@@ -82,7 +82,7 @@ struct io_afpacket_config {
 };
 
 struct io_afpacket_stats {
-	uint64_t rx_truncated;    /* larger than PKT_BUF_DATA_MAX, or a GRO super-packet */
+	uint64_t rx_truncated;    /* larger than PKT_BUF_DATA_MAX (a GRO super-packet) */
 	uint64_t rx_no_buffers;   /* bursts cut short because the pool was empty */
 	uint64_t rx_errors;       /* recvmmsg failures other than EAGAIN */
 	uint64_t rx_bad_csum;     /* checksum to finish, but the packet is too short */
