@@ -1,10 +1,9 @@
 /*
- * ternd, the router daemon: command line. For now it validates a configuration file
- * (--check) and nothing else; running the router comes with the rest of issue 3, and
- * the program says so rather than pretend.
+ * ternd, the router daemon: command line. `--check FILE` validates a configuration and
+ * exits; `--config FILE` runs the router (router_daemon.c) until SIGTERM.
  *
- * Exit status: 0 success, 1 the configuration is invalid (or could not be read),
- * 2 usage errors and what is not implemented yet.
+ * Exit status: 0 success, 1 the configuration is invalid (or could not be read) or the
+ * router could not start, 2 usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "router/router_config.h"
+#include "router/router_daemon.h"
 
 #ifndef TERN_VERSION
 #define TERN_VERSION "unknown"
@@ -27,20 +27,23 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "Usage: ternd --check FILE\n"
+	    "Usage: ternd --config FILE [--socket PATH]\n"
+	    "       ternd --check FILE\n"
 	    "       ternd --version | --help\n"
 	    "\n"
 	    "Tern router daemon.\n"
 	    "\n"
-	    "  -n, --check FILE  validate the configuration FILE, print every error found\n"
-	    "                    (FILE: $.json.path: message) or a summary, and exit\n"
-	    "  -V, --version     print the version and exit\n"
-	    "  -h, --help        print this help and exit\n"
+	    "  -c, --config FILE  run the router with the configuration FILE until SIGTERM;\n"
+	    "                     SIGHUP (or `ternctl reload`) reloads it, all or nothing\n"
+	    "  -s, --socket PATH  the local API socket (default /run/tern/ROUTER.sock)\n"
+	    "  -n, --check FILE   validate the configuration FILE, print every error found\n"
+	    "                     (FILE: $.json.path: message) or a summary, and exit\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n"
 	    "\n"
-	    "Running the router is not implemented yet: this build only checks\n"
-	    "configuration files. See ternd(8) and docs/configuration.md.\n"
+	    "See ternd(8), docs/configuration.md and docs/api.md.\n"
 	    "\n"
-	    "Exit status: 0 valid, 1 invalid configuration, 2 usage error or not implemented.\n");
+	    "Exit status: 0 success, 1 invalid configuration or failure to start, 2 usage.\n");
 }
 
 static int
@@ -79,15 +82,17 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 	    {"check", required_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"socket", required_argument, NULL, 's'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *check = NULL;
+	const char *check = NULL, *config = NULL, *socket_path = NULL;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:Vh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:c:s:Vh", options, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (check != NULL) {
@@ -95,6 +100,16 @@ main(int argc, char **argv)
 				goto usage_error;
 			}
 			check = optarg;
+			break;
+		case 'c':
+			if (config != NULL) {
+				fprintf(stderr, "ternd: --config given twice\n");
+				goto usage_error;
+			}
+			config = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
 			break;
 		case 'V':
 			printf("ternd %s\n", TERN_VERSION);
@@ -117,12 +132,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "ternd: unexpected argument \"%s\"\n", argv[optind]);
 		goto usage_error;
 	}
+	if (check != NULL && config != NULL) {
+		fprintf(stderr, "ternd: --check and --config exclude each other\n");
+		goto usage_error;
+	}
 	if (check != NULL)
 		return ternd_check(check);
-	fprintf(stderr,
-	    "ternd: running the router is not implemented yet; this build only checks "
-	    "configuration files (ternd --check FILE)\n");
-	return EXIT_USAGE;
+	if (config != NULL) {
+		struct router_daemon_options o = {.config_path = config,
+		    .socket_path = socket_path};
+
+		return router_daemon_run(&o);
+	}
+	fprintf(stderr, "ternd: say what to do: --config FILE to run, --check FILE to validate\n");
+	goto usage_error;
 
 usage_error:
 	usage(stderr);

@@ -1,0 +1,832 @@
+/* The running router; see router_daemon.h. */
+#include "router/router_daemon.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/io_afpacket.h"
+#include "io/io_tun.h"
+#include "lib/log.h"
+#include "router/router_api.h"
+#include "router/router_config.h"
+#include "router/router_netlink.h"
+#include "router/router_nft.h"
+#include "router/router_worker.h"
+
+#define DAEMON_POOL_BUFFERS 4096
+#define DAEMON_TUN_MTU      1400 /* room for a metadata block on 1500-byte WAN links */
+#define DAEMON_TICK_NS      100000000ull
+#define DAEMON_IDLE_POLL_MS 10
+#define DAEMON_MAILBOX_MS   2000
+#define DAEMON_SESSIONS_MAX 1000
+
+struct daemon_route {
+	struct prefix prefix;
+	char device[IF_NAMESIZE];
+};
+
+/* A question from the control thread that the worker answers between bursts. */
+struct daemon_mailbox {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool pending;
+	const char *cmd;
+	const json_t *args;
+	json_t *result;
+	bool done;
+};
+
+struct router_daemon {
+	const struct router_daemon_options *options;
+	char socket_path[256];
+	struct router_config *cfg;
+	json_t *cfg_json; /* the file as loaded, for `show config` */
+	struct pkt_pool *pool;
+	struct router_netlink *nl;
+	struct io_tun **tuns;
+	struct io_port **lan_ports;
+	struct io_afpacket **afps;
+	struct io_port **wan_ports;
+	struct daemon_route *routes;
+	size_t route_count;
+	bool nft_installed;
+	struct router_worker *worker;
+	pthread_t thread;
+	bool thread_running;
+	atomic_bool stop;
+	struct daemon_mailbox mbox;
+	struct router_api *api;
+	uint64_t started_ns;
+	uint64_t reloads;
+};
+
+static uint64_t
+daemon_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+daemon_config_errors_log(const struct router_config_errors *errors)
+{
+	router_config_errors_print(errors, stderr);
+}
+
+/* ---- setup and teardown ---------------------------------------------------------------- */
+
+static int
+daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
+{
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < cfg->service_count; i++)
+		if (cfg->services[i].route_kind == ROUTER_CONFIG_ROUTE_PEER)
+			n += cfg->services[i].prefix_count;
+	d->routes = calloc(n ? n : 1, sizeof(*d->routes));
+	if (d->routes == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct router_config_service *svc = &cfg->services[i];
+		size_t lan = cfg->lan_count;
+
+		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER)
+			continue;
+		/* Into the first segment admitted: per-tenant routing comes with policy. */
+		for (size_t l = 0; l < cfg->lan_count && lan == cfg->lan_count; l++)
+			for (size_t a = 0; a < svc->access_count; a++)
+				if (svc->access_tenant_ids[a] == cfg->lans[l].tenant_id)
+					lan = l;
+		if (lan == cfg->lan_count) {
+			log_warning("service %s: no LAN segment's tenant may use it; no route",
+			    svc->name);
+			continue;
+		}
+		for (size_t p = 0; p < svc->prefix_count; p++) {
+			struct daemon_route *r = &d->routes[d->route_count];
+
+			r->prefix = svc->prefixes[p];
+			snprintf(r->device, sizeof(r->device), "%s", cfg->lans[lan].device);
+			rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, 0);
+			if (rc == -EEXIST) {
+				char text[PREFIX_TEXT_MAX];
+
+				prefix_format(&r->prefix, text, sizeof(text));
+				log_warning("route %s already exists; left as it is", text);
+				continue;
+			}
+			if (rc < 0) {
+				char text[PREFIX_TEXT_MAX];
+
+				prefix_format(&r->prefix, text, sizeof(text));
+				return log_error_errno(rc, "cannot route %s into %s", text,
+				    r->device);
+			}
+			d->route_count++;
+		}
+	}
+	return 0;
+}
+
+static void
+daemon_routes_remove(struct router_daemon *d)
+{
+	for (size_t i = 0; i < d->route_count; i++)
+		router_netlink_route_del(d->nl, &d->routes[i].prefix, d->routes[i].device, NULL, 0);
+	free(d->routes);
+	d->routes = NULL;
+	d->route_count = 0;
+}
+
+static int
+daemon_devices_open(struct router_daemon *d)
+{
+	const struct router_config *cfg = d->cfg;
+	struct router_nft_waypoint *wps;
+	char error[512];
+	int rc;
+
+	d->tuns = calloc(cfg->lan_count + 1, sizeof(*d->tuns));
+	d->lan_ports = calloc(cfg->lan_count + 1, sizeof(*d->lan_ports));
+	d->afps = calloc(cfg->wan_count + 1, sizeof(*d->afps));
+	d->wan_ports = calloc(cfg->wan_count + 1, sizeof(*d->wan_ports));
+	wps = calloc(cfg->wan_count + 1, sizeof(*wps));
+	if (d->tuns == NULL || d->lan_ports == NULL || d->afps == NULL || d->wan_ports == NULL ||
+	    wps == NULL) {
+		free(wps);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->lan_count; i++) {
+		const char *dev = cfg->lans[i].device;
+
+		rc = io_tun_open(dev, d->pool, (uint32_t)i, &d->tuns[i]);
+		if (rc < 0)
+			goto fail;
+		d->lan_ports[i] = io_tun_port(d->tuns[i]);
+		rc = router_netlink_link_set_mtu(d->nl, dev, DAEMON_TUN_MTU);
+		if (rc == 0)
+			rc = router_netlink_link_set_up(d->nl, dev, true);
+		if (rc < 0) {
+			log_error_errno(rc, "LAN %s: cannot bring up %s", cfg->lans[i].name, dev);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < cfg->wan_count; i++) {
+		struct io_afpacket_config ac;
+
+		memset(&ac, 0, sizeof(ac));
+		snprintf(ac.ifname, sizeof(ac.ifname), "%s", cfg->wans[i].device);
+		ac.waypoint = cfg->wans[i].waypoint;
+		ac.port_id = ROUTER_WORKER_WAN_PORT_BASE + (uint32_t)i;
+		rc = io_afpacket_open(&ac, d->pool, &d->afps[i]);
+		if (rc < 0) {
+			log_error_errno(rc, "WAN %s: cannot open a packet socket on %s",
+			    cfg->wans[i].name, cfg->wans[i].device);
+			goto fail;
+		}
+		d->wan_ports[i] = io_afpacket_port(d->afps[i]);
+		wps[i].addr = cfg->wans[i].waypoint;
+		wps[i].port_first = IO_AFPACKET_PORT_FIRST;
+		wps[i].port_last = IO_AFPACKET_PORT_LAST;
+	}
+	rc = router_nft_install(cfg->name, wps, cfg->wan_count, error, sizeof(error));
+	free(wps);
+	wps = NULL;
+	if (rc < 0) {
+		log_error("cannot install the nftables table for the waypoints: %s", error);
+		goto fail;
+	}
+	d->nft_installed = true;
+	return daemon_routes_install(d, cfg);
+fail:
+	free(wps);
+	return rc;
+}
+
+static void
+daemon_devices_close(struct router_daemon *d)
+{
+	char error[512];
+
+	if (d->nl != NULL)
+		daemon_routes_remove(d);
+	if (d->nft_installed && router_nft_remove(d->cfg->name, error, sizeof(error)) < 0)
+		log_error("cannot remove the nftables table tern_%s: %s", d->cfg->name, error);
+	d->nft_installed = false;
+	for (size_t i = 0; d->afps != NULL && i < d->cfg->wan_count; i++)
+		io_afpacket_close(d->afps[i]);
+	for (size_t i = 0; d->tuns != NULL && i < d->cfg->lan_count; i++)
+		io_tun_close(d->tuns[i]);
+	free(d->afps);
+	free(d->wan_ports);
+	free(d->tuns);
+	free(d->lan_ports);
+	d->afps = NULL;
+	d->tuns = NULL;
+}
+
+/* ---- the worker thread ----------------------------------------------------------------- */
+
+static json_t *daemon_answer(struct router_daemon *d, const char *cmd, const json_t *args);
+
+static void
+daemon_mailbox_serve(struct router_daemon *d)
+{
+	struct daemon_mailbox *mb = &d->mbox;
+
+	pthread_mutex_lock(&mb->lock);
+	if (mb->cmd != NULL && !mb->done) {
+		mb->result = daemon_answer(d, mb->cmd, mb->args);
+		mb->done = true;
+		atomic_store(&mb->pending, false);
+		pthread_cond_broadcast(&mb->cond);
+	}
+	pthread_mutex_unlock(&mb->lock);
+}
+
+static void *
+daemon_worker_main(void *arg)
+{
+	struct router_daemon *d = arg;
+	struct pollfd fds[2 * 64];
+	size_t nfds = 0;
+	uint64_t now, last_tick = daemon_now_ns();
+
+	for (size_t i = 0; i < d->cfg->lan_count && nfds < 64; i++)
+		fds[nfds++] = (struct pollfd){.fd = io_tun_fd(d->tuns[i]), .events = POLLIN};
+	for (size_t i = 0; i < d->cfg->wan_count && nfds < 128; i++)
+		fds[nfds++] =
+		    (struct pollfd){.fd = io_afpacket_rx_fd(d->afps[i]), .events = POLLIN};
+	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
+		unsigned n;
+
+		now = daemon_now_ns();
+		n = router_worker_poll(d->worker, now);
+		if (now - last_tick >= DAEMON_TICK_NS) {
+			router_worker_tick(d->worker, now);
+			last_tick = now;
+		}
+		if (atomic_load_explicit(&d->mbox.pending, memory_order_acquire))
+			daemon_mailbox_serve(d);
+		if (n == 0)
+			poll(fds, nfds, DAEMON_IDLE_POLL_MS);
+	}
+	return NULL;
+}
+
+static int
+daemon_worker_start(struct router_daemon *d)
+{
+	int rc;
+
+	rc = router_worker_new(d->cfg, d->lan_ports, d->wan_ports, d->pool, daemon_now_ns(),
+	    &d->worker);
+	if (rc < 0)
+		return log_error_errno(rc, "cannot create the data-plane worker");
+	atomic_store(&d->stop, false);
+	rc = -pthread_create(&d->thread, NULL, daemon_worker_main, d);
+	if (rc < 0) {
+		router_worker_free(d->worker);
+		d->worker = NULL;
+		return log_error_errno(rc, "cannot start the data-plane thread");
+	}
+	d->thread_running = true;
+	return 0;
+}
+
+static void
+daemon_worker_stop(struct router_daemon *d)
+{
+	if (d->thread_running) {
+		atomic_store(&d->stop, true);
+		pthread_join(d->thread, NULL);
+		d->thread_running = false;
+	}
+	router_worker_free(d->worker);
+	d->worker = NULL;
+}
+
+/* Asks the worker; NULL with err set when it does not answer in time. */
+static json_t *
+daemon_ask(struct router_daemon *d, const char *cmd, const json_t *args,
+    struct router_api_error *err)
+{
+	struct daemon_mailbox *mb = &d->mbox;
+	struct timespec deadline;
+	json_t *result = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DAEMON_MAILBOX_MS / 1000;
+	pthread_mutex_lock(&mb->lock);
+	mb->cmd = cmd;
+	mb->args = args;
+	mb->result = NULL;
+	mb->done = false;
+	atomic_store_explicit(&mb->pending, true, memory_order_release);
+	while (!mb->done)
+		if (pthread_cond_timedwait(&mb->cond, &mb->lock, &deadline) == ETIMEDOUT)
+			break;
+	if (mb->done)
+		result = mb->result;
+	mb->cmd = NULL;
+	atomic_store(&mb->pending, false);
+	pthread_mutex_unlock(&mb->lock);
+	if (result == NULL)
+		router_api_error_set(err, ROUTER_API_E_INTERNAL, "the data plane did not answer");
+	return result;
+}
+
+/* ---- answers (built on the worker thread, from its own state) -------------------------- */
+
+static json_t *
+daemon_addr_json(uint8_t family, const uint8_t *bytes)
+{
+	struct addr a;
+	char text[ADDR_TEXT_MAX];
+
+	if (family == ADDR_FAMILY_V4)
+		addr_set_v4(&a, bytes);
+	else
+		addr_set_v6(&a, bytes);
+	if (addr_format(&a, text, sizeof(text)) < 0)
+		return json_string("?");
+	return json_string(text);
+}
+
+static const char *
+daemon_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return "other";
+	}
+}
+
+static json_t *
+daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t index, uint64_t now)
+{
+	const struct router_config *cfg = d->cfg;
+	const struct session_key *lan = &s->lan_key, *wan = &s->wan_key;
+	bool ingress = s->role == SESSION_ROLE_INGRESS;
+	char uuid[40];
+	json_t *o;
+
+	snprintf(uuid, sizeof(uuid),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", s->uuid[0],
+	    s->uuid[1], s->uuid[2], s->uuid[3], s->uuid[4], s->uuid[5], s->uuid[6], s->uuid[7],
+	    s->uuid[8], s->uuid[9], s->uuid[10], s->uuid[11], s->uuid[12], s->uuid[13], s->uuid[14],
+	    s->uuid[15]);
+	/* The forward tuple is client -> server: as the LAN key at the ingress, reversed at the
+	 * egress. */
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:I}", "id", (json_int_t)index,
+	    "uuid", uuid, "role", ingress ? "ingress" : "egress", "tenant",
+	    s->tenant_id < cfg->lan_count ? cfg->tenants[cfg->lans[s->tenant_id].tenant_id].name :
+	                                    "?",
+	    "proto", daemon_proto_name(lan->proto), "source",
+	    daemon_addr_json(lan->family, ingress ? lan->src : lan->dst), "source_port",
+	    (json_int_t)(ingress ? lan->sport : lan->dport), "destination",
+	    daemon_addr_json(lan->family, ingress ? lan->dst : lan->src), "destination_port",
+	    (json_int_t)(ingress ? lan->dport : lan->sport));
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "service",
+	    json_string(
+	        s->service_id < cfg->service_count ? cfg->services[s->service_id].name : "?"));
+	json_object_set_new(o, "waypoint",
+	    json_pack("{s:o, s:I, s:o, s:I}", "local", daemon_addr_json(wan->family, wan->dst),
+	        "local_port", (json_int_t)wan->dport, "remote",
+	        daemon_addr_json(wan->family, wan->src), "remote_port", (json_int_t)wan->sport));
+	json_object_set_new(o, "metadata",
+	    json_string(s->flags & SVR_SESSION_FWD_META ? "forward" :
+	            s->flags & SVR_SESSION_REV_META     ? "reverse" :
+	                                                  "done"));
+	json_object_set_new(o, "age_s",
+	    json_integer((json_int_t)((now - s->created_ns) / 1000000000ull)));
+	json_object_set_new(o, "idle_s",
+	    json_integer((json_int_t)((now - s->last_seen_ns) / 1000000000ull)));
+	json_object_set_new(o, "packets",
+	    json_pack("{s:I, s:I}", "lan_to_wan", (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN],
+	        "wan_to_lan", (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN]));
+	json_object_set_new(o, "bytes",
+	    json_pack("{s:I, s:I}", "lan_to_wan", (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN],
+	        "wan_to_lan", (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN]));
+	return o;
+}
+
+static json_t *
+daemon_answer_sessions(struct router_daemon *d, const json_t *args)
+{
+	struct session_table *t = router_worker_sessions(d->worker);
+	const char *proto = json_string_value(json_object_get(args, "proto"));
+	const char *service = json_string_value(json_object_get(args, "service"));
+	json_int_t limit = json_integer_value(json_object_get(args, "limit"));
+	json_t *list = json_array();
+	uint64_t now = daemon_now_ns();
+	size_t shown = 0;
+
+	if (limit <= 0 || limit > DAEMON_SESSIONS_MAX)
+		limit = DAEMON_SESSIONS_MAX;
+	for (uint32_t i = session_table_next(t, 0); i != SESSION_INDEX_NONE;
+	     i = session_table_next(t, i + 1)) {
+		json_t *o = daemon_session_json(d, session_table_get(t, i), i, now);
+
+		if (o == NULL)
+			continue;
+		if ((proto != NULL &&
+		        strcmp(proto, json_string_value(json_object_get(o, "proto"))) != 0) ||
+		    (service != NULL &&
+		        strcmp(service, json_string_value(json_object_get(o, "service"))) != 0) ||
+		    (json_int_t)shown >= limit) {
+			json_decref(o);
+			continue;
+		}
+		json_array_append_new(list, o);
+		shown++;
+	}
+	return json_pack("{s:I, s:o}", "count", (json_int_t)session_table_count(t), "sessions",
+	    list);
+}
+
+static json_t *
+daemon_answer_drops(struct router_daemon *d)
+{
+	const struct pkt_drop_counters *c = router_worker_drops(d->worker);
+	json_t *list = json_array();
+	json_int_t total = 0;
+
+	for (int i = 0; i < PKT_DROP_COUNT; i++) {
+		json_array_append_new(list,
+		    json_pack("{s:s, s:I}", "reason", pkt_drop_reason_name((enum pkt_drop_reason)i),
+		        "count", (json_int_t)c->count[i]));
+		total += (json_int_t)c->count[i];
+	}
+	return json_pack("{s:I, s:o}", "total", total, "drops", list);
+}
+
+static json_t *
+daemon_answer_peers(struct router_daemon *d)
+{
+	const struct router_config *cfg = d->cfg;
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		json_t *paths = json_array();
+
+		for (uint32_t p = cfg->peers[i].path_first;
+		     p < cfg->peers[i].path_first + cfg->peers[i].path_count; p++) {
+			const struct svr_path *sp = router_worker_path(d->worker, p);
+			char local[ADDR_TEXT_MAX], remote[ADDR_TEXT_MAX];
+
+			addr_format(&sp->local, local, sizeof(local));
+			addr_format(&sp->remote, remote, sizeof(remote));
+			json_array_append_new(paths,
+			    json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "name",
+			        cfg->paths[p].name, "wan", cfg->paths[p].wan_name, "local", local,
+			        "remote", remote, "waypoint_pairs_in_use",
+			        (json_int_t)svr_waypoint_ports_in_use(sp->ports), "waypoint_pairs",
+			        (json_int_t)svr_waypoint_ports_capacity(sp->ports), "state",
+			        "static"));
+		}
+		json_array_append_new(list,
+		    json_pack("{s:s, s:o}", "name", cfg->peers[i].name, "paths", paths));
+	}
+	return json_pack("{s:o}", "peers", list);
+}
+
+static json_t *
+daemon_port_json(const char *kind, const char *name, const char *device,
+    const struct io_port_stats *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "kind", kind, "name", name,
+	    "device", device, "rx_packets", (json_int_t)st->rx_packets, "rx_bytes",
+	    (json_int_t)st->rx_bytes, "tx_packets", (json_int_t)st->tx_packets, "tx_bytes",
+	    (json_int_t)st->tx_bytes, "tx_full", (json_int_t)st->tx_full);
+}
+
+static json_t *
+daemon_answer_interfaces(struct router_daemon *d)
+{
+	const struct router_config *cfg = d->cfg;
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < cfg->lan_count; i++)
+		json_array_append_new(list,
+		    daemon_port_json("lan", cfg->lans[i].name, cfg->lans[i].device,
+		        &d->lan_ports[i]->stats));
+	for (size_t i = 0; i < cfg->wan_count; i++)
+		json_array_append_new(list,
+		    daemon_port_json("wan", cfg->wans[i].name, cfg->wans[i].device,
+		        &d->wan_ports[i]->stats));
+	return json_pack("{s:o}", "interfaces", list);
+}
+
+static json_t *
+daemon_answer_status(struct router_daemon *d)
+{
+	const struct svr_stats *st = router_worker_svr_stats(d->worker);
+	struct session_table *t = router_worker_sessions(d->worker);
+
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "router",
+	    d->cfg->name, "state", "running", "uptime_s",
+	    (json_int_t)((daemon_now_ns() - d->started_ns) / 1000000000ull), "sessions",
+	    (json_int_t)session_table_count(t), "sessions_max",
+	    (json_int_t)session_table_capacity(t), "metadata_sent", (json_int_t)st->meta_tx,
+	    "metadata_received", (json_int_t)st->meta_rx, "controls_sent",
+	    (json_int_t)st->control_tx, "controls_received", (json_int_t)st->control_rx, "peers",
+	    (json_int_t)d->cfg->peer_count, "reloads", (json_int_t)d->reloads);
+}
+
+static json_t *
+daemon_answer(struct router_daemon *d, const char *cmd, const json_t *args)
+{
+	if (strcmp(cmd, "sessions") == 0)
+		return daemon_answer_sessions(d, args);
+	if (strcmp(cmd, "drops") == 0)
+		return daemon_answer_drops(d);
+	if (strcmp(cmd, "peers") == 0)
+		return daemon_answer_peers(d);
+	if (strcmp(cmd, "interfaces") == 0)
+		return daemon_answer_interfaces(d);
+	return daemon_answer_status(d);
+}
+
+/* ---- API handlers (control thread) ----------------------------------------------------- */
+
+static int
+daemon_api_ask(const json_t *args, json_t **result, struct router_api_error *err, void *ctx,
+    const char *cmd)
+{
+	*result = daemon_ask(ctx, cmd, args, err);
+	return *result != NULL ? 0 : -ETIMEDOUT;
+}
+
+#define DAEMON_API_ASK(name)                                                                       \
+	static int daemon_api_##name(const json_t *args, json_t **result,                          \
+	    struct router_api_error *err, void *ctx)                                               \
+	{                                                                                          \
+		return daemon_api_ask(args, result, err, ctx, #name);                              \
+	}
+DAEMON_API_ASK(status)
+DAEMON_API_ASK(sessions)
+DAEMON_API_ASK(peers)
+DAEMON_API_ASK(drops)
+DAEMON_API_ASK(interfaces)
+
+static int
+daemon_api_config(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+
+	(void)args;
+	(void)err;
+	*result = json_deep_copy(d->cfg_json);
+	return *result != NULL ? 0 : -ENOMEM;
+}
+
+static int daemon_reload(struct router_daemon *d, struct router_api_error *err);
+
+static int
+daemon_api_reload(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+	int rc;
+
+	(void)args;
+	rc = daemon_reload(d, err);
+	if (rc < 0)
+		return rc;
+	*result =
+	    json_pack("{s:s, s:I}", "reloaded", d->cfg->name, "reloads", (json_int_t)d->reloads);
+	return 0;
+}
+
+/* ---- reload ---------------------------------------------------------------------------- */
+
+/* True when next needs the same devices and waypoints as cur (a reload can keep them). */
+static bool
+daemon_devices_same(const struct router_config *cur, const struct router_config *next)
+{
+	if (cur->lan_count != next->lan_count || cur->wan_count != next->wan_count ||
+	    strcmp(cur->name, next->name) != 0)
+		return false;
+	for (size_t i = 0; i < cur->lan_count; i++)
+		if (strcmp(cur->lans[i].device, next->lans[i].device) != 0)
+			return false;
+	for (size_t i = 0; i < cur->wan_count; i++)
+		if (strcmp(cur->wans[i].device, next->wans[i].device) != 0 ||
+		    !addr_equal(&cur->wans[i].waypoint, &next->wans[i].waypoint))
+			return false;
+	return true;
+}
+
+static int
+daemon_reload(struct router_daemon *d, struct router_api_error *err)
+{
+	struct router_config_errors errors;
+	struct router_config *next = NULL, *old;
+	json_t *next_json;
+	int rc;
+
+	router_config_errors_init(&errors);
+	rc = router_config_load(d->options->config_path, &next, &errors);
+	if (rc < 0) {
+		daemon_config_errors_log(&errors);
+		router_api_error_set(err, "invalid-config",
+		    "%s: %zu error(s); the running configuration is unchanged (first: %s)",
+		    d->options->config_path, router_config_errors_count(&errors),
+		    router_config_errors_count(&errors) > 0 ?
+		        router_config_errors_at(&errors, 0)->message :
+		        "see the log");
+		router_config_errors_fini(&errors);
+		return -EINVAL;
+	}
+	router_config_errors_fini(&errors);
+	if (!daemon_devices_same(d->cfg, next)) {
+		router_config_free(next);
+		router_api_error_set(err, "restart-needed",
+		    "the new configuration changes devices or waypoints: restart ternd; the "
+		    "running configuration is unchanged");
+		log_warning("reload refused: devices or waypoints changed (restart needed)");
+		return -EINVAL;
+	}
+	next_json = json_load_file(d->options->config_path, 0, NULL);
+	daemon_worker_stop(d);
+	daemon_routes_remove(d);
+	old = d->cfg;
+	d->cfg = next;
+	rc = daemon_routes_install(d, d->cfg);
+	if (rc == 0)
+		rc = daemon_worker_start(d);
+	if (rc < 0) {
+		/* Put the old policy back exactly as it ran. */
+		daemon_routes_remove(d);
+		d->cfg = old;
+		router_config_free(next);
+		json_decref(next_json);
+		daemon_routes_install(d, d->cfg);
+		daemon_worker_start(d);
+		router_api_error_set(err, ROUTER_API_E_INTERNAL,
+		    "applying the new configuration failed (%s); the previous one runs again",
+		    strerror(-rc));
+		return rc;
+	}
+	router_config_free(old);
+	json_decref(d->cfg_json);
+	d->cfg_json = next_json != NULL ? next_json : json_object();
+	d->reloads++;
+	log_info("configuration reloaded from %s", d->options->config_path);
+	return 0;
+}
+
+/* ---- main loop ------------------------------------------------------------------------- */
+
+static int
+daemon_api_open(struct router_daemon *d)
+{
+	static const struct {
+		const char *name;
+		int (*handler)(const json_t *, json_t **, struct router_api_error *, void *);
+	} commands[] = {
+	    {"status", daemon_api_status},
+	    {"sessions", daemon_api_sessions},
+	    {"peers", daemon_api_peers},
+	    {"drops", daemon_api_drops},
+	    {"interfaces", daemon_api_interfaces},
+	    {"config", daemon_api_config},
+	    {"reload", daemon_api_reload},
+	};
+	struct router_api_config ac;
+	int rc;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.socket_path = d->socket_path;
+	rc = router_api_new(&ac, &d->api);
+	if (rc < 0)
+		return log_error_errno(rc, "cannot open the API socket %s", d->socket_path);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		struct router_api_command c = {.name = commands[i].name,
+		    .handler = commands[i].handler,
+		    .ctx = d};
+
+		rc = router_api_register(d->api, &c);
+		if (rc < 0)
+			return log_error_errno(rc, "cannot register API command %s",
+			    commands[i].name);
+	}
+	return 0;
+}
+
+static int
+daemon_loop(struct router_daemon *d, int sfd)
+{
+	for (;;) {
+		struct pollfd fds[2] = {
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = router_api_fd(d->api), .events = POLLIN},
+		};
+		struct signalfd_siginfo si;
+
+		if (poll(fds, 2, 500) < 0 && errno != EINTR)
+			return log_error_errno(-errno, "poll");
+		if (fds[1].revents)
+			router_api_on_readable(d->api);
+		if (!(fds[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			struct router_api_error err;
+
+			memset(&err, 0, sizeof(err));
+			if (daemon_reload(d, &err) < 0)
+				log_error("reload: %s", err.message);
+			json_decref(err.details);
+			continue;
+		}
+		log_info("signal %u: stopping", si.ssi_signo);
+		return 0;
+	}
+}
+
+int
+router_daemon_run(const struct router_daemon_options *options)
+{
+	struct router_config_errors errors;
+	struct router_daemon d;
+	sigset_t mask;
+	int sfd = -1, rc, status = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.options = options;
+	pthread_mutex_init(&d.mbox.lock, NULL);
+	pthread_cond_init(&d.mbox.cond, NULL);
+	router_config_errors_init(&errors);
+	rc = router_config_load(options->config_path, &d.cfg, &errors);
+	if (rc < 0) {
+		daemon_config_errors_log(&errors);
+		router_config_errors_fini(&errors);
+		fprintf(stderr, "%s: configuration invalid; ternd not started\n",
+		    options->config_path);
+		return 1;
+	}
+	router_config_errors_fini(&errors);
+	d.cfg_json = json_load_file(options->config_path, 0, NULL);
+	if (options->socket_path != NULL)
+		snprintf(d.socket_path, sizeof(d.socket_path), "%s", options->socket_path);
+	else
+		snprintf(d.socket_path, sizeof(d.socket_path), "%s/%s.sock", ROUTER_API_SOCKET_DIR,
+		    d.cfg->name);
+	/* Signals go to the control thread only: block them before any thread starts. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d.pool = pkt_pool_new(DAEMON_POOL_BUFFERS);
+	rc = d.pool == NULL ? -ENOMEM : router_netlink_open(&d.nl);
+	if (rc < 0 || sfd < 0) {
+		log_error("cannot start: %s", strerror(rc < 0 ? -rc : errno));
+		goto out;
+	}
+	d.started_ns = daemon_now_ns();
+	if (daemon_devices_open(&d) < 0 || daemon_api_open(&d) < 0 || daemon_worker_start(&d) < 0)
+		goto out;
+	log_info("router %s running: %zu LAN, %zu WAN, %zu peers, %zu services; API %s",
+	    d.cfg->name, d.cfg->lan_count, d.cfg->wan_count, d.cfg->peer_count,
+	    d.cfg->service_count, d.socket_path);
+	status = daemon_loop(&d, sfd) < 0 ? 1 : 0;
+out:
+	daemon_worker_stop(&d);
+	router_api_free(d.api);
+	daemon_devices_close(&d);
+	router_netlink_close(d.nl);
+	if (sfd >= 0)
+		close(sfd);
+	pkt_pool_free(d.pool);
+	json_decref(d.cfg_json);
+	router_config_free(d.cfg);
+	pthread_mutex_destroy(&d.mbox.lock);
+	pthread_cond_destroy(&d.mbox.cond);
+	return status;
+}
