@@ -94,25 +94,59 @@ api_utf8_prefix_len(const char *s, size_t max)
 	return i;
 }
 
-/* Cuts a possibly truncated UTF-8 string before an incomplete last sequence. */
-static void
-api_utf8_trim(char *s)
+/* Length of the valid UTF-8 sequence (RFC 3629) at s, or 0 if the bytes there are not one. */
+static size_t
+api_utf8_seq_len(const unsigned char *s)
 {
-	size_t len = strlen(s);
-	size_t lead = len;
-	unsigned need;
-	unsigned char c;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
 
-	while (lead > 0 && len - lead < 4 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
-		lead--;
-	if (lead == 0)
-		return;
-	c = (unsigned char)s[lead - 1];
-	if (c < 0x80)
-		return;
-	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-	if (len - (lead - 1) < need)
-		s[lead - 1] = '\0';
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* The second byte's range excludes overlong forms, surrogates and > U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Replaces every byte that is not part of valid UTF-8 with '?': messages quote client
+ * input (jansson's error text shows the bytes it choked on) and a cut may split a
+ * character, but the answer must be valid JSON.
+ */
+static void
+api_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = api_utf8_seq_len(p);
+
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
 }
 
 int
@@ -124,7 +158,7 @@ router_api_error_set(struct router_api_error *err, const char *code, const char 
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
-	api_utf8_trim(err->message);
+	api_utf8_sanitize(err->message);
 	return -EINVAL;
 }
 

@@ -623,6 +623,20 @@ test_router_api_request_parse_strict(void **state)
 }
 
 static void
+test_router_api_request_parse_invalid_utf8_message_sanitized(void **state)
+{
+	struct router_api_error err;
+	json_t *s;
+
+	(void)state;
+	/* jansson's error text quotes the bytes it refused; the message must stay UTF-8. */
+	assert_int_equal(parse("{\"cmd\":\"x\",\"\xc3\xa9\xa9\xff\":1}", &err), -EINVAL);
+	s = json_string(err.message);
+	assert_non_null(s);
+	json_decref(s);
+}
+
+static void
 test_router_api_request_parse_long_key_cut_on_char(void **state)
 {
 	char text[512];
@@ -758,6 +772,7 @@ main(void)
 	        teardown),
 	    cmocka_unit_test(test_router_api_request_parse_strict),
 	    cmocka_unit_test(test_router_api_request_parse_long_key_cut_on_char),
+	    cmocka_unit_test(test_router_api_request_parse_invalid_utf8_message_sanitized),
 	    cmocka_unit_test(test_router_api_request_parse_random_model),
 	};
 
