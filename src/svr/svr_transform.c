@@ -727,9 +727,18 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
 	} else {
 		if ((m.present & SVR_META_F_FWD_CTX) &&
-		    !svr_ctx_is_reverse_of(&m.fwd_ctx, &s->lan_key)) {
-			reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
-			goto drop;
+		    (!svr_ctx_is_reverse_of(&m.fwd_ctx, &s->lan_key) ||
+		        ((m.present & SVR_META_F_UUID) &&
+		            memcmp(m.uuid, s->uuid, sizeof(s->uuid)) != 0))) {
+			/*
+			 * The ingress opened a new session on this waypoint tuple (it restarted
+			 * and reused the pair): the old session is dead. Forget it and let the
+			 * caller admit the new one like any first packet.
+			 */
+			svr_session_release(rt, s);
+			session_table_delete(rt->sessions, index);
+			rt->stats.replaced++;
+			return SVR_VERDICT_NEW_SESSION;
 		}
 		count = (s->flags & SVR_SESSION_META_RX_MASK) >> SVR_SESSION_META_RX_SHIFT;
 		if (count < 0xf)

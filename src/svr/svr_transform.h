@@ -14,7 +14,9 @@
  *           path) and calls svr_lan_first().
  * Packets from the WAN (svr_wan_rx_burst):
  *   hit  -> metadata stripped (and acted on), original tuple restored -> SVR_VERDICT_TO_LAN,
- *           or a control packet consumed -> SVR_VERDICT_CONSUMED;
+ *           or a control packet consumed -> SVR_VERDICT_CONSUMED; forward metadata of
+ *           another session (other context or UUID) on a known tuple means the ingress
+ *           reused it: the old session is deleted and the packet is NEW_SESSION;
  *   miss -> SVR_VERDICT_NEW_SESSION: the caller decodes with svr_wan_decode(), applies its
  *           own policy and calls svr_wan_first(), or drops.
  * Every drop is counted in rt->drops under a named reason and gives SVR_VERDICT_DROP;
@@ -80,7 +82,8 @@ struct svr_stats {
 	uint64_t false_positive_tx; /* empty blocks added to payloads that began with the cookie */
 	uint64_t control_tx;
 	uint64_t control_rx;
-	uint64_t rebinds; /* sessions moved to a new waypoint tuple with the same UUID */
+	uint64_t rebinds;  /* sessions moved to a new waypoint tuple with the same UUID */
+	uint64_t replaced; /* sessions dropped because their tuple began a new session */
 };
 
 struct svr_router {

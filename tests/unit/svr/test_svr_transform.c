@@ -341,6 +341,41 @@ test_svr_wan_first_other_uuid_same_tuple_conflicts(void **state)
 }
 
 static void
+test_svr_wan_rx_reused_tuple_replaces_stale_session(void **state)
+{
+	struct rig r;
+	struct pkt_buf *p;
+	struct svr_meta m;
+	struct svr_accept accept = {0};
+	enum svr_verdict v;
+	uint8_t reused[sizeof(tv8_wire)];
+
+	(void)state;
+	rig_init(&r, "198.51.100.2", "203.0.113.1", 16, 65535);
+	rig_open_tv8_egress(&r);
+	/*
+	 * The ingress restarted and opened another session (new UUID, client port 40001)
+	 * on the same waypoint pair: the egress must drop the stale session and admit the
+	 * new one, not deliver it as the old one or refuse it forever.
+	 */
+	memcpy(reused, tv8_wire, sizeof(reused));
+	buf_store_be16(reused + 52, 40001); /* forward context: client port */
+	reused[91] ^= 0xff;                 /* another UUID */
+	p = rig_packet(&r, reused, sizeof(reused));
+	pkt_csum_fill(pkt_buf_data(p), &p->info);
+	svr_wan_rx_burst(&r.rt, &p, 1, r.path.wan_zone, &v, 0);
+	assert_int_equal(v, SVR_VERDICT_NEW_SESSION);
+	assert_int_equal(r.rt.stats.replaced, 1);
+	assert_int_equal(session_table_count(r.rt.sessions), 0);
+	assert_int_equal(svr_wan_decode(&r.rt, p, &m), 0);
+	assert_int_equal(svr_wan_first(&r.rt, p, &m, &accept, 0), SVR_VERDICT_TO_LAN);
+	assert_int_equal(p->info.sport, 40001);
+	assert_int_equal(session_table_count(r.rt.sessions), 1);
+	pkt_pool_put(r.pool, p);
+	rig_fini(&r);
+}
+
+static void
 test_svr_wan_first_corrupted_wire_packet_dropped(void **state)
 {
 	struct rig r;
@@ -375,6 +410,7 @@ main(void)
 	    cmocka_unit_test(test_svr_wan_first_same_uuid_new_ports_rebinds),
 	    cmocka_unit_test(test_svr_wan_first_other_uuid_same_tuple_conflicts),
 	    cmocka_unit_test(test_svr_wan_first_corrupted_wire_packet_dropped),
+	    cmocka_unit_test(test_svr_wan_rx_reused_tuple_replaces_stale_session),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
