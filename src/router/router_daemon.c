@@ -24,6 +24,10 @@
 #include "router/router_nft.h"
 #include "router/router_worker.h"
 
+#ifndef TERN_VERSION
+#define TERN_VERSION "unknown"
+#endif
+
 #define DAEMON_POOL_BUFFERS 4096
 #define DAEMON_TUN_MTU      1400 /* room for a metadata block on 1500-byte WAN links */
 #define DAEMON_TICK_NS      100000000ull
@@ -352,11 +356,12 @@ daemon_ask(struct router_daemon *d, const char *cmd, const json_t *args,
 
 /* ---- answers (built on the worker thread, from its own state) -------------------------- */
 
+/* "ip:port" (IPv6 as "[ip]:port"), as the API documents tuples. */
 static json_t *
-daemon_addr_json(uint8_t family, const uint8_t *bytes)
+daemon_endpoint_json(uint8_t family, const uint8_t *bytes, uint16_t port)
 {
 	struct addr a;
-	char text[ADDR_TEXT_MAX];
+	char text[ADDR_TEXT_MAX], out[ADDR_TEXT_MAX + 8];
 
 	if (family == ADDR_FAMILY_V4)
 		addr_set_v4(&a, bytes);
@@ -364,7 +369,8 @@ daemon_addr_json(uint8_t family, const uint8_t *bytes)
 		addr_set_v6(&a, bytes);
 	if (addr_format(&a, text, sizeof(text)) < 0)
 		return json_string("?");
-	return json_string(text);
+	snprintf(out, sizeof(out), family == ADDR_FAMILY_V4 ? "%s:%u" : "[%s]:%u", text, port);
+	return json_string(out);
 }
 
 static const char *
@@ -384,67 +390,88 @@ daemon_proto_name(uint8_t proto)
 	}
 }
 
+static const char *
+daemon_state_name(uint8_t timeout_class)
+{
+	switch (timeout_class) {
+	case SESSION_TIMEOUT_TCP_OPENING:
+		return "opening";
+	case SESSION_TIMEOUT_TCP_ESTABLISHED:
+		return "established";
+	case SESSION_TIMEOUT_TCP_CLOSING:
+		return "closing";
+	default:
+		return "open";
+	}
+}
+
 static json_t *
 daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t index, uint64_t now)
 {
 	const struct router_config *cfg = d->cfg;
 	const struct session_key *lan = &s->lan_key, *wan = &s->wan_key;
 	bool ingress = s->role == SESSION_ROLE_INGRESS;
+	const char *peer =
+	    s->path_id < cfg->path_count ? cfg->peers[cfg->paths[s->path_id].peer_id].name : "?";
 	char uuid[40];
-	json_t *o;
 
 	snprintf(uuid, sizeof(uuid),
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", s->uuid[0],
 	    s->uuid[1], s->uuid[2], s->uuid[3], s->uuid[4], s->uuid[5], s->uuid[6], s->uuid[7],
 	    s->uuid[8], s->uuid[9], s->uuid[10], s->uuid[11], s->uuid[12], s->uuid[13], s->uuid[14],
 	    s->uuid[15]);
-	/* The forward tuple is client -> server: as the LAN key at the ingress, reversed at the
+	/* The original tuple as the client sent it: the LAN key at the ingress, reversed at the
 	 * egress. */
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:I}", "id", (json_int_t)index,
-	    "uuid", uuid, "role", ingress ? "ingress" : "egress", "tenant",
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:s, s:s, s:s, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I}",
+	    "id", (json_int_t)index, "uuid", uuid, "tenant",
 	    s->tenant_id < cfg->lan_count ? cfg->tenants[cfg->lans[s->tenant_id].tenant_id].name :
 	                                    "?",
-	    "proto", daemon_proto_name(lan->proto), "source",
-	    daemon_addr_json(lan->family, ingress ? lan->src : lan->dst), "source_port",
-	    (json_int_t)(ingress ? lan->sport : lan->dport), "destination",
-	    daemon_addr_json(lan->family, ingress ? lan->dst : lan->src), "destination_port",
-	    (json_int_t)(ingress ? lan->dport : lan->sport));
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "service",
-	    json_string(
-	        s->service_id < cfg->service_count ? cfg->services[s->service_id].name : "?"));
-	json_object_set_new(o, "waypoint",
-	    json_pack("{s:o, s:I, s:o, s:I}", "local", daemon_addr_json(wan->family, wan->dst),
-	        "local_port", (json_int_t)wan->dport, "remote",
-	        daemon_addr_json(wan->family, wan->src), "remote_port", (json_int_t)wan->sport));
-	json_object_set_new(o, "metadata",
-	    json_string(s->flags & SVR_SESSION_FWD_META ? "forward" :
-	            s->flags & SVR_SESSION_REV_META     ? "reverse" :
-	                                                  "done"));
-	json_object_set_new(o, "age_s",
-	    json_integer((json_int_t)((now - s->created_ns) / 1000000000ull)));
-	json_object_set_new(o, "idle_s",
-	    json_integer((json_int_t)((now - s->last_seen_ns) / 1000000000ull)));
-	json_object_set_new(o, "packets",
-	    json_pack("{s:I, s:I}", "lan_to_wan", (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN],
-	        "wan_to_lan", (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN]));
-	json_object_set_new(o, "bytes",
-	    json_pack("{s:I, s:I}", "lan_to_wan", (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN],
-	        "wan_to_lan", (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN]));
-	return o;
+	    "service", s->service_id < cfg->service_count ? cfg->services[s->service_id].name : "?",
+	    "peer", peer, "proto", daemon_proto_name(lan->proto), "source",
+	    ingress ? daemon_endpoint_json(lan->family, lan->src, lan->sport) :
+	              daemon_endpoint_json(lan->family, lan->dst, lan->dport),
+	    "destination",
+	    ingress ? daemon_endpoint_json(lan->family, lan->dst, lan->dport) :
+	              daemon_endpoint_json(lan->family, lan->src, lan->sport),
+	    "waypoint", "source", daemon_endpoint_json(wan->family, wan->dst, wan->dport),
+	    "destination", daemon_endpoint_json(wan->family, wan->src, wan->sport), "role",
+	    ingress ? "ingress" : "egress", "state", daemon_state_name(s->timeout_class),
+	    "metadata",
+	    s->flags & SVR_SESSION_FWD_META     ? "forward" :
+	        s->flags & SVR_SESSION_REV_META ? "reverse" :
+	                                          "done",
+	    "age_s", (json_int_t)((now - s->created_ns) / 1000000000ull), "idle_s",
+	    (json_int_t)((now - s->last_seen_ns) / 1000000000ull), "packets_out",
+	    (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN], "packets_in",
+	    (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN], "bytes_out",
+	    (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN], "bytes_in",
+	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN]);
+}
+
+static bool
+daemon_session_matches(const json_t *o, const json_t *args)
+{
+	static const char *const keys[] = {"tenant", "service", "peer", "proto"};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *want = json_string_value(json_object_get(args, keys[i]));
+
+		if (want != NULL &&
+		    strcmp(want, json_string_value(json_object_get(o, keys[i]))) != 0)
+			return false;
+	}
+	return true;
 }
 
 static json_t *
 daemon_answer_sessions(struct router_daemon *d, const json_t *args)
 {
 	struct session_table *t = router_worker_sessions(d->worker);
-	const char *proto = json_string_value(json_object_get(args, "proto"));
-	const char *service = json_string_value(json_object_get(args, "service"));
-	json_int_t limit = json_integer_value(json_object_get(args, "limit"));
+	json_int_t limit = json_integer_value(json_object_get(args, "limit")), total = 0;
 	json_t *list = json_array();
 	uint64_t now = daemon_now_ns();
-	size_t shown = 0;
 
 	if (limit <= 0 || limit > DAEMON_SESSIONS_MAX)
 		limit = DAEMON_SESSIONS_MAX;
@@ -452,21 +479,16 @@ daemon_answer_sessions(struct router_daemon *d, const json_t *args)
 	     i = session_table_next(t, i + 1)) {
 		json_t *o = daemon_session_json(d, session_table_get(t, i), i, now);
 
-		if (o == NULL)
-			continue;
-		if ((proto != NULL &&
-		        strcmp(proto, json_string_value(json_object_get(o, "proto"))) != 0) ||
-		    (service != NULL &&
-		        strcmp(service, json_string_value(json_object_get(o, "service"))) != 0) ||
-		    (json_int_t)shown >= limit) {
+		if (o == NULL || !daemon_session_matches(o, args)) {
 			json_decref(o);
 			continue;
 		}
-		json_array_append_new(list, o);
-		shown++;
+		if (total++ < limit)
+			json_array_append_new(list, o);
+		else
+			json_decref(o);
 	}
-	return json_pack("{s:I, s:o}", "count", (json_int_t)session_table_count(t), "sessions",
-	    list);
+	return json_pack("{s:I, s:o}", "total", total, "sessions", list);
 }
 
 static json_t *
@@ -474,23 +496,34 @@ daemon_answer_drops(struct router_daemon *d)
 {
 	const struct pkt_drop_counters *c = router_worker_drops(d->worker);
 	json_t *list = json_array();
-	json_int_t total = 0;
 
-	for (int i = 0; i < PKT_DROP_COUNT; i++) {
+	for (int i = 0; i < PKT_DROP_COUNT; i++)
 		json_array_append_new(list,
 		    json_pack("{s:s, s:I}", "reason", pkt_drop_reason_name((enum pkt_drop_reason)i),
 		        "count", (json_int_t)c->count[i]));
-		total += (json_int_t)c->count[i];
-	}
-	return json_pack("{s:I, s:o}", "total", total, "drops", list);
+	return json_pack("{s:o}", "drops", list);
 }
 
 static json_t *
 daemon_answer_peers(struct router_daemon *d)
 {
 	const struct router_config *cfg = d->cfg;
+	struct session_table *t = router_worker_sessions(d->worker);
+	json_int_t *sessions = calloc(cfg->path_count + 1, sizeof(*sessions));
+	json_int_t *tx = calloc(cfg->path_count + 1, sizeof(*tx));
+	json_int_t *rx = calloc(cfg->path_count + 1, sizeof(*rx));
 	json_t *list = json_array();
 
+	for (uint32_t i = session_table_next(t, 0); sessions && tx && rx && i != SESSION_INDEX_NONE;
+	     i = session_table_next(t, i + 1)) {
+		const struct session *s = session_table_get(t, i);
+
+		if (s->path_id >= cfg->path_count)
+			continue;
+		sessions[s->path_id]++;
+		tx[s->path_id] += (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN];
+		rx[s->path_id] += (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN];
+	}
 	for (size_t i = 0; i < cfg->peer_count; i++) {
 		json_t *paths = json_array();
 
@@ -502,27 +535,32 @@ daemon_answer_peers(struct router_daemon *d)
 			addr_format(&sp->local, local, sizeof(local));
 			addr_format(&sp->remote, remote, sizeof(remote));
 			json_array_append_new(paths,
-			    json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "name",
-			        cfg->paths[p].name, "wan", cfg->paths[p].wan_name, "local", local,
-			        "remote", remote, "waypoint_pairs_in_use",
-			        (json_int_t)svr_waypoint_ports_in_use(sp->ports), "waypoint_pairs",
-			        (json_int_t)svr_waypoint_ports_capacity(sp->ports), "state",
-			        "static"));
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name",
+			        cfg->paths[p].name, "interface",
+			        cfg->wans[cfg->paths[p].wan_id].device, "local", local, "remote",
+			        remote, "state", "up", "sessions", sessions ? sessions[p] : 0,
+			        "tx_packets", tx ? tx[p] : 0, "rx_packets", rx ? rx[p] : 0,
+			        "waypoint_pairs_in_use",
+			        (json_int_t)svr_waypoint_ports_in_use(sp->ports)));
 		}
 		json_array_append_new(list,
 		    json_pack("{s:s, s:o}", "name", cfg->peers[i].name, "paths", paths));
 	}
+	free(sessions);
+	free(tx);
+	free(rx);
 	return json_pack("{s:o}", "peers", list);
 }
 
 static json_t *
-daemon_port_json(const char *kind, const char *name, const char *device,
-    const struct io_port_stats *st)
+daemon_port_json(const char *kind, const char *name, const char *device, const char *address,
+    const struct io_port_stats *st, uint64_t drops)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "kind", kind, "name", name,
-	    "device", device, "rx_packets", (json_int_t)st->rx_packets, "rx_bytes",
-	    (json_int_t)st->rx_bytes, "tx_packets", (json_int_t)st->tx_packets, "tx_bytes",
-	    (json_int_t)st->tx_bytes, "tx_full", (json_int_t)st->tx_full);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", name, "kind",
+	    kind, "device", device, "address", address, "state", "up", "rx_packets",
+	    (json_int_t)st->rx_packets, "rx_bytes", (json_int_t)st->rx_bytes, "tx_packets",
+	    (json_int_t)st->tx_packets, "tx_bytes", (json_int_t)st->tx_bytes, "drops",
+	    (json_int_t)(drops + st->tx_full));
 }
 
 static json_t *
@@ -531,14 +569,30 @@ daemon_answer_interfaces(struct router_daemon *d)
 	const struct router_config *cfg = d->cfg;
 	json_t *list = json_array();
 
-	for (size_t i = 0; i < cfg->lan_count; i++)
+	for (size_t i = 0; i < cfg->lan_count; i++) {
+		const struct io_tun_stats *ts = io_tun_stats(d->tuns[i]);
+		char addr[ADDR_TEXT_MAX], text[ADDR_TEXT_MAX + 5];
+		json_t *o;
+
+		addr_format(&cfg->lans[i].address, addr, sizeof(addr));
+		snprintf(text, sizeof(text), "%s/%u", addr, cfg->lans[i].address_len);
+		o = daemon_port_json("lan", cfg->lans[i].name, cfg->lans[i].device, text,
+		    &d->lan_ports[i]->stats, ts->rx_errors + ts->rx_too_big + ts->tx_errors);
+		json_object_set_new(o, "tenant", json_string(cfg->lans[i].tenant_name));
+		json_array_append_new(list, o);
+	}
+	for (size_t i = 0; i < cfg->wan_count; i++) {
+		struct io_afpacket_stats as;
+		char addr[ADDR_TEXT_MAX];
+
+		io_afpacket_stats_read(d->afps[i], &as);
+		addr_format(&cfg->wans[i].waypoint, addr, sizeof(addr));
 		json_array_append_new(list,
-		    daemon_port_json("lan", cfg->lans[i].name, cfg->lans[i].device,
-		        &d->lan_ports[i]->stats));
-	for (size_t i = 0; i < cfg->wan_count; i++)
-		json_array_append_new(list,
-		    daemon_port_json("wan", cfg->wans[i].name, cfg->wans[i].device,
-		        &d->wan_ports[i]->stats));
+		    daemon_port_json("wan", cfg->wans[i].name, cfg->wans[i].device, addr,
+		        &d->wan_ports[i]->stats,
+		        as.rx_truncated + as.rx_errors + as.tx_errors + as.tx_bad +
+		            as.rx_kernel_drops));
+	}
 	return json_pack("{s:o}", "interfaces", list);
 }
 
@@ -548,14 +602,18 @@ daemon_answer_status(struct router_daemon *d)
 	const struct svr_stats *st = router_worker_svr_stats(d->worker);
 	struct session_table *t = router_worker_sessions(d->worker);
 
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "router",
-	    d->cfg->name, "state", "running", "uptime_s",
-	    (json_int_t)((daemon_now_ns() - d->started_ns) / 1000000000ull), "sessions",
-	    (json_int_t)session_table_count(t), "sessions_max",
-	    (json_int_t)session_table_capacity(t), "metadata_sent", (json_int_t)st->meta_tx,
-	    "metadata_received", (json_int_t)st->meta_rx, "controls_sent",
-	    (json_int_t)st->control_tx, "controls_received", (json_int_t)st->control_rx, "peers",
-	    (json_int_t)d->cfg->peer_count, "reloads", (json_int_t)d->reloads);
+	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                 "s:I, s:I}",
+	    "router", d->cfg->name, "version", TERN_VERSION, "api", ROUTER_API_VERSION, "pid",
+	    (json_int_t)getpid(), "uptime_s",
+	    (json_int_t)((daemon_now_ns() - d->started_ns) / 1000000000ull), "config_file",
+	    d->options->config_path, "config_generation", (json_int_t)(d->reloads + 1), "workers",
+	    1, "sessions", (json_int_t)session_table_count(t), "session_capacity",
+	    (json_int_t)session_table_capacity(t), "peers", (json_int_t)d->cfg->peer_count,
+	    "interfaces", (json_int_t)(d->cfg->lan_count + d->cfg->wan_count), "metadata_sent",
+	    (json_int_t)st->meta_tx, "metadata_received", (json_int_t)st->meta_rx,
+	    "sessions_rebound", (json_int_t)st->rebinds, "sessions_replaced",
+	    (json_int_t)st->replaced);
 }
 
 static json_t *
@@ -652,13 +710,21 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	router_config_errors_init(&errors);
 	rc = router_config_load(d->options->config_path, &next, &errors);
 	if (rc < 0) {
+		json_t *details = json_array();
+
 		daemon_config_errors_log(&errors);
-		router_api_error_set(err, "invalid-config",
-		    "%s: %zu error(s); the running configuration is unchanged (first: %s)",
-		    d->options->config_path, router_config_errors_count(&errors),
-		    router_config_errors_count(&errors) > 0 ?
-		        router_config_errors_at(&errors, 0)->message :
-		        "see the log");
+		for (size_t i = 0; i < router_config_errors_count(&errors); i++) {
+			const struct router_config_error *e = router_config_errors_at(&errors, i);
+			char line[512];
+
+			snprintf(line, sizeof(line), "%s: %s", e->path, e->message);
+			json_array_append_new(details, json_string(line));
+		}
+		router_api_error_set(err, "config-invalid",
+		    "%s: %zu error(s); the running configuration is unchanged",
+		    d->options->config_path, router_config_errors_count(&errors));
+		json_decref(err->details);
+		err->details = details;
 		router_config_errors_fini(&errors);
 		return -EINVAL;
 	}

@@ -178,7 +178,7 @@ kill -HUP "$(pgrep -f "ternd --config $work/site-a.json")"
 sleep 0.5
 check "after a refused reload and SIGHUP, site a still forwards" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 cp "$work/site-a.good" "$work/site-a.json"
-check "API reload of the good file is applied" api_has a reload '"reloads": 1'
+check "API reload of the good file is applied" api_has a reload '"generation": 2'
 check "after the reload, site a forwards" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 
 timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
