@@ -675,8 +675,8 @@ daemon_api_reload(const json_t *args, json_t **result, struct router_api_error *
 	rc = daemon_reload(d, err);
 	if (rc < 0)
 		return rc;
-	*result =
-	    json_pack("{s:s, s:I}", "reloaded", d->cfg->name, "reloads", (json_int_t)d->reloads);
+	*result = json_pack("{s:I, s:s}", "generation", (json_int_t)(d->reloads + 1), "config_file",
+	    d->options->config_path);
 	return 0;
 }
 
