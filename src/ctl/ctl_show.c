@@ -167,6 +167,7 @@ ctl_show_session_fill(const json_t *row, unsigned col, char *buf, size_t size)
 	const json_t *wp = json_object_get(row, "waypoint");
 	char src[CTL_SHOW_CELL_MAX / 2], dst[CTL_SHOW_CELL_MAX / 2];
 	const json_t *age;
+	int n;
 
 	if (col == SESSION_COL_WAYPOINT) {
 		if (!json_is_object(wp)) {
@@ -175,7 +176,9 @@ ctl_show_session_fill(const json_t *row, unsigned col, char *buf, size_t size)
 		}
 		ctl_show_value_text(json_object_get(wp, "source"), src, sizeof(src));
 		ctl_show_value_text(json_object_get(wp, "destination"), dst, sizeof(dst));
-		snprintf(buf, size, "%s->%s", src, dst);
+		n = snprintf(buf, size, "%s->%s", src, dst);
+		if (n < 0 || (size_t)n >= size)
+			buf[size - 1] = '\0'; /* a cut cell is fine: the table shows what fits */
 	} else {
 		age = json_object_get(row, "age_s");
 		if (json_is_integer(age))
