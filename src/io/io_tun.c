@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+
 struct io_tun {
 	struct io_port port; /* first, so an io_port pointer is its io_tun */
 	int fd;
@@ -21,15 +23,6 @@ struct io_tun {
 	char name[IFNAMSIZ];
 	uint8_t overflow; /* one byte past the buffer: a read that fills it was too big */
 };
-
-static uint64_t
-io_tun_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static unsigned
 io_tun_rx_burst(struct io_port *port, struct pkt_buf **bufs, unsigned n)
@@ -69,7 +62,7 @@ io_tun_rx_burst(struct io_port *port, struct pkt_buf **bufs, unsigned n)
 		if ((size_t)got > PKT_BUF_DATA_MAX)
 			goto drop_too_big;
 		if (now_ns == 0)
-			now_ns = io_tun_now_ns();
+			now_ns = clock_now_ns();
 		p->len = (uint16_t)got;
 		p->port = port->id;
 		p->rx_ns = now_ns;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 /* epoll data: small values name the server's own fds, the rest are connection slots. */
@@ -69,15 +70,6 @@ struct router_api {
 	unsigned command_count;
 	json_t *empty_args;
 };
-
-static uint64_t
-api_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The longest prefix of s within max bytes that does not split a UTF-8 sequence. */
 static size_t
@@ -561,7 +553,7 @@ router_api_on_readable(struct router_api *api)
 			return 0;
 		return log_error_errno(-errno, "api: epoll_wait");
 	}
-	now_ns = api_now_ns();
+	now_ns = clock_now_ns();
 	for (int i = 0; i < n; i++) {
 		uint64_t id = events[i].data.u64;
 		struct api_conn *c;
@@ -585,7 +577,7 @@ router_api_on_readable(struct router_api *api)
 		    (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
 			api_conn_write(api, c, now_ns);
 	}
-	api_expire(api, api_now_ns());
+	api_expire(api, clock_now_ns());
 	n = api_timer_arm(api);
 	if (n < 0)
 		return log_error_errno(n, "api: timerfd_settime");

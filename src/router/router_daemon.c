@@ -17,6 +17,7 @@
 
 #include "io/io_afpacket.h"
 #include "io/io_tun.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "router/router_api.h"
 #include "router/router_config.h"
@@ -74,15 +75,6 @@ struct router_daemon {
 	uint64_t started_ns;
 	uint64_t reloads;
 };
-
-static uint64_t
-daemon_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void
 daemon_config_errors_log(const struct router_config_errors *errors)
@@ -268,7 +260,7 @@ daemon_worker_main(void *arg)
 	struct router_daemon *d = arg;
 	struct pollfd fds[2 * 64];
 	size_t nfds = 0;
-	uint64_t now, last_tick = daemon_now_ns();
+	uint64_t now, last_tick = clock_now_ns();
 
 	for (size_t i = 0; i < d->cfg->lan_count && nfds < 64; i++)
 		fds[nfds++] = (struct pollfd){.fd = io_tun_fd(d->tuns[i]), .events = POLLIN};
@@ -278,7 +270,7 @@ daemon_worker_main(void *arg)
 	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
 		unsigned n;
 
-		now = daemon_now_ns();
+		now = clock_now_ns();
 		n = router_worker_poll(d->worker, now);
 		if (now - last_tick >= DAEMON_TICK_NS) {
 			router_worker_tick(d->worker, now);
@@ -297,7 +289,7 @@ daemon_worker_start(struct router_daemon *d)
 {
 	int rc;
 
-	rc = router_worker_new(d->cfg, d->lan_ports, d->wan_ports, d->pool, daemon_now_ns(),
+	rc = router_worker_new(d->cfg, d->lan_ports, d->wan_ports, d->pool, clock_now_ns(),
 	    &d->worker);
 	if (rc < 0)
 		return log_error_errno(rc, "cannot create the data-plane worker");
@@ -471,7 +463,7 @@ daemon_answer_sessions(struct router_daemon *d, const json_t *args)
 	struct session_table *t = router_worker_sessions(d->worker);
 	json_int_t limit = json_integer_value(json_object_get(args, "limit")), total = 0;
 	json_t *list = json_array();
-	uint64_t now = daemon_now_ns();
+	uint64_t now = clock_now_ns();
 
 	if (limit <= 0 || limit > DAEMON_SESSIONS_MAX)
 		limit = DAEMON_SESSIONS_MAX;
@@ -606,7 +598,7 @@ daemon_answer_status(struct router_daemon *d)
 	                 "s:I, s:I}",
 	    "router", d->cfg->name, "version", TERN_VERSION, "api", ROUTER_API_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_s",
-	    (json_int_t)((daemon_now_ns() - d->started_ns) / 1000000000ull), "config_file",
+	    (json_int_t)((clock_now_ns() - d->started_ns) / 1000000000ull), "config_file",
 	    d->options->config_path, "config_generation", (json_int_t)(d->reloads + 1), "workers",
 	    1, "sessions", (json_int_t)session_table_count(t), "session_capacity",
 	    (json_int_t)session_table_capacity(t), "peers", (json_int_t)d->cfg->peer_count,
@@ -875,7 +867,7 @@ router_daemon_run(const struct router_daemon_options *options)
 		log_error("cannot start: %s", strerror(rc < 0 ? -rc : errno));
 		goto out;
 	}
-	d.started_ns = daemon_now_ns();
+	d.started_ns = clock_now_ns();
 	if (daemon_devices_open(&d) < 0 || daemon_api_open(&d) < 0 || daemon_worker_start(&d) < 0)
 		goto out;
 	log_info("router %s running: %zu LAN, %zu WAN, %zu peers, %zu services; API %s",
