@@ -29,12 +29,13 @@
 #define TERN_VERSION "unknown"
 #endif
 
-#define DAEMON_POOL_BUFFERS 4096
-#define DAEMON_TUN_MTU      1400 /* room for a metadata block on 1500-byte WAN links */
-#define DAEMON_TICK_NS      100000000ull
-#define DAEMON_IDLE_POLL_MS 10
-#define DAEMON_MAILBOX_MS   2000
-#define DAEMON_SESSIONS_MAX 1000
+#define DAEMON_POOL_BUFFERS     4096
+#define DAEMON_WAN_SOCKET_BYTES (8 << 20)
+#define DAEMON_TUN_MTU          1400 /* room for a metadata block on 1500-byte WAN links */
+#define DAEMON_TICK_NS          100000000ull
+#define DAEMON_IDLE_POLL_MS     10
+#define DAEMON_MAILBOX_MS       2000
+#define DAEMON_SESSIONS_MAX     1000
 
 struct daemon_route {
 	struct prefix prefix;
@@ -188,6 +189,9 @@ daemon_devices_open(struct router_daemon *d)
 		snprintf(ac.ifname, sizeof(ac.ifname), "%s", cfg->wans[i].device);
 		ac.waypoint = cfg->wans[i].waypoint;
 		ac.port_id = ROUTER_WORKER_WAN_PORT_BASE + (uint32_t)i;
+		/* Bursts from the WAN must not overflow the socket while the worker is busy. */
+		ac.rcvbuf_bytes = DAEMON_WAN_SOCKET_BYTES;
+		ac.sndbuf_bytes = DAEMON_WAN_SOCKET_BYTES;
 		rc = io_afpacket_open(&ac, d->pool, &d->afps[i]);
 		if (rc < 0) {
 			log_error_errno(rc, "WAN %s: cannot open a packet socket on %s",
