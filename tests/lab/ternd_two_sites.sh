@@ -168,6 +168,34 @@ s.sendto(block, ('192.0.2.1', 16387))
 "
 sleep 0.5
 check "WAN metadata with a TLV past its section: meta-tlv-overrun" test "$(drop_count a meta-tlv-overrun)" -ge 1
+# Truncated, wrong-version and lying metadata from the known peer.
+x b -- python3 -c "
+import socket, uuid
+def tlv(t, v):
+    return t.to_bytes(2, 'big') + len(v).to_bytes(2, 'big') + v
+def block(payload, version=1):
+    return (bytes.fromhex('4c48dbc6ddf6670c') + ((version << 12) | 12).to_bytes(2, 'big')
+            + len(payload).to_bytes(2, 'big') + payload)
+def forward(service, tenant, dst):
+    ctx = bytes([10, 2, 0, 10]) + bytes(dst) + (40000).to_bytes(2, 'big') + (80).to_bytes(2, 'big') + bytes([17])
+    return block(tlv(2, ctx) + tlv(7, tenant) + tlv(10, service) + tlv(6, uuid.uuid4().bytes))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('192.0.2.2', 16504))
+sends = [
+    block(b'')[:10] + (256).to_bytes(2, 'big'),              # payload section past the packet
+    block(b'', version=2),                                    # a version this router does not speak
+    forward(b'no-such-service', b'corp', [10, 1, 0, 10]),     # a service site a does not serve
+    forward(b'a-servers', b'guest', [10, 1, 0, 10]),          # a tenant the service does not admit
+    forward(b'a-servers', b'corp', [192, 0, 2, 200]),         # an address outside the service
+]
+for i, payload in enumerate(sends):
+    s.sendto(payload, ('192.0.2.1', 16389 + 2 * i))
+"
+sleep 0.5
+check "WAN metadata longer than its packet: meta-too-long" test "$(drop_count a meta-too-long)" -ge 1
+check "WAN metadata of another version: meta-bad-version" test "$(drop_count a meta-bad-version)" -ge 1
+check "WAN metadata naming a service not served here: router-unknown-service" test "$(drop_count a router-unknown-service)" -ge 1
+check "WAN metadata of a tenant not admitted, or outside the service: router-access-denied" test "$(drop_count a router-access-denied)" -ge 2
 check "site a still forwards after the garbage" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 
 # Reload: a broken file changes nothing; a good one is applied.

@@ -43,6 +43,14 @@ rtt_ms() { # average RTT of 3 pings, in whole ms
 
 check "IPv4 from a1 reaches b1 across the WAN" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 check "IPv6 from a1 reaches b1 across the WAN" x a1 -- ping -6 -c 2 -i 0.2 -W 2 fd00:2::10
+capture=$(mktemp)
+timeout 20 "$ternlab" capture --lab "$lab" inet -w "$capture" -c 4 icmp >/dev/null 2>&1 &
+capturing=$!
+sleep 1
+x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10 >/dev/null
+wait $capturing
+check "capture writes the link's packets to a pcap file" test "$(tcpdump -r "$capture" -n 2>/dev/null | grep -c ICMP)" -eq 4
+rm -f "$capture"
 check "impair sets 50 ms of delay" timeout 10 "$ternlab" impair --lab "$lab" inet delay=50ms
 rtt=$(rtt_ms 10.2.0.10)
 check "RTT with 50 ms each way is 100 to 150 ms (got ${rtt:-none})" test "${rtt:-0}" -ge 100 -a "${rtt:-0}" -lt 150
