@@ -44,7 +44,7 @@ rtt_ms() { # average RTT of 3 pings, in whole ms
 check "IPv4 from a1 reaches b1 across the WAN" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 check "IPv6 from a1 reaches b1 across the WAN" x a1 -- ping -6 -c 2 -i 0.2 -W 2 fd00:2::10
 capture=$(mktemp)
-timeout 20 "$ternlab" capture --lab "$lab" inet -w "$capture" -c 4 icmp >/dev/null 2>&1 &
+timeout 20 "$ternlab" capture --lab "$lab" inet -w "$capture" -c 4 -f icmp >/dev/null 2>&1 &
 capturing=$!
 sleep 1
 x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10 >/dev/null
