@@ -71,6 +71,7 @@
 	X(SVR_SESSION_CONFLICT, "svr-session-conflict")                                            \
 	/* the router's worker (src/router/router_worker.c) */                                     \
 	X(ROUTER_NO_SERVICE, "router-no-service")                                                  \
+	X(ROUTER_LOCAL_SCOPE, "router-local-scope")                                                \
 	X(ROUTER_ACCESS_DENIED, "router-access-denied")                                            \
 	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
 	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \

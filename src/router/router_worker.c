@@ -252,6 +252,16 @@ router_worker_admits(const struct router_config_service *svc, uint32_t tenant_id
 	return false;
 }
 
+static bool
+router_worker_addr_is_local_scope(const struct addr *a)
+{
+	const uint8_t *b = a->bytes;
+
+	if (a->family == ADDR_FAMILY_V4)
+		return b[0] >= 224 || (b[0] == 169 && b[1] == 254) || b[0] == 0 || b[0] == 127;
+	return b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
 /* A new session from LAN segment lan: which service and path, or why not. */
 static int
 router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
@@ -261,6 +271,14 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 	struct addr dst;
 
 	pkt_info_dst(&p->info, p->buf + p->head, &dst);
+	/*
+	 * Link-local and multicast destinations (the kernel's own neighbour discovery and
+	 * MLD on the TUN, for one) are never a service: say so apart from a missing one.
+	 */
+	if (router_worker_addr_is_local_scope(&dst)) {
+		*reason = PKT_DROP_ROUTER_LOCAL_SCOPE;
+		return -ENOENT;
+	}
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct router_config_service *svc = &cfg->services[i];
 

@@ -237,6 +237,24 @@ test_router_worker_no_service_is_counted(void **state)
 }
 
 static void
+test_router_worker_local_scope_is_not_a_service(void **state)
+{
+	struct rig *r = *state;
+	uint8_t pkt[256];
+	size_t len;
+
+	/* What a kernel sends into a TUN on its own: multicast, link-local. */
+	len = packet_make(pkt, "10.1.0.10", "224.0.0.22", IPPROTO_UDP, 5353, 5353, "mdns");
+	inject(r, r->lan_a[0], pkt, len);
+	len = packet_make(pkt, "10.1.0.10", "169.254.1.1", IPPROTO_UDP, 40000, 53, "x");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_LOCAL_SCOPE], 2);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_NO_SERVICE], 0);
+}
+
+static void
 test_router_worker_tenant_without_access_is_denied(void **state)
 {
 	struct rig *r = *state;
@@ -299,6 +317,8 @@ main(void)
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_no_service_is_counted, rig_setup,
 	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_local_scope_is_not_a_service,
+	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_tenant_without_access_is_denied,
 	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_egress_refuses_unserved_service,
