@@ -209,6 +209,16 @@ cp "$work/site-a.good" "$work/site-a.json"
 check "API reload of the good file is applied" api_has a reload '"generation": 2'
 check "after the reload, site a forwards" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 
+# SIGTERM: ternd removes its TUN, its nftables table and its API socket.
+ternd_a=$(pgrep -f "ternd --config $work/site-a.json")
+check "site a has its TUN and nftables table while running" \
+	bash -c "ip netns exec $lab-a ip link show tern-corp && ip netns exec $lab-a nft list tables | grep -q tern_site-a"
+kill -TERM "$ternd_a"
+for _ in $(seq 50); do kill -0 "$ternd_a" 2>/dev/null || break; sleep 0.1; done
+check "SIGTERM stops ternd" bash -c "! kill -0 $ternd_a 2>/dev/null"
+check "after SIGTERM the TUN is gone" bash -c "! ip netns exec $lab-a ip link show tern-corp"
+check "after SIGTERM the nftables table is gone" bash -c "! ip netns exec $lab-a nft list tables | grep -q tern_"
+check "after SIGTERM the API socket is gone" test ! -e "/run/ternlab/$lab/ternd-a.sock"
 timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
 check "down removes every namespace of the lab" bash -c "! ip netns list | grep -q '^$lab-'"
 check "no ternd is left running" no_ternd_left
