@@ -417,7 +417,7 @@ session_table_next(const struct session_table *t, uint32_t index)
 }
 
 /* The TCP part of session_on_packet(), out of line: only SYN, FIN and RST get here. */
-static void
+void
 session_on_tcp_flags(struct session_table *t, struct session *s, unsigned dir, uint8_t tcp_flags,
     uint64_t now_ns)
 {
@@ -448,20 +448,6 @@ session_on_tcp_flags(struct session_table *t, struct session *s, unsigned dir, u
 	if (t->timeout_ns[next] < t->timeout_ns[old])
 		timer_wheel_add(t->wheel, (uint32_t)(s - t->sessions),
 		    now_ns + t->timeout_ns[next]);
-}
-
-void
-session_on_packet(struct session_table *t, struct session *s, enum session_dir dir,
-    uint8_t tcp_flags, uint32_t bytes, uint64_t now_ns)
-{
-	unsigned d = (unsigned)dir & 1;
-
-	s->last_seen_ns = now_ns;
-	s->packets[d]++;
-	s->bytes[d] += bytes;
-	if ((tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) != 0 &&
-	    s->lan_key.proto == IPPROTO_TCP)
-		session_on_tcp_flags(t, s, d, tcp_flags, now_ns);
 }
 
 struct session_expire_ctx {

@@ -177,16 +177,31 @@ struct session *session_table_at(struct session_table *t, uint32_t index);
 /* The first live index >= index, or SESSION_INDEX_NONE: walks every session (CLI). */
 uint32_t session_table_next(const struct session_table *t, uint32_t index);
 
+/* The TCP part of session_on_packet(), out of line: only SYN, FIN and RST get here. */
+void session_on_tcp_flags(struct session_table *t, struct session *s, unsigned dir,
+    uint8_t tcp_flags, uint64_t now_ns);
+
 /*
  * Call for every packet of a session (s from this table): updates last_seen, counters
  * and, for TCP, the state that selects the idle timeout: OPENING until a SYN was seen
  * each way, then ESTABLISHED; CLOSING after a FIN each way or any RST; a bare SYN on a
  * CLOSING session starts a new connection on the same tuple (OPENING). tcp_flags is
  * the TCP flags byte (0 for other protocols). Touches the timer wheel only when the
- * timeout shrinks (see the top).
+ * timeout shrinks (see the top). Inline: it runs for every packet of the fast path.
  */
-void session_on_packet(struct session_table *t, struct session *s, enum session_dir dir,
-    uint8_t tcp_flags, uint32_t bytes, uint64_t now_ns);
+static inline void
+session_on_packet(struct session_table *t, struct session *s, enum session_dir dir,
+    uint8_t tcp_flags, uint32_t bytes, uint64_t now_ns)
+{
+	unsigned d = (unsigned)dir & 1;
+
+	s->last_seen_ns = now_ns;
+	s->packets[d]++;
+	s->bytes[d] += bytes;
+	/* FIN 0x01, SYN 0x02, RST 0x04; IPPROTO_TCP is 6. */
+	if ((tcp_flags & 0x07) != 0 && s->lan_key.proto == 6)
+		session_on_tcp_flags(t, s, d, tcp_flags, now_ns);
+}
 
 /*
  * Advances the timer wheel to now_ns. Sessions idle for their timeout are handed to

@@ -99,13 +99,6 @@ svr_tlv_lookup(uint16_t type)
 	return &svr_tlv_registry[type];
 }
 
-bool
-svr_meta_has_cookie(const uint8_t *data, size_t len)
-{
-	return data != NULL && len >= SVR_META_COOKIE_LEN &&
-	    memcmp(data, svr_meta_cookie, SVR_META_COOKIE_LEN) == 0;
-}
-
 size_t
 svr_meta_header_len(const uint8_t *block)
 {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lib/addr.h"
 #include "pkt/pkt_drop.h"
@@ -159,8 +160,13 @@ struct svr_meta {
 	uint16_t mcast_egress_list_len;
 };
 
-/* True when len >= 8 and data starts with the cookie. */
-bool svr_meta_has_cookie(const uint8_t *data, size_t len);
+/* True when len >= 8 and data starts with the cookie. Inline: every packet asks. */
+static inline bool
+svr_meta_has_cookie(const uint8_t *data, size_t len)
+{
+	return data != NULL && len >= SVR_META_COOKIE_LEN &&
+	    memcmp(data, svr_meta_cookie, SVR_META_COOKIE_LEN) == 0;
+}
 
 /*
  * Encodes the present fields of m into out (cap bytes) in the canonical order of
