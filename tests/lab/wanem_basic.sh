@@ -8,7 +8,7 @@
 #  | 10.99.0.1/24|------------|  (no addresses, no forwarding)|------------| 10.99.0.2/24|
 #  +-------------+            +------------------------------+            +-------------+
 #
-# The emulator is the only path between A and B. Segmentation offload is off on the
+# The emulator is the only path between A and B (if-a is wa, so a_to_b is A to B). Segmentation offload is off on the
 # hosts (gso_max_segs 1) so frames are wire-sized. The build directory comes from the
 # first argument, else $TERN_BUILD, else build/gcc. Prints TAP lines; exits non-zero if
 # any check failed. Every command has a timeout; a trap removes everything on exit.
@@ -100,7 +100,7 @@ emu_pid=$!
 for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
 [ -S "$ctl" ] || { echo "Bail out! the emulator did not start"; exit 1; }
 
-echo "1..9"
+echo "1..11"
 check "ping through the emulator" ping_q 3 2
 
 # RTT bounds: both directions carry the delay, so 2 x 50 ms.
@@ -120,6 +120,30 @@ show=$(emu show)
 check "show counts outage drops" bash -c "echo '$show' | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"a_to_b\"][\"drops\"][\"outage\"] >= 3 and d[\"params\"][\"outage\"] else 1)'"
 emu clear >/dev/null
 check "clear restores the link" ping_q 3 2
+
+# One direction only: lose what B sends (the echo replies), keep what A sends (the
+# requests). Ping needs both ways, so the counters tell the directions apart.
+before=$(emu show)
+emu b-to-a: loss=100% >/dev/null
+check "b-to-a: loss=100% stops pings" bash -c "! timeout 30 ip netns exec $A python3 $tmp/ping.py 10.99.0.2 3 1 >/dev/null"
+after=$(emu show)
+one_way() {
+	BEFORE=$before AFTER=$after python3 -c '
+import json, os, sys
+b, a = json.loads(os.environ["BEFORE"]), json.loads(os.environ["AFTER"])
+ok = (a["command"] == "b-to-a: loss=100%" and a["params"] is None
+      and a["a_to_b"]["params"]["loss_ppm"] == 0 and a["b_to_a"]["params"]["loss_ppm"] == 1000000
+      and a["a_to_b"]["tx_packets"] - b["a_to_b"]["tx_packets"] >= 3
+      and a["a_to_b"]["drops"]["loss"] == b["a_to_b"]["drops"]["loss"]
+      and a["b_to_a"]["drops"]["loss"] - b["b_to_a"]["drops"]["loss"] >= 3)
+sys.exit(0 if ok else 1)'
+}
+if one_way; then
+	ok "b-to-a: loss=100%: a_to_b forwards, b_to_a drops (show counters)"
+else
+	not_ok "b-to-a: loss=100%: a_to_b forwards, b_to_a drops (show counters)" "show: $after"
+fi
+emu clear >/dev/null
 
 check "a bad command is refused with the word" bash -c "timeout 10 $bin --control $ctl --send 'delay=5xs' 2>&1 | grep -qF 'delay=5xs: unknown time unit'"
 

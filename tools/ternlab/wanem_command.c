@@ -346,18 +346,65 @@ wanem_is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The scope words, indexed by what they select: a direction, or both (WANEM_DIR_COUNT). */
+static const char *const wanem_scope_names[WANEM_DIR_COUNT + 1] = {
+    [WANEM_DIR_A_TO_B] = "a-to-b:",
+    [WANEM_DIR_B_TO_A] = "b-to-a:",
+    [WANEM_DIR_COUNT] = "both:",
+};
+
+/* The scope word w names (0..WANEM_DIR_COUNT), or -1. */
+static int
+wanem_scope_find(struct wanem_word w)
+{
+	for (int s = 0; s <= WANEM_DIR_COUNT; s++)
+		if (wanem_word_is(w, wanem_scope_names[s]))
+			return s;
+	return -1;
+}
+
+/*
+ * Words with a colon before any '=' are scopes or typos of one; values may hold colons
+ * (burst-loss=p:1%,r:30%). Returns 1 if w is a scope (its index in *scope), 0 if it is
+ * not scope-like, or -EINVAL with the message.
+ */
+static int
+wanem_scope_parse(struct wanem_word w, int *scope, char *err, size_t err_size)
+{
+	const char *eq = memchr(w.p, '=', w.len);
+	size_t key_len = eq != NULL ? (size_t)(eq - w.p) : w.len;
+	const char *colon = memchr(w.p, ':', key_len);
+	struct wanem_word name;
+
+	if (colon == NULL)
+		return 0;
+	name.p = w.p;
+	name.len = (size_t)(colon - w.p) + 1;
+	*scope = wanem_scope_find(name);
+	if (name.len == w.len && *scope >= 0)
+		return 1;
+	if (*scope >= 0)
+		return wanem_fail(err, err_size, w, "put a space after the scope \"%s\"",
+		    wanem_scope_names[*scope]);
+	name.len--; /* quote it without its colon, so the message reads "a-to-c: ..." */
+	return wanem_fail(err, err_size, name, "unknown scope (use a-to-b:, b-to-a: or both:)");
+}
+
 int
-wanem_command_parse(const char *text, size_t len, const struct wanem_params *current,
-    struct wanem_command *out, char *err, size_t err_size)
+wanem_command_parse(const char *text, size_t len,
+    const struct wanem_params current[WANEM_DIR_COUNT], struct wanem_command *out, char *err,
+    size_t err_size)
 {
 	size_t i = 0, words = 0;
 	bool show = false;
-	int rc;
+	struct wanem_word open_scope = {NULL, 0}; /* the last scope word, until a word follows */
+	int scope = WANEM_DIR_COUNT, rc;
 
 	if (err_size > 0)
 		err[0] = '\0';
 	out->kind = WANEM_COMMAND_SET;
-	out->params = *current;
+	for (int d = 0; d < WANEM_DIR_COUNT; d++)
+		out->params[d] = current[d];
 	while (i < len) {
 		struct wanem_word w;
 
@@ -371,10 +418,30 @@ wanem_command_parse(const char *text, size_t len, const struct wanem_params *cur
 		w.len = (size_t)(text + i - w.p);
 		if (memchr(w.p, '\0', w.len) != NULL)
 			return wanem_fail(err, err_size, w, "NUL byte in command");
-		rc = wanem_word_apply(w, &out->params, &show, err, err_size);
+		words++;
+		rc = wanem_scope_parse(w, &scope, err, err_size);
 		if (rc < 0)
 			return rc;
-		words++;
+		if (rc > 0) {
+			if (open_scope.p != NULL)
+				break;
+			open_scope = w;
+			continue;
+		}
+		open_scope.p = NULL;
+		/* A word's validity never depends on the parameters, so only the first
+		 * application can fail. */
+		for (int d = 0; d < WANEM_DIR_COUNT; d++) {
+			if (scope != WANEM_DIR_COUNT && scope != d)
+				continue;
+			rc = wanem_word_apply(w, &out->params[d], &show, err, err_size);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	if (open_scope.p != NULL) {
+		open_scope.len--;
+		return wanem_fail(err, err_size, open_scope, "no words after the scope");
 	}
 	if (words == 0) {
 		if (err_size > 0)
@@ -388,7 +455,8 @@ wanem_command_parse(const char *text, size_t len, const struct wanem_params *cur
 			return -EINVAL;
 		}
 		out->kind = WANEM_COMMAND_SHOW;
-		out->params = *current;
+		for (int d = 0; d < WANEM_DIR_COUNT; d++)
+			out->params[d] = current[d];
 	}
 	return 0;
 }
@@ -511,4 +579,35 @@ wanem_params_format(const struct wanem_params *p, char *out, size_t size)
 		return -ENOBUFS;
 	memmove(out, out + 1, off); /* drop the leading space, keep the NUL */
 	return (int)off - 1;
+}
+
+int
+wanem_link_format(const struct wanem_params p[WANEM_DIR_COUNT], char *out, size_t size)
+{
+	struct wanem_params perfect;
+	size_t off = 0;
+	int n;
+
+	if (wanem_params_equal(&p[WANEM_DIR_A_TO_B], &p[WANEM_DIR_B_TO_A]))
+		return wanem_params_format(&p[WANEM_DIR_A_TO_B], out, size);
+	if (size == 0)
+		return -ENOBUFS;
+	out[0] = '\0';
+	/* Read from a perfect link, a direction left out stays perfect: at least one is
+	 * written, since the two differ. */
+	wanem_params_init(&perfect);
+	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
+		if (wanem_params_equal(&p[d], &perfect))
+			continue;
+		n = snprintf(out + off, size - off, "%s%s ", off > 0 ? " " : "",
+		    wanem_scope_names[d]);
+		if (n < 0 || (size_t)n >= size - off)
+			return -ENOBUFS;
+		off += (size_t)n;
+		n = wanem_params_format(&p[d], out + off, size - off);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
+	}
+	return (int)off;
 }

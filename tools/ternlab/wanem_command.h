@@ -4,11 +4,17 @@
  *
  *   delay=40ms jitter=5ms loss=2% burst-loss=p:1%,r:30% rate=20mbit queue=1000
  *   outage | outage=off | clear | show
+ *   delay=10ms b-to-a: loss=100%
  *
  * Words apply in order to a copy of the current parameters, so a line changes only what
  * it names (`loss=5%` keeps the delay) and `clear` resets everything named before it
  * (`clear delay=10ms` gives a link with 10 ms delay and nothing else). The result is
  * applied all at once, or not at all if any word is wrong.
+ *
+ * Scopes: the words `a-to-b:` and `b-to-a:` make the words after them, up to the next
+ * scope word or the end of the line, change only that direction (`clear` included);
+ * `both:` returns to both. A line starts in `both:`, so a line without scopes changes
+ * both directions alike. A scope must stand alone and be followed by a word.
  *
  * Words: delay=T, jitter=T (T: integer or decimal with ns, us, ms or s; 0 alone),
  * jitter-dist=uniform|normal, loss=P (P: percent with up to 4 decimals, "2%", "0.5%";
@@ -36,7 +42,9 @@ enum wanem_command_kind {
 
 struct wanem_command {
 	enum wanem_command_kind kind;
-	struct wanem_params params; /* for SET: the complete new parameters */
+	/* The complete parameters of each direction: for SET the new ones, for SHOW the
+	 * current ones. */
+	struct wanem_params params[WANEM_DIR_COUNT];
 };
 
 /* Longest error message with its NUL. */
@@ -44,12 +52,13 @@ struct wanem_command {
 
 /*
  * Parses len bytes of text (no NUL needed; spaces, tabs, CR and LF separate words) as
- * changes to *current. Returns 0 with *out filled, or -EINVAL with a one-line message
- * in err (always NUL-terminated when err_size > 0) and *out unspecified. Does not check
- * the queue against an engine's capacity (wanem_set() does).
+ * changes to current[WANEM_DIR_A_TO_B] and current[WANEM_DIR_B_TO_A]. Returns 0 with *out filled,
+ * or -EINVAL with a one-line message in err (always NUL-terminated when err_size > 0) and *out
+ * unspecified. Does not check the queue against an engine's capacity (wanem_set() does).
  */
-int wanem_command_parse(const char *text, size_t len, const struct wanem_params *current,
-    struct wanem_command *out, char *err, size_t err_size);
+int wanem_command_parse(const char *text, size_t len,
+    const struct wanem_params current[WANEM_DIR_COUNT], struct wanem_command *out, char *err,
+    size_t err_size);
 
 /*
  * Writes p as the shortest words that give it from a perfect link ("clear" for the
@@ -59,5 +68,16 @@ int wanem_command_parse(const char *text, size_t len, const struct wanem_params 
 int wanem_params_format(const struct wanem_params *p, char *out, size_t size);
 
 #define WANEM_COMMAND_TEXT_MAX 320
+
+/*
+ * Writes the parameters of both directions as words that give them from a perfect link:
+ * those of wanem_params_format() when the two are equal, else each direction that is
+ * not perfect as its scope and its words ("b-to-a: loss=100%", "a-to-b: delay=10ms
+ * b-to-a: delay=20ms"). Returns the length, or -ENOBUFS (out then holds a cut string).
+ * WANEM_LINK_TEXT_MAX always suffices.
+ */
+int wanem_link_format(const struct wanem_params p[WANEM_DIR_COUNT], char *out, size_t size);
+
+#define WANEM_LINK_TEXT_MAX (2 * WANEM_COMMAND_TEXT_MAX + 16)
 
 #endif

@@ -24,14 +24,14 @@ struct wanem_queue {
 	int64_t tokens;           /* bit-ns; may go negative after an oversized packet */
 	uint64_t tokens_ns;       /* time tokens was last brought up to date */
 	bool ge_bad;              /* Gilbert-Elliott state */
+	struct wanem_params p;    /* this direction's impairments */
+	int64_t burst_tokens;     /* bucket size in bit-ns for p's rate */
 	struct wanem_counters ctr;
 };
 
 struct wanem {
 	uint32_t capacity;
-	uint64_t rng;
-	struct wanem_params p;
-	int64_t burst_tokens; /* bucket size in bit-ns for the current rate */
+	uint64_t rng; /* one PRNG for both directions: --seed repeats a run exactly */
 	struct wanem_queue q[WANEM_DIR_COUNT];
 };
 
@@ -128,8 +128,8 @@ wanem_new(const struct wanem_config *cfg, struct wanem **out)
 		return -ENOMEM;
 	w->capacity = cfg->capacity;
 	w->rng = cfg->seed;
-	wanem_params_init(&w->p);
 	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
+		wanem_params_init(&w->q[d].p);
 		w->q[d].slots = calloc(cfg->capacity, sizeof(w->q[d].slots[0]));
 		if (w->q[d].slots == NULL) {
 			wanem_free(w);
@@ -171,43 +171,70 @@ wanem_burst_tokens(const struct wanem_params *p)
 	return (int64_t)(bytes * 8 * NS_PER_S);
 }
 
-int
-wanem_set(struct wanem *w, const struct wanem_params *p)
+/* Applies already checked parameters to one direction. */
+static void
+wanem_queue_set(struct wanem_queue *q, const struct wanem_params *p)
 {
-	int rc = wanem_params_check(p, w->capacity);
-	bool had_rate = w->p.rate_bps != 0;
+	bool had_rate = q->p.rate_bps != 0;
 
+	q->p = *p;
+	q->burst_tokens = wanem_burst_tokens(p);
+	/* A new limit starts with a full bucket; a changed one keeps what it had. */
+	if (!had_rate || q->tokens > q->burst_tokens)
+		q->tokens = q->burst_tokens;
+	if (p->burst_p_ppm == 0)
+		q->ge_bad = false;
+}
+
+int
+wanem_set_dirs(struct wanem *w, const struct wanem_params p[WANEM_DIR_COUNT])
+{
+	int rc = 0;
+
+	/* Both are checked before either changes: a command applies whole or not at all. */
+	for (int d = 0; d < WANEM_DIR_COUNT && rc == 0; d++)
+		rc = wanem_params_check(&p[d], w->capacity);
 	if (rc < 0)
 		return rc;
-	w->p = *p;
-	w->burst_tokens = wanem_burst_tokens(p);
-	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
-		struct wanem_queue *q = &w->q[d];
-
-		/* A new limit starts with a full bucket; a changed one keeps what it had. */
-		if (!had_rate || q->tokens > w->burst_tokens)
-			q->tokens = w->burst_tokens;
-		if (p->burst_p_ppm == 0)
-			q->ge_bad = false;
-	}
+	for (int d = 0; d < WANEM_DIR_COUNT; d++)
+		wanem_queue_set(&w->q[d], &p[d]);
 	return 0;
 }
 
-void
-wanem_get(const struct wanem *w, struct wanem_params *out)
+int
+wanem_set_dir(struct wanem *w, enum wanem_dir dir, const struct wanem_params *p)
 {
-	*out = w->p;
+	int rc = wanem_params_check(p, w->capacity);
+
+	if (rc < 0)
+		return rc;
+	wanem_queue_set(&w->q[dir], p);
+	return 0;
+}
+
+int
+wanem_set(struct wanem *w, const struct wanem_params *p)
+{
+	const struct wanem_params both[WANEM_DIR_COUNT] = {*p, *p};
+
+	return wanem_set_dirs(w, both);
+}
+
+void
+wanem_get_dir(const struct wanem *w, enum wanem_dir dir, struct wanem_params *out)
+{
+	*out = w->q[dir].p;
 }
 
 /* The jitter sample for one packet, in [-jitter, +jitter]. */
 static int64_t
-wanem_jitter_sample(struct wanem *w)
+wanem_jitter_sample(struct wanem *w, const struct wanem_params *p)
 {
-	uint64_t j = w->p.jitter_ns;
+	uint64_t j = p->jitter_ns;
 
 	if (j == 0)
 		return 0;
-	if (w->p.jitter_dist == WANEM_JITTER_NORMAL) {
+	if (p->jitter_dist == WANEM_JITTER_NORMAL) {
 		/* Irwin-Hall: four uniforms over [0, 2j] summed and scaled back: mean 0,
 		 * sigma j/sqrt(12), never outside the bounds. */
 		uint64_t sum = 0;
@@ -223,39 +250,40 @@ enum wanem_verdict
 wanem_enqueue(struct wanem *w, enum wanem_dir dir, uint32_t ref, uint32_t len, uint64_t now_ns)
 {
 	struct wanem_queue *q = &w->q[dir];
+	const struct wanem_params *p = &q->p;
 	enum wanem_verdict v = WANEM_QUEUED;
-	uint32_t limit = w->p.queue_packets != 0 ? w->p.queue_packets : w->capacity;
+	uint32_t limit = p->queue_packets != 0 ? p->queue_packets : w->capacity;
 	int64_t offset;
 	uint64_t release;
 
 	q->ctr.rx_packets++;
 	q->ctr.rx_bytes += len;
-	if (w->p.outage) {
+	if (p->outage) {
 		v = WANEM_DROP_OUTAGE;
 		goto drop;
 	}
-	if (wanem_chance(w, w->p.loss_ppm)) {
+	if (wanem_chance(w, p->loss_ppm)) {
 		v = WANEM_DROP_LOSS;
 		goto drop;
 	}
-	if (w->p.burst_p_ppm != 0) {
+	if (p->burst_p_ppm != 0) {
 		/* The state moves first, so the first packet after a good->bad change is
 		 * in the burst and a burst lasts 1/r packets on average. */
 		if (q->ge_bad)
-			q->ge_bad = !wanem_chance(w, w->p.burst_r_ppm);
+			q->ge_bad = !wanem_chance(w, p->burst_r_ppm);
 		else
-			q->ge_bad = wanem_chance(w, w->p.burst_p_ppm);
-		if (q->ge_bad && wanem_chance(w, w->p.burst_h_ppm)) {
+			q->ge_bad = wanem_chance(w, p->burst_p_ppm);
+		if (q->ge_bad && wanem_chance(w, p->burst_h_ppm)) {
 			v = WANEM_DROP_BURST_LOSS;
 			goto drop;
 		}
 	}
-	if (q->count >= limit || (w->p.queue_bytes != 0 && q->bytes + len > w->p.queue_bytes)) {
+	if (q->count >= limit || (p->queue_bytes != 0 && q->bytes + len > p->queue_bytes)) {
 		v = WANEM_DROP_QUEUE_FULL;
 		goto drop;
 	}
 
-	offset = (int64_t)w->p.delay_ns + wanem_jitter_sample(w);
+	offset = (int64_t)p->delay_ns + wanem_jitter_sample(w, p);
 	release = offset > 0 ? now_ns + (uint64_t)offset : now_ns;
 	if (q->count > 0 && release < q->last_release_ns)
 		release = q->last_release_ns; /* no reordering: see the header */
@@ -278,7 +306,7 @@ drop:
 
 /* Brings the bucket up to now_ns (never backwards), capped at the bucket size. */
 static void
-wanem_tokens_refill(const struct wanem *w, struct wanem_queue *q, uint64_t now_ns)
+wanem_tokens_refill(struct wanem_queue *q, uint64_t now_ns)
 {
 	uint64_t elapsed, room;
 
@@ -286,16 +314,16 @@ wanem_tokens_refill(const struct wanem *w, struct wanem_queue *q, uint64_t now_n
 		return;
 	elapsed = now_ns - q->tokens_ns;
 	q->tokens_ns = now_ns;
-	if (q->tokens >= w->burst_tokens)
+	if (q->tokens >= q->burst_tokens)
 		return;
-	room = (uint64_t)(w->burst_tokens - q->tokens);
+	room = (uint64_t)(q->burst_tokens - q->tokens);
 	/* elapsed * rate may overflow; if it would exceed the room, the bucket is full. */
-	if (elapsed > room / w->p.rate_bps)
-		q->tokens = w->burst_tokens;
+	if (elapsed > room / q->p.rate_bps)
+		q->tokens = q->burst_tokens;
 	else
-		q->tokens += (int64_t)(elapsed * w->p.rate_bps);
-	if (q->tokens > w->burst_tokens)
-		q->tokens = w->burst_tokens;
+		q->tokens += (int64_t)(elapsed * q->p.rate_bps);
+	if (q->tokens > q->burst_tokens)
+		q->tokens = q->burst_tokens;
 }
 
 static int64_t
@@ -306,11 +334,11 @@ wanem_cost(uint32_t len)
 
 /* Tokens a packet needs before it may go: its cost, or a full bucket if it is larger. */
 static int64_t
-wanem_need(const struct wanem *w, uint32_t len)
+wanem_need(const struct wanem_queue *q, uint32_t len)
 {
 	int64_t cost = wanem_cost(len);
 
-	return cost < w->burst_tokens ? cost : w->burst_tokens;
+	return cost < q->burst_tokens ? cost : q->burst_tokens;
 }
 
 size_t
@@ -320,15 +348,15 @@ wanem_dequeue_ready(struct wanem *w, enum wanem_dir dir, uint64_t now_ns, uint32
 	struct wanem_queue *q = &w->q[dir];
 	size_t n = 0;
 
-	if (w->p.rate_bps != 0)
-		wanem_tokens_refill(w, q, now_ns);
+	if (q->p.rate_bps != 0)
+		wanem_tokens_refill(q, now_ns);
 	while (n < max && q->count > 0) {
 		struct wanem_slot *s = &q->slots[q->head];
 
 		if (s->release_ns > now_ns)
 			break;
-		if (w->p.rate_bps != 0) {
-			if (q->tokens < wanem_need(w, s->len))
+		if (q->p.rate_bps != 0) {
+			if (q->tokens < wanem_need(q, s->len))
 				break;
 			q->tokens -= wanem_cost(s->len);
 		}
@@ -356,23 +384,23 @@ wanem_next_deadline(const struct wanem *w, enum wanem_dir dir)
 	if (q->count == 0)
 		return UINT64_MAX;
 	s = &q->slots[q->head];
-	if (w->p.rate_bps == 0)
+	if (q->p.rate_bps == 0)
 		return s->release_ns;
 	/* Tokens at the release time (or now, if the bucket was refilled later). */
 	t = s->release_ns > q->tokens_ns ? s->release_ns : q->tokens_ns;
 	elapsed = t - q->tokens_ns;
 	tokens = q->tokens;
-	need = wanem_need(w, s->len);
+	need = wanem_need(q, s->len);
 	if (tokens < need) {
 		uint64_t missing = (uint64_t)(need - tokens);
 
-		if (elapsed >= missing / w->p.rate_bps + 1)
+		if (elapsed >= missing / q->p.rate_bps + 1)
 			return t;
-		tokens += (int64_t)(elapsed * w->p.rate_bps);
+		tokens += (int64_t)(elapsed * q->p.rate_bps);
 	}
 	if (tokens >= need)
 		return t;
-	wait = ((uint64_t)(need - tokens) + w->p.rate_bps - 1) / w->p.rate_bps;
+	wait = ((uint64_t)(need - tokens) + q->p.rate_bps - 1) / q->p.rate_bps;
 	return t + wait;
 }
 

@@ -20,9 +20,12 @@
  *   larger than the bucket leaves when the bucket is full, and the bucket goes negative.
  * - The queue limit (packets and bytes) counts every packet held, whether it waits for
  *   its delay or for tokens; a packet that would exceed it is tail-dropped.
- * - wanem_set() replaces all parameters at once. Delay, jitter, loss and outage apply
- *   to packets enqueued afterwards; the rate and queue limits apply at once (packets
- *   already held keep their release times).
+ * - Each direction has its own parameters (a test may lose a SYN-ACK but not its SYN).
+ *   wanem_set() gives both directions the same ones, wanem_set_dir() changes one and
+ *   wanem_set_dirs() gives each its own; each replaces a direction's parameters at once.
+ *   Delay, jitter, loss and outage apply to packets enqueued afterwards; the rate and
+ *   queue limits apply at once (packets already held keep their release times).
+ * - One PRNG serves both directions, so a seed repeats a run when the traffic repeats.
  *
  * Threads: one engine belongs to one thread; no locks.
  */
@@ -75,7 +78,7 @@ enum wanem_jitter_dist {
 /* Bucket size when rate_burst_bytes is 0: 1 ms at the rate, and at least two frames. */
 #define WANEM_RATE_BURST_MIN 3028u
 
-/* Impairments of both directions (the link is symmetric). All zero: a perfect link. */
+/* Impairments of one direction. All zero: a perfect link. */
 struct wanem_params {
 	uint64_t delay_ns;
 	uint64_t jitter_ns; /* each packet gets delay + a sample in [-jitter, +jitter], >= 0 */
@@ -134,10 +137,20 @@ int wanem_new(const struct wanem_config *cfg, struct wanem **out);
 void wanem_free(struct wanem *w);
 uint32_t wanem_capacity(const struct wanem *w);
 
-/* Replaces the parameters (see the header comment); -EINVAL/-ERANGE as the check. */
+/*
+ * Replaces the parameters of both directions with p (see the header comment). Returns 0,
+ * or -EINVAL/-ERANGE as wanem_params_check() and then nothing changed.
+ */
 int wanem_set(struct wanem *w, const struct wanem_params *p);
-/* Copies the current parameters to *out. */
-void wanem_get(const struct wanem *w, struct wanem_params *out);
+/* Replaces the parameters of dir only; errors as wanem_set(). */
+int wanem_set_dir(struct wanem *w, enum wanem_dir dir, const struct wanem_params *p);
+/*
+ * Gives each direction its own parameters, p[WANEM_DIR_A_TO_B] and p[WANEM_DIR_B_TO_A],
+ * both or neither: errors as wanem_set(), and then neither changed.
+ */
+int wanem_set_dirs(struct wanem *w, const struct wanem_params p[WANEM_DIR_COUNT]);
+/* Copies dir's current parameters to *out. */
+void wanem_get_dir(const struct wanem *w, enum wanem_dir dir, struct wanem_params *out);
 
 /*
  * Offers a frame of len bytes (1..WANEM_FRAME_LEN_MAX) that arrived at now_ns. Returns

@@ -49,7 +49,8 @@ usage(FILE *f)
 	    "\n"
 	    "Forwards frames between IF and IF, applying the impairments of COMMAND WORDS\n"
 	    "(e.g. delay=40ms jitter=5ms loss=2%% burst-loss=p:1%%,r:30%% rate=20mbit queue=1000,\n"
-	    "outage, clear, show); see docs/ternlab.md. --send sends WORDS to a running\n"
+	    "outage, clear, show; after a-to-b: or b-to-a: words change that direction only);\n"
+	    "see docs/ternlab.md. --send sends WORDS to a running\n"
 	    "emulator and prints its answer.\n");
 }
 
@@ -98,11 +99,12 @@ jprintf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 		*off += (size_t)n < size - *off ? (size_t)n : size - *off - 1;
 }
 
+/* The counters of one direction as JSON members, without braces. */
 static void
 show_counters(char *buf, size_t size, size_t *off, const struct wanem_counters *c)
 {
 	jprintf(buf, size, off,
-	    "{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"tx_packets\":%" PRIu64
+	    "\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"tx_packets\":%" PRIu64
 	    ",\"tx_bytes\":%" PRIu64 ",\"queue_packets\":%u,\"queue_bytes\":%" PRIu64
 	    ",\"drop_bytes\":%" PRIu64 ",\"drops\":{",
 	    c->rx_packets, c->rx_bytes, c->tx_packets, c->tx_bytes, c->queue_packets,
@@ -110,35 +112,56 @@ show_counters(char *buf, size_t size, size_t *off, const struct wanem_counters *
 	for (int v = WANEM_QUEUED + 1; v < WANEM_VERDICT_COUNT; v++)
 		jprintf(buf, size, off, "%s\"%s\":%" PRIu64, v == WANEM_QUEUED + 1 ? "" : ",",
 		    wanem_verdict_name((enum wanem_verdict)v), c->drops[v]);
-	jprintf(buf, size, off, "}}");
+	jprintf(buf, size, off, "}");
 }
 
-/* The JSON answer of `show`: parameters, counters per direction, port counters. */
+/* One direction's parameters as a JSON object. */
+static void
+show_params(char *buf, size_t size, size_t *off, const struct wanem_params *p)
+{
+	jprintf(buf, size, off,
+	    "{\"delay_ns\":%" PRIu64 ",\"jitter_ns\":%" PRIu64
+	    ",\"jitter_dist\":\"%s\",\"loss_ppm\":%u,\"burst_p_ppm\":%u,\"burst_r_ppm\":%u,"
+	    "\"burst_h_ppm\":%u,\"rate_bps\":%" PRIu64 ",\"rate_burst_bytes\":%u,"
+	    "\"queue_packets\":%u,\"queue_bytes\":%" PRIu64 ",\"outage\":%s}",
+	    p->delay_ns, p->jitter_ns, p->jitter_dist == WANEM_JITTER_NORMAL ? "normal" : "uniform",
+	    p->loss_ppm, p->burst_p_ppm, p->burst_r_ppm, p->burst_h_ppm, p->rate_bps,
+	    p->rate_burst_bytes, p->queue_packets, p->queue_bytes, p->outage ? "true" : "false");
+}
+
+/*
+ * The JSON answer of `show`: the link's words, "params" (those of both directions when
+ * they agree, else null), then per direction its own words, parameters and counters,
+ * and the port counters.
+ */
 static void
 show_format(const struct wanem_app *app, char *buf, size_t size)
 {
 	static const char *const dir_names[WANEM_DIR_COUNT] = {"a_to_b", "b_to_a"};
-	struct wanem_params p;
-	char text[WANEM_COMMAND_TEXT_MAX];
+	struct wanem_params p[WANEM_DIR_COUNT];
+	char text[WANEM_LINK_TEXT_MAX];
 	size_t off = 0;
 
-	wanem_get(app->engine, &p);
-	wanem_params_format(&p, text, sizeof(text));
-	jprintf(buf, size, &off,
-	    "{\"command\":\"%s\",\"params\":{\"delay_ns\":%" PRIu64 ",\"jitter_ns\":%" PRIu64
-	    ",\"jitter_dist\":\"%s\",\"loss_ppm\":%u,\"burst_p_ppm\":%u,\"burst_r_ppm\":%u,"
-	    "\"burst_h_ppm\":%u,\"rate_bps\":%" PRIu64 ",\"rate_burst_bytes\":%u,"
-	    "\"queue_packets\":%u,\"queue_bytes\":%" PRIu64 ",\"outage\":%s},\"capacity\":%u",
-	    text, p.delay_ns, p.jitter_ns,
-	    p.jitter_dist == WANEM_JITTER_NORMAL ? "normal" : "uniform", p.loss_ppm, p.burst_p_ppm,
-	    p.burst_r_ppm, p.burst_h_ppm, p.rate_bps, p.rate_burst_bytes, p.queue_packets,
-	    p.queue_bytes, p.outage ? "true" : "false", wanem_capacity(app->engine));
+	for (int d = 0; d < WANEM_DIR_COUNT; d++)
+		wanem_get_dir(app->engine, (enum wanem_dir)d, &p[d]);
+	wanem_link_format(p, text, sizeof(text));
+	jprintf(buf, size, &off, "{\"command\":\"%s\",\"params\":", text);
+	if (wanem_params_equal(&p[0], &p[1]))
+		show_params(buf, size, &off, &p[0]);
+	else
+		jprintf(buf, size, &off, "null");
+	jprintf(buf, size, &off, ",\"capacity\":%u", wanem_capacity(app->engine));
 	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
 		struct wanem_counters c;
 
+		wanem_params_format(&p[d], text, sizeof(text));
+		jprintf(buf, size, &off, ",\"%s\":{\"command\":\"%s\",\"params\":", dir_names[d],
+		    text);
+		show_params(buf, size, &off, &p[d]);
+		jprintf(buf, size, &off, ",");
 		wanem_counters_get(app->engine, (enum wanem_dir)d, &c);
-		jprintf(buf, size, &off, ",\"%s\":", dir_names[d]);
 		show_counters(buf, size, &off, &c);
+		jprintf(buf, size, &off, "}");
 	}
 	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
 		const struct wanem_port *port = &app->port[d];
@@ -156,13 +179,14 @@ show_format(const struct wanem_app *app, char *buf, size_t size)
 static int
 app_command(struct wanem_app *app, const char *line, char *reply, size_t size)
 {
-	struct wanem_params cur;
+	struct wanem_params cur[WANEM_DIR_COUNT];
 	struct wanem_command cmd;
-	char err[WANEM_COMMAND_ERROR_MAX];
+	char err[WANEM_COMMAND_ERROR_MAX], text[WANEM_LINK_TEXT_MAX];
 	int rc;
 
-	wanem_get(app->engine, &cur);
-	rc = wanem_command_parse(line, strlen(line), &cur, &cmd, err, sizeof(err));
+	for (int d = 0; d < WANEM_DIR_COUNT; d++)
+		wanem_get_dir(app->engine, (enum wanem_dir)d, &cur[d]);
+	rc = wanem_command_parse(line, strlen(line), cur, &cmd, err, sizeof(err));
 	if (rc < 0) {
 		snprintf(reply, size, "error: %s", err);
 		return rc;
@@ -171,18 +195,22 @@ app_command(struct wanem_app *app, const char *line, char *reply, size_t size)
 		show_format(app, reply, size);
 		return 0;
 	}
-	rc = wanem_set(app->engine, &cmd.params);
+	rc = wanem_set_dirs(app->engine, cmd.params);
 	if (rc == -ERANGE) {
+		uint32_t q = cmd.params[0].queue_packets > cmd.params[1].queue_packets ?
+		    cmd.params[0].queue_packets :
+		    cmd.params[1].queue_packets;
+
 		snprintf(reply, size, "error: queue=%u: more than the capacity %u (see --capacity)",
-		    cmd.params.queue_packets, wanem_capacity(app->engine));
+		    q, wanem_capacity(app->engine));
 		return rc;
 	}
 	if (rc < 0) {
 		snprintf(reply, size, "error: parameters out of range");
 		return rc;
 	}
-	wanem_params_format(&cmd.params, err, sizeof(err));
-	log_info("impairments now: %s", err);
+	wanem_link_format(cmd.params, text, sizeof(text));
+	log_info("impairments now: %s", text);
 	snprintf(reply, size, "ok");
 	return 0;
 }
@@ -321,8 +349,8 @@ main(int argc, char **argv)
 	bool have_seed = false;
 	struct wanem_app app;
 	struct wanem_config cfg;
-	struct wanem_params cur;
-	char words[WANEM_CTL_LINE_MAX], reply[WANEM_CTL_REPLY_MAX];
+	struct wanem_params cur[WANEM_DIR_COUNT];
+	char words[WANEM_CTL_LINE_MAX], reply[WANEM_CTL_REPLY_MAX], text[WANEM_LINK_TEXT_MAX];
 	size_t words_len = 0;
 	sigset_t sigs;
 	enum log_level level;
@@ -465,11 +493,12 @@ main(int argc, char **argv)
 		goto out;
 	if (wanem_ctl_open(&app.ctl, control) < 0)
 		goto out;
-	wanem_get(app.engine, &cur);
-	wanem_params_format(&cur, words, sizeof(words));
+	for (int d = 0; d < WANEM_DIR_COUNT; d++)
+		wanem_get_dir(app.engine, (enum wanem_dir)d, &cur[d]);
+	wanem_link_format(cur, text, sizeof(text));
 	log_info("forwarding between %s and %s (capacity %u packets per direction, seed %" PRIu64
 	         "), control at %s, impairments: %s",
-	    if_a, if_b, cfg.capacity, seed, control, words);
+	    if_a, if_b, cfg.capacity, seed, control, text);
 	if (app_run(&app) == 0)
 		status = 0;
 

@@ -465,8 +465,10 @@ test_wanem_set_replaces_for_new_packets(void **state)
 	assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, 1, 100, 0), WANEM_QUEUED);
 	wanem_params_init(&p);
 	engine_set(w, &p);
-	wanem_get(w, &got);
-	assert_true(wanem_params_equal(&got, &p));
+	for (int d = 0; d < WANEM_DIR_COUNT; d++) {
+		wanem_get_dir(w, (enum wanem_dir)d, &got);
+		assert_true(wanem_params_equal(&got, &p));
+	}
 	/* Sent with no delay, but it may not overtake the first. */
 	assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, 2, 100, 1 * MS), WANEM_QUEUED);
 	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 1 * MS, refs, NULL, 8), 0);
@@ -483,8 +485,101 @@ test_wanem_set_replaces_for_new_packets(void **state)
 	p.queue_packets = 0;
 	p.loss_ppm = WANEM_PPM_ONE + 1;
 	assert_int_equal(wanem_set(w, &p), -EINVAL);
-	wanem_get(w, &got);
+	wanem_get_dir(w, WANEM_DIR_B_TO_A, &got);
 	assert_int_equal(got.loss_ppm, 0);
+	wanem_free(w);
+}
+
+static void
+test_wanem_set_dir_loss_one_direction_only(void **state)
+{
+	struct wanem *w = engine_new(64, 1);
+	struct wanem_params p, perfect, got;
+	struct wanem_counters ab, ba;
+	uint32_t refs[64];
+
+	(void)state;
+	wanem_params_init(&perfect);
+	wanem_params_init(&p);
+	p.loss_ppm = WANEM_PPM_ONE;
+	assert_int_equal(wanem_set_dir(w, WANEM_DIR_A_TO_B, &p), 0);
+	wanem_get_dir(w, WANEM_DIR_A_TO_B, &got);
+	assert_true(wanem_params_equal(&got, &p));
+	wanem_get_dir(w, WANEM_DIR_B_TO_A, &got);
+	assert_true(wanem_params_equal(&got, &perfect));
+	for (uint32_t i = 0; i < 20; i++) {
+		assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, i, 100, i), WANEM_DROP_LOSS);
+		assert_int_equal(wanem_enqueue(w, WANEM_DIR_B_TO_A, i, 100, i), WANEM_QUEUED);
+	}
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 20, refs, NULL, 64), 0);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_B_TO_A, 20, refs, NULL, 64), 20);
+	wanem_counters_get(w, WANEM_DIR_A_TO_B, &ab);
+	wanem_counters_get(w, WANEM_DIR_B_TO_A, &ba);
+	assert_int_equal(ab.drops[WANEM_DROP_LOSS], 20);
+	assert_int_equal(ab.tx_packets, 0);
+	assert_int_equal(ba.drops[WANEM_DROP_LOSS], 0);
+	assert_int_equal(ba.tx_packets, 20);
+
+	/* Clearing that direction alone brings it back; the other was never touched. */
+	assert_int_equal(wanem_set_dir(w, WANEM_DIR_A_TO_B, &perfect), 0);
+	assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, 99, 100, 30), WANEM_QUEUED);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 30, refs, NULL, 64), 1);
+
+	/* A bad set of one direction changes nothing. */
+	p.loss_ppm = WANEM_PPM_ONE + 1;
+	assert_int_equal(wanem_set_dir(w, WANEM_DIR_B_TO_A, &p), -EINVAL);
+	p.loss_ppm = 0;
+	p.queue_packets = 65;
+	assert_int_equal(wanem_set_dir(w, WANEM_DIR_B_TO_A, &p), -ERANGE);
+	wanem_get_dir(w, WANEM_DIR_B_TO_A, &got);
+	assert_true(wanem_params_equal(&got, &perfect));
+	wanem_free(w);
+}
+
+static void
+test_wanem_set_dirs_delay_per_direction(void **state)
+{
+	struct wanem *w = engine_new(64, 1);
+	struct wanem_params p[WANEM_DIR_COUNT], got;
+	uint32_t refs[8];
+
+	(void)state;
+	wanem_params_init(&p[WANEM_DIR_A_TO_B]);
+	wanem_params_init(&p[WANEM_DIR_B_TO_A]);
+	p[WANEM_DIR_A_TO_B].delay_ns = 10 * MS;
+	p[WANEM_DIR_B_TO_A].delay_ns = 30 * MS;
+	assert_int_equal(wanem_set_dirs(w, p), 0);
+	assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, 1, 100, 0), WANEM_QUEUED);
+	assert_int_equal(wanem_enqueue(w, WANEM_DIR_B_TO_A, 2, 100, 0), WANEM_QUEUED);
+	assert_int_equal(wanem_next_deadline(w, WANEM_DIR_A_TO_B), 10 * MS);
+	assert_int_equal(wanem_next_deadline(w, WANEM_DIR_B_TO_A), 30 * MS);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_B_TO_A, 10 * MS, refs, NULL, 8), 0);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 10 * MS, refs, NULL, 8), 1);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_B_TO_A, 30 * MS, refs, NULL, 8), 1);
+
+	/* Rate limits are per direction too: a_to_b limited, b_to_a not. */
+	wanem_params_init(&p[WANEM_DIR_A_TO_B]);
+	wanem_params_init(&p[WANEM_DIR_B_TO_A]);
+	p[WANEM_DIR_A_TO_B].rate_bps = 1000000;
+	p[WANEM_DIR_A_TO_B].rate_burst_bytes = 1000;
+	assert_int_equal(wanem_set_dirs(w, p), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, i, 1000, 100 * MS),
+		    WANEM_QUEUED);
+		assert_int_equal(wanem_enqueue(w, WANEM_DIR_B_TO_A, i, 1000, 100 * MS),
+		    WANEM_QUEUED);
+	}
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_B_TO_A, 100 * MS, refs, NULL, 8), 3);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 100 * MS, refs, NULL, 8), 1);
+	/* 1000 bytes at 1 Mbit/s: 8 ms each. */
+	assert_int_equal(wanem_next_deadline(w, WANEM_DIR_A_TO_B), 108 * MS);
+
+	/* Both or neither: a bad b_to_a leaves a_to_b as it was too. */
+	p[WANEM_DIR_A_TO_B].rate_bps = 0;
+	p[WANEM_DIR_B_TO_A].queue_packets = 65;
+	assert_int_equal(wanem_set_dirs(w, p), -ERANGE);
+	wanem_get_dir(w, WANEM_DIR_A_TO_B, &got);
+	assert_int_equal(got.rate_bps, 1000000);
 	wanem_free(w);
 }
 
@@ -541,7 +636,7 @@ test_wanem_model_random(void **state)
 	const uint32_t cap = 256;
 	struct wanem_config cfg = {.capacity = cap, .seed = seed};
 	struct wanem *w = NULL;
-	struct wanem_params p;
+	struct wanem_params p[WANEM_DIR_COUNT], np;
 	static struct model_pkt pkts[WANEM_DIR_COUNT][200000];
 	uint32_t next_ref[WANEM_DIR_COUNT] = {0, 0}, next_out[WANEM_DIR_COUNT] = {0, 0};
 	uint64_t held_bytes[WANEM_DIR_COUNT] = {0, 0}, drops[WANEM_DIR_COUNT] = {0, 0};
@@ -550,29 +645,37 @@ test_wanem_model_random(void **state)
 
 	(void)state;
 	assert_int_equal(wanem_new(&cfg, &w), 0);
-	wanem_params_init(&p);
+	wanem_params_init(&p[0]);
+	wanem_params_init(&p[1]);
 	for (int op = 0; op < 150000; op++) {
 		enum wanem_dir d = (enum wanem_dir)test_rand_below(&rng, 2);
 		uint64_t r = test_rand_below(&rng, 100);
 
 		now += test_rand_below(&rng, 200 * US);
 		if (r < 2) {
-			wanem_params_init(&p);
-			p.delay_ns = test_rand_below(&rng, 4) * MS;
-			p.jitter_ns = test_rand_below(&rng, 3) * MS;
-			p.jitter_dist = (enum wanem_jitter_dist)test_rand_below(&rng, 2);
-			p.loss_ppm = (uint32_t)test_rand_below(&rng, 3) * 50000;
-			p.burst_p_ppm = (uint32_t)test_rand_below(&rng, 2) * 20000;
-			p.burst_r_ppm = p.burst_p_ppm != 0 ? 500000 : 0;
-			p.burst_h_ppm = p.burst_p_ppm != 0 ? 800000 : 0;
-			p.rate_bps = test_rand_below(&rng, 3) * 5000000;
-			p.queue_packets = (uint32_t)test_rand_below(&rng, cap + 1);
-			p.queue_bytes = test_rand_below(&rng, 2) * 100000;
-			p.outage = test_rand_below(&rng, 10) == 0;
-			assert_int_equal(wanem_set(w, &p), 0);
+			wanem_params_init(&np);
+			np.delay_ns = test_rand_below(&rng, 4) * MS;
+			np.jitter_ns = test_rand_below(&rng, 3) * MS;
+			np.jitter_dist = (enum wanem_jitter_dist)test_rand_below(&rng, 2);
+			np.loss_ppm = (uint32_t)test_rand_below(&rng, 3) * 50000;
+			np.burst_p_ppm = (uint32_t)test_rand_below(&rng, 2) * 20000;
+			np.burst_r_ppm = np.burst_p_ppm != 0 ? 500000 : 0;
+			np.burst_h_ppm = np.burst_p_ppm != 0 ? 800000 : 0;
+			np.rate_bps = test_rand_below(&rng, 3) * 5000000;
+			np.queue_packets = (uint32_t)test_rand_below(&rng, cap + 1);
+			np.queue_bytes = test_rand_below(&rng, 2) * 100000;
+			np.outage = test_rand_below(&rng, 10) == 0;
+			/* Half the time both directions, else the one drawn above. */
+			if (test_rand_below(&rng, 2)) {
+				assert_int_equal(wanem_set(w, &np), 0);
+				p[0] = p[1] = np;
+			} else {
+				assert_int_equal(wanem_set_dir(w, d, &np), 0);
+				p[d] = np;
+			}
 		} else if (r < 60 && next_ref[d] < 200000) {
 			uint32_t len = 60 + (uint32_t)test_rand_below(&rng, 1440);
-			uint32_t limit = p.queue_packets != 0 ? p.queue_packets : cap;
+			uint32_t limit = p[d].queue_packets != 0 ? p[d].queue_packets : cap;
 			uint32_t held;
 			struct wanem_counters c;
 			enum wanem_verdict v;
@@ -581,25 +684,26 @@ test_wanem_model_random(void **state)
 			held = c.queue_packets;
 			v = wanem_enqueue(w, d, next_ref[d], len, now);
 			if (v == WANEM_QUEUED) {
-				assert_false(p.outage);
+				assert_false(p[d].outage);
 				assert_true(held < limit);
-				assert_true(
-				    p.queue_bytes == 0 || c.queue_bytes + len <= p.queue_bytes);
+				assert_true(p[d].queue_bytes == 0 ||
+				    c.queue_bytes + len <= p[d].queue_bytes);
 				pkts[d][next_ref[d]].len = len;
-				pkts[d][next_ref[d]].earliest =
-				    p.delay_ns > p.jitter_ns ? now + p.delay_ns - p.jitter_ns : now;
+				pkts[d][next_ref[d]].earliest = p[d].delay_ns > p[d].jitter_ns ?
+				    now + p[d].delay_ns - p[d].jitter_ns :
+				    now;
 				held_bytes[d] += len;
 				next_ref[d]++;
 			} else {
 				drops[d]++;
 				if (v == WANEM_DROP_QUEUE_FULL)
 					assert_true(held >= limit ||
-					    (p.queue_bytes != 0 &&
-					        c.queue_bytes + len > p.queue_bytes));
+					    (p[d].queue_bytes != 0 &&
+					        c.queue_bytes + len > p[d].queue_bytes));
 				else if (v == WANEM_DROP_OUTAGE)
-					assert_true(p.outage);
+					assert_true(p[d].outage);
 				else if (v == WANEM_DROP_LOSS)
-					assert_true(p.loss_ppm != 0);
+					assert_true(p[d].loss_ppm != 0);
 				else
 					assert_int_equal(v, WANEM_DROP_BURST_LOSS);
 			}
@@ -655,6 +759,8 @@ main(void)
 	    cmocka_unit_test(test_wanem_enqueue_queue_full_dropped),
 	    cmocka_unit_test(test_wanem_enqueue_outage_drops_all),
 	    cmocka_unit_test(test_wanem_set_replaces_for_new_packets),
+	    cmocka_unit_test(test_wanem_set_dir_loss_one_direction_only),
+	    cmocka_unit_test(test_wanem_set_dirs_delay_per_direction),
 	    cmocka_unit_test(test_wanem_flush_returns_held_refs),
 	    cmocka_unit_test(test_wanem_verdict_name_all),
 	    cmocka_unit_test(test_wanem_model_random),
