@@ -7,8 +7,9 @@
 #
 # IPv4 hosts cross the IPv6 WAN and IPv6 hosts cross it natively. Checks that the
 # server receives exactly the SYN the client sent (no metadata leaks to hosts), that a
-# session whose first packet is lost still comes up (the retransmission carries
-# metadata again), and that idle sessions expire and give their waypoint pairs back.
+# session whose first packet (or its answer) is lost still comes up (the retransmission
+# carries metadata again), and that idle sessions expire and give their waypoint pairs
+# back.
 #
 # Usage: tests/lab/ternd_v6_wan.sh [BUILD_DIR]   (root; prints TAP lines)
 set -uo pipefail
@@ -110,6 +111,20 @@ wait $client
 recovered=$?
 wait $server 2>/dev/null
 check "TCP whose first SYN was lost on the WAN still connects" test $recovered -eq 0
+
+# Recovery: the SYN goes through but the SYN-ACK (with the reverse metadata) is lost.
+x b1 -- timeout 30 iperf3 -s -1 >/dev/null 2>&1 &
+server=$!
+sleep 0.5
+timeout 10 "$ternlab" impair --lab "$lab" inet b-to-a: outage >/dev/null
+x a1 -- timeout 20 iperf3 -c 10.2.0.10 -t 1 >"$work/recovery2.txt" 2>&1 &
+client=$!
+sleep 0.5
+timeout 10 "$ternlab" impair --lab "$lab" inet clear >/dev/null
+wait $client
+recovered=$?
+wait $server 2>/dev/null
+check "TCP whose SYN-ACK was lost on the WAN still connects" test $recovered -eq 0
 
 # Idle sessions expire (3 s here) and their waypoint pairs come back.
 check "sessions exist after the traffic" test "$(ctl a show sessions | json_get 'd["total"]')" -gt 0
