@@ -75,6 +75,7 @@
 	X(ROUTER_ACCESS_DENIED, "router-access-denied")                                            \
 	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
 	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \
+	X(ROUTER_NAT_UNAVAILABLE, "router-nat-unavailable")                                        \
 	X(IO_TX_FULL, "io-tx-full")                                                                \
 	X(IO_NO_PORT, "io-no-port")
 

@@ -31,7 +31,8 @@ static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants
     "timeouts", "limits", NULL};
 static const char *const keys_router[] = {"name", NULL};
 static const char *const keys_tenant[] = {"name", NULL};
-static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes", NULL};
+static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes",
+    "nat_pool", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
 static const char *const keys_peer[] = {"name", "paths", NULL};
 static const char *const keys_path[] = {"wan", "remote", "name", NULL};
@@ -226,6 +227,12 @@ read_lan(struct router_config_reader *r, const json_t *obj, void *item, void *ct
 		router_config_value_addr_len(r, address, &lan->address, &lan->address_len);
 	router_config_reader_up(r, saved);
 	read_prefixes(r, obj, "prefixes", true, &lan->prefixes, &lan->prefix_count);
+	if (json_object_get(obj, "nat_pool") != NULL) {
+		saved = router_config_reader_key(r, "nat_pool");
+		lan->has_nat_pool =
+		    router_config_value_prefix(r, json_object_get(obj, "nat_pool"), &lan->nat_pool);
+		router_config_reader_up(r, saved);
+	}
 }
 
 static void

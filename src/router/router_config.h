@@ -60,6 +60,12 @@ struct router_config_lan {
 	uint8_t address_len; /* its prefix length: 1..32 or 1..128 */
 	struct prefix *prefixes;
 	size_t prefix_count;
+	/*
+	 * Addresses that clients of other sites take here when their own address falls
+	 * inside this segment's prefixes (overlapping sites); routed into the TUN.
+	 */
+	bool has_nat_pool;
+	struct prefix nat_pool;
 };
 
 struct router_config_wan {
@@ -116,7 +122,8 @@ struct router_config_service {
 	char *route_name;
 	uint32_t route_id;
 	bool has_address;
-	struct addr address; /* the address hosts use; the egress translates it */
+	struct addr address; /* the address hosts of other sites use; the egress translates it
+	                        to the service's one host prefix, the real server */
 };
 
 /* Idle timeouts in seconds, defaults filled in (session/session_table.h). */

@@ -369,6 +369,16 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 			router_config_reader_up(r, at);
 		}
 		check_route(r, s, peers, lans);
+		if (s->has_address &&
+		    (s->prefix_count != 1 ||
+		        s->prefixes[0].len != addr_bits(&s->prefixes[0].addr))) {
+			size_t at = router_config_reader_key(r, "address");
+
+			router_config_reader_error(r,
+			    "a service with an address needs exactly one host prefix (the real "
+			    "server the egress translates the address to)");
+			router_config_reader_up(r, at);
+		}
 		if (s->has_address && s->prefix_count > 0) {
 			bool family_ok = false;
 

@@ -94,6 +94,7 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 	for (size_t i = 0; i < cfg->service_count; i++)
 		if (cfg->services[i].route_kind == ROUTER_CONFIG_ROUTE_PEER)
 			n += cfg->services[i].prefix_count;
+	n += cfg->lan_count; /* NAT pools */
 	d->routes = calloc(n ? n : 1, sizeof(*d->routes));
 	if (d->routes == NULL)
 		return -ENOMEM;
@@ -113,10 +114,15 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 			    svc->name);
 			continue;
 		}
-		for (size_t p = 0; p < svc->prefix_count; p++) {
+		/* Hosts reach a service with an address at that address, not its prefixes. */
+		for (size_t p = 0; p < (svc->has_address ? 1 : svc->prefix_count); p++) {
 			struct daemon_route *r = &d->routes[d->route_count];
 
-			r->prefix = svc->prefixes[p];
+			if (svc->has_address)
+				prefix_from_addr(&r->prefix, &svc->address,
+				    addr_bits(&svc->address));
+			else
+				r->prefix = svc->prefixes[p];
 			snprintf(r->device, sizeof(r->device), "%s", cfg->lans[lan].device);
 			rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, 0);
 			if (rc == -EEXIST) {
@@ -135,6 +141,20 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 			}
 			d->route_count++;
 		}
+	}
+	/* Servers answer translated clients at the segment's NAT pool: route it to ternd. */
+	for (size_t l = 0; l < cfg->lan_count; l++) {
+		struct daemon_route *r = &d->routes[d->route_count];
+
+		if (!cfg->lans[l].has_nat_pool)
+			continue;
+		r->prefix = cfg->lans[l].nat_pool;
+		snprintf(r->device, sizeof(r->device), "%s", cfg->lans[l].device);
+		rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, 0);
+		if (rc < 0)
+			return log_error_errno(rc, "LAN %s: cannot route its NAT pool into %s",
+			    cfg->lans[l].name, r->device);
+		d->route_count++;
 	}
 	return 0;
 }

@@ -21,6 +21,9 @@ struct router_worker {
 	const char **tenant_names; /* by LAN segment (svr's tenant id) */
 	const char **service_names;
 	uint32_t *lan_port_ids;
+	/* Per LAN segment with a "nat_pool": the address clients take, and its ports. */
+	struct addr *nat_addr;
+	struct svr_waypoint_ports **nat_ports;
 	struct io_port *const *lan_ports;
 	struct io_port *const *wan_ports;
 	/* Per output port, the packets of the current pass waiting to be sent. */
@@ -34,6 +37,26 @@ router_worker_drop(struct router_worker *w, struct pkt_buf *p, enum pkt_drop_rea
 {
 	pkt_drop_count(&w->drops, reason);
 	pkt_pool_put(w->pool, p);
+}
+
+static bool
+router_worker_nat_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+/* A session ends: return the NAT port it took (svr calls this from svr_session_release). */
+static void
+router_worker_on_release(const struct session *s, void *arg)
+{
+	struct router_worker *w = arg;
+
+	if (!(s->flags & SVR_SESSION_NAT) || s->role != SESSION_ROLE_EGRESS ||
+	    s->tenant_id >= w->cfg->lan_count || w->nat_ports[s->tenant_id] == NULL ||
+	    memcmp(s->lan_key.dst, w->nat_addr[s->tenant_id].bytes, 16) != 0 ||
+	    !router_worker_nat_ports(s->lan_key.proto))
+		return;
+	svr_waypoint_ports_put(w->nat_ports[s->tenant_id], s->lan_key.dport);
 }
 
 int
@@ -72,13 +95,23 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->service_names = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(char *));
 	w->tx = calloc((size_t)w->port_count * ROUTER_WORKER_BURST * 2 + 1, sizeof(*w->tx));
 	w->tx_count = calloc(w->port_count + 1, sizeof(*w->tx_count));
+	w->nat_addr = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_addr));
+	w->nat_ports = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_ports));
 	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
 	    w->tenant_names == NULL || w->lan_port_ids == NULL || w->service_names == NULL ||
-	    w->tx == NULL || w->tx_count == NULL)
+	    w->tx == NULL || w->tx_count == NULL || w->nat_addr == NULL || w->nat_ports == NULL)
 		goto fail;
 	for (i = 0; i < cfg->lan_count; i++) {
 		w->tenant_names[i] = cfg->tenants[cfg->lans[i].tenant_id].name;
 		w->lan_port_ids[i] = (uint32_t)i;
+		if (!cfg->lans[i].has_nat_pool)
+			continue;
+		/* The pool's first host address; its ports are handed out per session. */
+		w->nat_addr[i] = cfg->lans[i].nat_pool.addr;
+		w->nat_addr[i].bytes[addr_bits(&w->nat_addr[i]) / 8 - 1] |= 1;
+		w->nat_ports[i] = svr_waypoint_ports_new(1024, 65535);
+		if (w->nat_ports[i] == NULL)
+			goto fail;
 	}
 	for (i = 0; i < cfg->service_count; i++)
 		w->service_names[i] = cfg->services[i].name;
@@ -109,6 +142,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.paths = w->paths;
 	w->svr.path_count = (uint16_t)cfg->path_count;
 	w->svr.lan_ports = w->lan_port_ids;
+	w->svr.on_release = router_worker_on_release;
+	w->svr.release_arg = w;
 	rc = svr_router_seed(&w->svr);
 	if (rc < 0)
 		goto fail;
@@ -129,6 +164,10 @@ router_worker_free(struct router_worker *w)
 			pkt_pool_put(w->pool, w->tx[port * ROUTER_WORKER_BURST * 2 + i]);
 	for (size_t i = 0; w->paths != NULL && i < w->cfg->path_count; i++)
 		svr_waypoint_ports_free(w->paths[i].ports);
+	for (size_t i = 0; w->nat_ports != NULL && i < w->cfg->lan_count; i++)
+		svr_waypoint_ports_free(w->nat_ports[i]);
+	free(w->nat_ports);
+	free(w->nat_addr);
 	pkt_frag_table_free(w->frag);
 	session_table_free(w->svr.sessions);
 	free(w->paths);
@@ -283,7 +322,8 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 		const struct router_config_service *svc = &cfg->services[i];
 
 		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER ||
-		    !router_worker_prefix_match(svc, &dst) ||
+		    !(svc->has_address ? addr_equal(&svc->address, &dst) :
+		                         router_worker_prefix_match(svc, &dst)) ||
 		    !router_worker_ports_match(svc, &p->info))
 			continue;
 		if (!router_worker_admits(svc, cfg->lans[lan].tenant_id)) {
@@ -336,9 +376,41 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 		if ((m->present & SVR_META_F_TENANT) &&
 		    router_worker_str_is(&m->tenant, cfg->tenants[svc->access_tenant_ids[i]].name))
 			break;
-	if (i == svc->access_count || !router_worker_prefix_match(svc, &m->fwd_ctx.dst)) {
+	memset(accept, 0, sizeof(*accept));
+	if (i == svc->access_count ||
+	    !(svc->has_address ? addr_equal(&svc->address, &m->fwd_ctx.dst) :
+	                         router_worker_prefix_match(svc, &m->fwd_ctx.dst))) {
 		*reason = PKT_DROP_ROUTER_ACCESS_DENIED;
 		return -EACCES;
+	}
+	/* A service address stands for the real server: the service's one host prefix. */
+	if (svc->has_address)
+		accept->server = &svc->prefixes[0].addr;
+	/* A client whose address is also this segment's takes one of the segment's pool. */
+	for (i = 0; i < cfg->lans[svc->route_id].prefix_count; i++) {
+		uint16_t nat_port, unused;
+
+		if (!prefix_contains(&cfg->lans[svc->route_id].prefixes[i], &m->fwd_ctx.src))
+			continue;
+		if (w->nat_ports[svc->route_id] == NULL) {
+			*reason = PKT_DROP_ROUTER_NAT_UNAVAILABLE;
+			return -EADDRNOTAVAIL;
+		}
+		accept->client = &w->nat_addr[svc->route_id];
+		accept->client_port = m->fwd_ctx.sport;
+		/*
+		 * TCP and UDP clients get a port of their own; ICMP keeps its identifier (the
+		 * carried ICMP header is not rewritten), so two translated clients pinging
+		 * with the same identifier at once would share a key: a known limit.
+		 */
+		if (router_worker_nat_ports(m->fwd_ctx.proto) &&
+		    svr_waypoint_ports_get(w->nat_ports[svc->route_id], &nat_port, &unused) < 0) {
+			*reason = PKT_DROP_ROUTER_NAT_UNAVAILABLE;
+			return -EADDRNOTAVAIL;
+		}
+		if (router_worker_nat_ports(m->fwd_ctx.proto))
+			accept->client_port = nat_port;
+		break;
 	}
 	accept->tenant_id = (uint16_t)svc->route_id;
 	accept->service_id = (uint16_t)(svc - cfg->services);
@@ -392,6 +464,11 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 					continue;
 				}
 				verdicts[i] = svr_wan_first(&w->svr, bufs[i], &m, &accept, now_ns);
+				/* No session took the NAT port: give it back. */
+				if (verdicts[i] == SVR_VERDICT_DROP && accept.client != NULL &&
+				    router_worker_nat_ports(m.fwd_ctx.proto))
+					svr_waypoint_ports_put(w->nat_ports[accept.tenant_id],
+					    accept.client_port);
 			}
 		}
 		if (verdicts[i] == SVR_VERDICT_TO_LAN)

@@ -252,8 +252,12 @@ static void
 svr_meta_build_reverse(const struct session *s, struct svr_meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	svr_ctx_from_key(&m->rev_ctx, &s->lan_key);
-	m->present = SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META;
+	m->present = SVR_META_F_DISABLE_FWD_META;
+	/* A translated tuple means nothing to the ingress: say only "stop". */
+	if (!(s->flags & SVR_SESSION_NAT)) {
+		svr_ctx_from_key(&m->rev_ctx, &s->lan_key);
+		m->present |= SVR_META_F_REV_CTX;
+	}
 }
 
 /* True when ctx is the tuple of key read in the other direction. */
@@ -727,7 +731,8 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
 	} else {
 		if ((m.present & SVR_META_F_FWD_CTX) &&
-		    (!svr_ctx_is_reverse_of(&m.fwd_ctx, &s->lan_key) ||
+		    ((!(s->flags & SVR_SESSION_NAT) &&
+		         !svr_ctx_is_reverse_of(&m.fwd_ctx, &s->lan_key)) ||
 		        ((m.present & SVR_META_F_UUID) &&
 		            memcmp(m.uuid, s->uuid, sizeof(s->uuid)) != 0))) {
 			/*
@@ -872,8 +877,15 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	block_len = svr_meta_header_len(d + info->payload_off) +
 	    svr_meta_payload_len(d + info->payload_off);
 	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
-	session_key_set(&lan_key, ctx->src.family, ctx->proto, accept->tenant_id, ctx->dst.bytes,
-	    ctx->src.bytes, ctx->dport, ctx->sport);
+	if ((accept->server != NULL && accept->server->family != ctx->src.family) ||
+	    (accept->client != NULL && accept->client->family != ctx->src.family)) {
+		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
+		goto drop;
+	}
+	session_key_set(&lan_key, ctx->src.family, ctx->proto, accept->tenant_id,
+	    accept->server != NULL ? accept->server->bytes : ctx->dst.bytes,
+	    accept->client != NULL ? accept->client->bytes : ctx->src.bytes, ctx->dport,
+	    accept->client != NULL ? accept->client_port : ctx->sport);
 	rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
 	if (rc == -EEXIST) {
 		/* Same session on a new waypoint tuple (the peer changed path): re-bind. */
@@ -904,6 +916,7 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 			svr_uuid_generate(rt, s->uuid);
 	}
 	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
+	    (accept->server != NULL || accept->client != NULL ? SVR_SESSION_NAT : 0) |
 	    (ctx->src.family != info->family ? SVR_SESSION_XLATE : 0) |
 	    (1u << SVR_SESSION_META_RX_SHIFT);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
@@ -919,6 +932,8 @@ drop:
 void
 svr_session_release(struct svr_router *rt, const struct session *s)
 {
+	if (rt->on_release != NULL)
+		rt->on_release(s, rt->release_arg);
 	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
 		return;
 	/* The ingress allocated the pair; its own (even) port is where the peer sends. */

@@ -49,6 +49,7 @@ enum svr_session_flag {
 	SVR_SESSION_AS_UDP = 1u << 2,       /* a port-less protocol carried as UDP on the wire */
 	SVR_SESSION_DISABLE_SENT = 1u << 3, /* egress: disable-forward-metadata control sent */
 	SVR_SESSION_XLATE = 1u << 4, /* hosts and waypoints differ in family: new IP header */
+	SVR_SESSION_NAT = 1u << 5,   /* egress: the LAN tuple is translated (struct svr_accept) */
 };
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8
@@ -98,7 +99,10 @@ struct svr_router {
 	const struct svr_path *paths; /* by path id */
 	uint16_t path_count;
 	const uint32_t *lan_ports; /* I/O port of each LAN zone (tenant id) */
-	uint64_t uuid_state[2];    /* xorshift128+ state for session UUIDs */
+	/* Called by svr_session_release() for what the owner allocated (NULL: nothing). */
+	void (*on_release)(const struct session *s, void *arg);
+	void *release_arg;
+	uint64_t uuid_state[2]; /* xorshift128+ state for session UUIDs */
 	struct svr_stats stats;
 	/*
 	 * Control packets the router originated during a burst (each with p->port set);
@@ -129,6 +133,15 @@ struct svr_accept {
 	uint16_t tenant_id; /* LAN zone to deliver into */
 	uint16_t service_id;
 	uint16_t path_id; /* the path it arrived on; reverse traffic leaves by it */
+	/*
+	 * Address translation at the egress (NULL: none). server replaces the service
+	 * address the client used; client and client_port replace the client's address and
+	 * port (its address overlaps this site's). A translated session sends reverse
+	 * metadata without a context and is recognised by its UUID alone.
+	 */
+	const struct addr *server;
+	const struct addr *client;
+	uint16_t client_port;
 };
 
 /* Seeds the UUID generator from getrandom(); -errno if that fails. */

@@ -501,8 +501,15 @@ test_router_config_parse_route_and_families(void **state)
 	              "'192.0.2.2'}]}], 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'peer': 'p'}, 'address': '2001:db8::9'}]}",
 	    "$.services[0].access: expected at least 1 entry, got 0\n"
+	    "$.services[0].address: a service with an address needs exactly one host prefix (the "
+	    "real server the egress translates the address to)\n"
 	    "$.services[0].address: IPv6 address, but the service has no IPv6 prefix (the egress "
 	    "translates it to an address of the same family)\n");
+	expect_errors("{" ROUTER ", 'tenants': [{'name': 't'}], 'lan': [{'name': 'l', 'tenant': "
+	              "'t', 'address': '10.1.0.1/24', 'prefixes': ['10.1.0.0/24'], 'nat_pool': "
+	              "'100.64.0.1/24'}]}",
+	    "$.lan[0].nat_pool: prefix \"100.64.0.1/24\" has host bits set (expected the network "
+	    "address, e.g. \"10.1.0.0/24\")\n");
 }
 
 static void

@@ -376,6 +376,65 @@ test_svr_wan_rx_reused_tuple_replaces_stale_session(void **state)
 }
 
 static void
+test_svr_wan_first_translates_server_and_client(void **state)
+{
+	struct rig r;
+	struct pkt_buf *p;
+	struct svr_meta m;
+	struct addr server, client, got;
+	struct svr_accept accept = {0};
+	enum pkt_drop_reason reason;
+	enum svr_verdict v;
+	uint8_t reply[64];
+	size_t block_len;
+
+	(void)state;
+	rig_init(&r, "198.51.100.2", "203.0.113.1", 16, 65535);
+	assert_int_equal(addr_parse("10.0.2.99", &server), 0);
+	assert_int_equal(addr_parse("100.64.0.1", &client), 0);
+	accept.server = &server;
+	accept.client = &client;
+	accept.client_port = 2000;
+	p = rig_packet(&r, tv8_wire, sizeof(tv8_wire));
+	assert_int_equal(svr_wan_decode(&r.rt, p, &m), 0);
+	assert_int_equal(svr_wan_first(&r.rt, p, &m, &accept, 0), SVR_VERDICT_TO_LAN);
+	/* Delivered to the real server, from the client's translated address and port. */
+	pkt_info_dst(&p->info, pkt_buf_data(p), &got);
+	assert_true(addr_equal(&got, &server));
+	pkt_info_src(&p->info, pkt_buf_data(p), &got);
+	assert_true(addr_equal(&got, &client));
+	assert_int_equal(p->info.sport, 2000);
+	assert_int_equal(p->info.dport, 53);
+	assert_true(pkt_csum_verify(pkt_buf_data(p), &p->info));
+	pkt_pool_put(r.pool, p);
+
+	/* The server answers the translated client: reverse metadata goes without a context. */
+	memcpy(reply, tv8_host, 28);
+	memcpy(reply + 12, server.bytes, 4);
+	memcpy(reply + 16, client.bytes, 4);
+	buf_store_be16(reply + 2, 28 + 4);
+	buf_store_be16(reply + 10, 0);
+	buf_store_be16(reply + 10, pkt_csum_ipv4_header(reply, 20));
+	buf_store_be16(reply + 20, 53);
+	buf_store_be16(reply + 22, 2000);
+	buf_store_be16(reply + 24, 8 + 4);
+	memcpy(reply + 28, "ans!", 4);
+	p = rig_packet(&r, reply, 32);
+	pkt_csum_fill(pkt_buf_data(p), &p->info);
+	svr_lan_rx_burst(&r.rt, &p, 1, 0, &v, 0);
+	assert_int_equal(v, SVR_VERDICT_TO_WAN);
+	assert_int_equal(svr_meta_decode(pkt_buf_data(p) + p->info.payload_off,
+	                     p->info.ip_len - p->info.payload_off, &m, &block_len, &reason),
+	    0);
+	assert_true(m.present & SVR_META_F_DISABLE_FWD_META);
+	assert_false(m.present & SVR_META_F_REV_CTX);
+	assert_int_equal(p->info.sport, 16385);
+	assert_int_equal(p->info.dport, 16384);
+	pkt_pool_put(r.pool, p);
+	rig_fini(&r);
+}
+
+static void
 test_svr_wan_first_corrupted_wire_packet_dropped(void **state)
 {
 	struct rig r;
@@ -410,6 +469,7 @@ main(void)
 	    cmocka_unit_test(test_svr_wan_first_same_uuid_new_ports_rebinds),
 	    cmocka_unit_test(test_svr_wan_first_other_uuid_same_tuple_conflicts),
 	    cmocka_unit_test(test_svr_wan_first_corrupted_wire_packet_dropped),
+	    cmocka_unit_test(test_svr_wan_first_translates_server_and_client),
 	    cmocka_unit_test(test_svr_wan_rx_reused_tuple_replaces_stale_session),
 	};
 
