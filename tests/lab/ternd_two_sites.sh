@@ -12,43 +12,12 @@
 # Usage: tests/lab/ternd_two_sites.sh [BUILD_DIR]   (root; prints TAP lines)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 build=${1:-${TERN_BUILD:-build/gcc}}
-ternlab=$root/tools/ternlab/ternlab
-work=$(mktemp -d)
-n=0
-failed=0
-lab=""
-
-check() { # check NAME CMD...: one TAP line, the command's output as diagnostics on failure
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		sed 's/^/# /' <<<"$out" | tail -n 8
-		failed=1
-	fi
-}
-cleanup() {
-	[ -n "$lab" ] && timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source tests/lab/lib/lab.bash
 
 # The lab runs from a copy of the example, so the test may break a configuration.
 cp "$root"/tools/ternlab/examples/{two-sites,site-a,site-b}.json "$work/"
-out=$(timeout 60 "$ternlab" up "$work/two-sites.json" --build "$build" 2>&1)
-lab=$(sed -n 's/^lab \(tl[0-9a-f]*\) .*/\1/p' <<<"$out" | head -n1)
-check "ternlab up starts both routers" test -n "$lab"
-if [ -z "$lab" ]; then
-	echo "# $out"
-	echo "1..$n"
-	exit 1
-fi
-x() { timeout 30 "$ternlab" exec --lab "$lab" "$@"; }
+lab_up "$work/two-sites.json" "starts both routers"
 api() { # api SITE CMD: the JSON answer of ternd's local API
 	python3 - "/run/ternlab/$lab/ternd-$1.sock" "$2" <<'PY'
 import json, socket, sys
@@ -219,9 +188,4 @@ check "SIGTERM stops ternd" bash -c "! kill -0 $ternd_a 2>/dev/null"
 check "after SIGTERM the TUN is gone" bash -c "! ip netns exec $lab-a ip link show tern-corp"
 check "after SIGTERM the nftables table is gone" bash -c "! ip netns exec $lab-a nft list tables | grep -q tern_"
 check "after SIGTERM the API socket is gone" test ! -e "/run/ternlab/$lab/ternd-a.sock"
-timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
-check "down removes every namespace of the lab" bash -c "! ip netns list | grep -q '^$lab-'"
-check "no ternd is left running" no_ternd_left
-lab=""
-echo "1..$n"
-exit $failed
+lab_end "no ternd is left running" no_ternd_left

@@ -14,43 +14,9 @@
 # Usage: tests/lab/ternd_v6_wan.sh [BUILD_DIR]   (root; prints TAP lines)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 build=${1:-${TERN_BUILD:-build/gcc}}
-ternlab=$root/tools/ternlab/ternlab
-ternctl=$root/$build/src/ctl/ternctl
-work=$(mktemp -d)
-n=0
-failed=0
-lab=""
-
-check() { # check NAME CMD...: one TAP line, the command's output as diagnostics on failure
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		sed 's/^/# /' <<<"$out" | tail -n 8
-		failed=1
-	fi
-}
-cleanup() {
-	[ -n "$lab" ] && timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-out=$(timeout 60 "$ternlab" up "$root/tools/ternlab/examples/two-sites-v6wan.json" --build "$build" 2>&1)
-lab=$(sed -n 's/^lab \(tl[0-9a-f]*\) .*/\1/p' <<<"$out" | head -n1)
-check "ternlab up starts both routers on an IPv6 WAN" test -n "$lab"
-if [ -z "$lab" ]; then
-	echo "# $out"
-	echo "1..$n"
-	exit 1
-fi
-x() { timeout 30 "$ternlab" exec --lab "$lab" "$@"; }
-ctl() { timeout 10 "$ternctl" --socket "/run/ternlab/$lab/ternd-$1.sock" --json "${@:2}"; }
+source tests/lab/lib/lab.bash
+lab_up "$root/tools/ternlab/examples/two-sites-v6wan.json" "starts both routers on an IPv6 WAN"
 json_get() { # json_get EXPR: evaluate EXPR on the JSON on stdin as d
 	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
@@ -135,8 +101,4 @@ check "site a's waypoint pairs are all back" \
 	test "$(ctl a show peers | json_get 'd["peers"][0]["paths"][0]["waypoint_pairs_in_use"]')" -eq 0
 check "traffic after expiry starts new sessions" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 
-timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
-check "down removes every namespace of the lab" bash -c "! ip netns list | grep -q '^$lab-'"
-lab=""
-echo "1..$n"
-exit $failed
+lab_end
