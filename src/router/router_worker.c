@@ -412,6 +412,15 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 			accept->client_port = nat_port;
 		break;
 	}
+	/*
+	 * ICMPv6 is carried with its own checksum, which covers the addresses: translating
+	 * them would deliver a wrong checksum, so such sessions are refused, not mangled.
+	 */
+	if ((accept->server != NULL || accept->client != NULL) &&
+	    m->fwd_ctx.proto == IPPROTO_ICMPV6) {
+		*reason = PKT_DROP_ROUTER_NAT_UNAVAILABLE;
+		return -EPROTONOSUPPORT;
+	}
 	accept->tenant_id = (uint16_t)svc->route_id;
 	accept->service_id = (uint16_t)(svc - cfg->services);
 	accept->path_id = (uint16_t)path;
