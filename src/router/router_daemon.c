@@ -2,6 +2,7 @@
 #include "router/router_daemon.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -800,6 +801,7 @@ daemon_api_open(struct router_daemon *d)
 	    {"reload", daemon_api_reload},
 	};
 	struct router_api_config ac;
+	struct group *grp;
 	int rc;
 
 	memset(&ac, 0, sizeof(ac));
@@ -807,6 +809,10 @@ daemon_api_open(struct router_daemon *d)
 	rc = router_api_new(&ac, &d->api);
 	if (rc < 0)
 		return log_error_errno(rc, "cannot open the API socket %s", d->socket_path);
+	/* Members of the group "tern", where it exists, may use ternctl without root. */
+	grp = getgrnam("tern");
+	if (grp != NULL && chown(d->socket_path, (uid_t)-1, grp->gr_gid) < 0)
+		log_warning("cannot give %s to group tern: %s", d->socket_path, strerror(errno));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		struct router_api_command c = {.name = commands[i].name,
 		    .handler = commands[i].handler,
