@@ -14,7 +14,8 @@
  * Associated data is the caller's: for payloads it is crypto_aead_ad_encode() (session
  * UUID + direction), so a payload can not be moved into another session or direction.
  *
- * Keys: copied into the context, zeroed with OPENSSL_cleanse() on free, never printed.
+ * Keys: the context keeps only OpenSSL's key schedule, which EVP_CIPHER_CTX_free()
+ * cleanses; the rest of the context is cleansed too. Keys are never printed or logged.
  *
  * Threads: a context belongs to one worker at a time; calls on one context are not
  * thread-safe, different contexts are independent.
