@@ -13,10 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "crypto/crypto_aead.h"
 #include "test_rand.h"
 
 #define MAX_LEN 9000
+
+/* OpenSSL's allocations, counted to show that sealing and opening allocate nothing. */
+static unsigned long openssl_allocs;
+static int openssl_mem_counted;
+
+static void *
+count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	openssl_allocs++;
+	return malloc(n);
+}
+
+static void *
+count_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	openssl_allocs++;
+	return realloc(p, n);
+}
+
+static void
+count_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
 
 static size_t
 hex_decode(const char *hex, uint8_t *out, size_t cap)
@@ -369,9 +401,46 @@ test_crypto_aead_open_wrong_alg_rejected(void **state)
 	crypto_aead_free(chacha);
 }
 
+static void
+test_crypto_aead_seal_no_allocation(void **state)
+{
+	static const enum crypto_aead_alg algs[] = {CRYPTO_AEAD_AES_256_GCM,
+	    CRYPTO_AEAD_CHACHA20_POLY1305};
+	uint8_t key[32] = {3}, data[1400] = {0}, ad[CRYPTO_AEAD_AD_LEN] = {0}, trailer[24];
+
+	(void)state;
+	if (!openssl_mem_counted)
+		skip();
+	for (size_t k = 0; k < 2; k++) {
+		struct crypto_aead *ctx;
+
+		openssl_allocs = 0;
+		assert_int_equal(crypto_aead_new(algs[k], key, &ctx), 0);
+		assert_true(openssl_allocs > 0); /* the counting works */
+		openssl_allocs = 0;
+		for (uint64_t counter = 0; counter < 1000; counter++) {
+			assert_int_equal(crypto_aead_seal(ctx, counter, ad, sizeof(ad), data,
+			                     sizeof(data), trailer),
+			    0);
+			assert_int_equal(crypto_aead_open(ctx, ad, sizeof(ad), data, sizeof(data),
+			                     trailer),
+			    0);
+			trailer[10] ^= 1;
+			assert_int_equal(crypto_aead_open(ctx, ad, sizeof(ad), data, sizeof(data),
+			                     trailer),
+			    -EBADMSG);
+		}
+		assert_int_equal(openssl_allocs, 0);
+		crypto_aead_free(ctx);
+	}
+}
+
 int
 main(void)
 {
+	/* Must come before OpenSSL's first allocation. */
+	openssl_mem_counted = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_crypto_aead_seal_nonce_known_answers),
 	    cmocka_unit_test(test_crypto_aead_seal_counter_zero_known_answer),
@@ -383,6 +452,7 @@ main(void)
 	    cmocka_unit_test(test_crypto_aead_open_flipped_bit_rejected),
 	    cmocka_unit_test(test_crypto_aead_open_wrong_key_rejected),
 	    cmocka_unit_test(test_crypto_aead_open_wrong_alg_rejected),
+	    cmocka_unit_test(test_crypto_aead_seal_no_allocation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
