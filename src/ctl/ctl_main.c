@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl/ctl_client.h"
+#include "ctl/ctl_keys.h"
 #include "ctl/ctl_show.h"
 
 #ifndef TERN_VERSION
@@ -32,6 +33,8 @@ ctl_usage(FILE *f)
 {
 	fputs("usage: ternctl [--socket PATH | --router NAME] [--json] show WHAT [KEY=VALUE...]\n"
 	      "       ternctl [--socket PATH | --router NAME] [--json] reload\n"
+	      "       ternctl genkey              a new private key (base64), as wg genkey\n"
+	      "       ternctl pubkey < PRIVATE    its public key, as wg pubkey\n"
 	      "       ternctl --help | --version\n"
 	      "\n"
 	      "WHAT: status, sessions, peers, drops, interfaces, config\n"
@@ -135,6 +138,12 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 		return ctl_usage_error(err, "bad router name", a->router);
 	if (optind >= argc)
 		return ctl_usage_error(err, "missing command", NULL);
+	if (strcmp(argv[optind], "genkey") == 0 || strcmp(argv[optind], "pubkey") == 0) {
+		if (optind + 1 != argc)
+			return ctl_usage_error(err, "takes no argument", argv[optind + 1]);
+		a->cmd = argv[optind][0] == 'g' ? "genkey" : "pubkey";
+		return CTL_EXIT_OK;
+	}
 	if (strcmp(argv[optind], "reload") == 0) {
 		if (optind + 1 != argc)
 			return ctl_usage_error(err, "reload takes no argument", argv[optind + 1]);
@@ -303,6 +312,15 @@ ctl_main_run(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (rc != CTL_EXIT_OK)
 		goto out;
+	/* Key commands are local: no ternd involved. */
+	if (strcmp(a.cmd, "genkey") == 0) {
+		rc = ctl_keys_genkey(out, err);
+		goto out;
+	}
+	if (strcmp(a.cmd, "pubkey") == 0) {
+		rc = ctl_keys_pubkey(stdin, out, err);
+		goto out;
+	}
 	rc = ctl_socket_resolve(&a, path, sizeof(path), err);
 	if (rc != CTL_EXIT_OK)
 		goto out;
