@@ -81,18 +81,9 @@ ping_q() { ping_a "$@" >/dev/null; }
 inB() { timeout 30 ip netns exec "$B" "$@"; }
 emu() { timeout 10 "$bin" --control "$ctl" --send "$*"; }
 
-ip netns add "$A"
-ip netns add "$C"
-ip netns add "$B"
-ip link add eth0 netns "$A" type veth peer name wa netns "$C"
-ip link add eth0 netns "$B" type veth peer name wb netns "$C"
-for ns in "$A" "$B" "$C"; do ip -n "$ns" link set lo up; done
-ip -n "$C" link set wa up
-ip -n "$C" link set wb up
-ip netns exec "$C" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.disable_ipv6=1
-for ns in "$A" "$B"; do ip -n "$ns" link set eth0 gso_max_segs 1 gso_max_size 1500 up; done
-ip -n "$A" addr add 10.99.0.1/24 dev eth0
-ip -n "$B" addr add 10.99.0.2/24 dev eth0
+# shellcheck source=tests/lab/lib/wanem_pair.bash
+source "$here/tests/lab/lib/wanem_pair.bash"
+wanem_pair_up "$A" "$C" "$B"
 
 ip netns exec "$C" timeout 600 "$bin" --if-a wa --if-b wb --control "$ctl" --seed 1 \
 	--log-level warning &
