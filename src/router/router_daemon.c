@@ -78,12 +78,6 @@ struct router_daemon {
 	uint64_t reloads;
 };
 
-static void
-daemon_config_errors_log(const struct router_config_errors *errors)
-{
-	router_config_errors_print(errors, stderr);
-}
-
 /* ---- setup and teardown ---------------------------------------------------------------- */
 
 static int
@@ -729,7 +723,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	if (rc < 0) {
 		json_t *details = json_array();
 
-		daemon_config_errors_log(&errors);
+		router_config_errors_print(&errors, stderr);
 		for (size_t i = 0; i < router_config_errors_count(&errors); i++) {
 			const struct router_config_error *e = router_config_errors_at(&errors, i);
 			char line[512];
@@ -871,7 +865,7 @@ router_daemon_run(const struct router_daemon_options *options)
 	router_config_errors_init(&errors);
 	rc = router_config_load(options->config_path, &d.cfg, &errors);
 	if (rc < 0) {
-		daemon_config_errors_log(&errors);
+		router_config_errors_print(&errors, stderr);
 		router_config_errors_fini(&errors);
 		fprintf(stderr, "%s: configuration invalid; ternd not started\n",
 		    options->config_path);
