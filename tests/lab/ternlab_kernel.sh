@@ -11,6 +11,22 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
+# A broken topology: every error named by its JSON path, and nothing built.
+cat >"$work/bad.json" <<'JSON'
+{ "name": "Bad Name", "sites": [ { "name": "a", "router": { "mode": "magic" }, "color": 1,
+  "lans": [ { "name": "corp", "router_addresses": ["10.1.0.1/24"],
+              "hosts": [ { "name": "a1", "addresses": ["10.9.0.10/24"] } ] } ] } ],
+  "links": [ { "name": "inet", "ends": ["a.wan0", "b.wan0"] } ] }
+JSON
+before=$(ip netns list | wc -l)
+bad=$("$ternlab" up "$work/bad.json" 2>&1)
+check "a bad topology names every error by its JSON path" bash -c '
+	grep -qF "\$.name: \"Bad Name\" is not a lab name" <<<"$1" &&
+	grep -qF "\$.sites[0].color: unknown key" <<<"$1" &&
+	grep -qF "\$.sites[0].router.mode: expected" <<<"$1" &&
+	grep -qF "\$.sites[0].lans[0].hosts[0].addresses[0]: 10.9.0.10/24 is in no subnet" <<<"$1" &&
+	grep -qF "\$.links[0].ends[0]: \"a.wan0\" is not a WAN interface" <<<"$1"' _ "$bad"
+check "a bad topology builds nothing" test "$(ip netns list | wc -l)" -eq "$before"
 lab_up "$root/tools/ternlab/examples/two-sites-kernel.json" "builds the lab"
 rtt_ms() { # average RTT of 3 pings, in whole ms
 	x a1 -- ping -q -c 3 -i 0.2 -W 2 "$1" | sed -n 's|.*= [0-9.]*/\([0-9]*\)\..*|\1|p'
