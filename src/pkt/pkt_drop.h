@@ -69,6 +69,17 @@
 	X(SVR_CONTROL_NO_SESSION, "svr-control-no-session")                                        \
 	X(SVR_CONTROL_BAD, "svr-control-bad")                                                      \
 	X(SVR_SESSION_CONFLICT, "svr-session-conflict")                                            \
+	/* security (src/svr data path, src/keyx handshakes; svr-profile section 6) */             \
+	X(SEC_AUTH_FAILED, "sec-auth-failed")                                                      \
+	X(SEC_REPLAY, "sec-replay")                                                                \
+	X(SEC_UNKNOWN_KEY_INDEX, "sec-unknown-key-index")                                          \
+	X(SEC_NO_KEY, "sec-no-key")                                                                \
+	X(SEC_META_UNSEALED, "sec-meta-unsealed")                                                  \
+	X(SEC_KEY_EXHAUSTED, "sec-key-exhausted")                                                  \
+	X(SEC_DECISION_MISSING, "sec-decision-missing")                                            \
+	X(SEC_BAD_COOKIE, "sec-bad-cookie")                                                        \
+	X(SEC_HANDSHAKE_REJECTED, "sec-handshake-rejected")                                        \
+	X(SEC_HANDSHAKE_RATE_LIMITED, "sec-handshake-rate-limited")                                \
 	/* the router's worker (src/router/router_worker.c) */                                     \
 	X(ROUTER_NO_SERVICE, "router-no-service")                                                  \
 	X(ROUTER_LOCAL_SCOPE, "router-local-scope")                                                \
