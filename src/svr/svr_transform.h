@@ -39,7 +39,9 @@
 #include "pkt/pkt_buf.h"
 #include "pkt/pkt_drop.h"
 #include "session/session_table.h"
+#include "svr/svr_keys.h"
 #include "svr/svr_meta.h"
+#include "svr/svr_protect.h"
 #include "svr/svr_waypoint.h"
 
 /* SVR handshake state kept in struct session.flags. */
@@ -75,6 +77,7 @@ struct svr_path {
 	uint32_t wan_port;  /* I/O port the path sends on */
 	struct svr_waypoint_ports *ports; /* pairs this router allocates on the path */
 	const char *name;                 /* peer path id TLV; NULL leaves it out */
+	uint16_t peer_id;                 /* index into rt->peer_keys of the path's peer */
 };
 
 struct svr_stats {
@@ -85,6 +88,15 @@ struct svr_stats {
 	uint64_t control_rx;
 	uint64_t rebinds;  /* sessions moved to a new waypoint tuple with the same UUID */
 	uint64_t replaced; /* sessions dropped because their tuple began a new session */
+	/* security (rt->security) */
+	uint64_t meta_sealed;    /* metadata blocks sealed (control packets included) */
+	uint64_t meta_opened;    /* sealed metadata blocks opened */
+	uint64_t payload_sealed; /* packets whose L4 payload was encrypted */
+	uint64_t payload_opened; /* packets whose L4 payload was decrypted */
+	uint64_t payload_clear;  /* payload packets sent clear by decision */
+	uint64_t prot_acks_tx;   /* protection acks sent (in metadata or control packets) */
+	uint64_t mss_clamped;    /* TCP SYN / SYN-ACK whose MSS was lowered */
+	uint64_t decisions[SVR_PROT_REASON_COUNT]; /* decisions made, by enum svr_prot_reason */
 };
 
 struct svr_router {
@@ -103,6 +115,17 @@ struct svr_router {
 	void (*on_release)(const struct session *s, void *arg);
 	void *release_arg;
 	uint64_t uuid_state[2]; /* xorshift128+ state for session UUIDs */
+	/*
+	 * Security (docs/protocol.md "Security"). With security set, every metadata block
+	 * sent is sealed with the peer's send key and every block received must be sealed
+	 * (else SEC_META_UNSEALED); payloads are encrypted per the adaptive decision. Off,
+	 * the transforms behave as without these fields.
+	 */
+	bool security;
+	struct svr_peer_keys *peer_keys; /* by peer id (struct svr_path.peer_id) */
+	uint16_t peer_count;
+	/* Largest TCP MSS a host may announce, by host family (0 = v4, 1 = v6); 0: none. */
+	uint16_t tcp_mss_max[2];
 	struct svr_stats stats;
 	/*
 	 * Control packets the router originated during a burst (each with p->port set);
@@ -126,6 +149,7 @@ struct svr_route {
 	uint16_t service_id;
 	uint16_t path_id;
 	const uint8_t *uuid; /* NULL: a fresh random UUID */
+	uint8_t encrypt;     /* enum svr_encrypt_mode of the service here */
 };
 
 /* What the egress decided for a new session from a peer. */
@@ -142,6 +166,7 @@ struct svr_accept {
 	const struct addr *server;
 	const struct addr *client;
 	uint16_t client_port;
+	uint8_t encrypt; /* enum svr_encrypt_mode of the service here */
 };
 
 /* Seeds the UUID generator from getrandom(); -errno if that fails. */
