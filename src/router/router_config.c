@@ -29,15 +29,18 @@ static const struct router_config_timeouts timeouts_default = {
 
 static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants", "services",
     "timeouts", "limits", NULL};
-static const char *const keys_router[] = {"name", NULL};
+static const char *const keys_router[] = {"name", "private_key_file", "cipher", "rekey_after_s",
+    NULL};
+static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
+static const char *const encryption_names[] = {"auto", "on", "off", NULL};
 static const char *const keys_tenant[] = {"name", NULL};
 static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes",
     "nat_pool", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
-static const char *const keys_peer[] = {"name", "paths", NULL};
+static const char *const keys_peer[] = {"name", "public_key", "paths", NULL};
 static const char *const keys_path[] = {"wan", "remote", "name", NULL};
 static const char *const keys_service[] = {"name", "prefixes", "ports", "access", "route",
-    "address", NULL};
+    "encryption", "address", NULL};
 static const char *const keys_route[] = {"peer", "lan", NULL};
 static const char *const keys_timeouts[] = {"tcp_opening_s", "tcp_established_s", "tcp_closing_s",
     "udp_s", "icmp_s", NULL};
@@ -49,6 +52,7 @@ router_config_free(struct router_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->name);
+	free(cfg->security.private_key_file);
 	for (size_t i = 0; i < cfg->tenant_count; i++)
 		free(cfg->tenants[i].name);
 	free(cfg->tenants);
@@ -261,6 +265,9 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 	if (!router_config_read_object(r, obj, keys_peer))
 		return;
 	router_config_read_name(r, obj, "name", true, &peer->name);
+	peer->public_key_given = json_object_get(obj, "public_key") != NULL;
+	peer->has_public_key =
+	    router_config_read_public_key(r, obj, "public_key", peer->public_key);
 	array = router_config_read_array(r, obj, "paths", true, 1, ROUTER_CONFIG_ITEMS_MAX);
 	if (array == NULL || cfg->paths == NULL)
 		return;
@@ -345,6 +352,7 @@ read_service(struct router_config_reader *r, const json_t *obj, void *item, void
 		s->access_tenant_ids =
 		    router_config_reader_calloc(r, s->access_count, sizeof(*s->access_tenant_ids));
 	read_route(r, obj, s);
+	router_config_read_choice(r, obj, "encryption", encryption_names, &s->encryption);
 	s->has_address = router_config_read_addr(r, obj, "address", false, &s->address);
 }
 
@@ -413,8 +421,15 @@ read_config(struct router_config_reader *r, const json_t *root, struct router_co
 	saved = router_config_reader_key(r, "router");
 	if (router == NULL)
 		router_config_reader_error(r, "missing (expected {\"name\": NAME})");
-	else if (router_config_read_object(r, router, keys_router))
+	else if (router_config_read_object(r, router, keys_router)) {
 		router_config_read_name(r, router, "name", true, &cfg->name);
+		router_config_read_path(r, router, "private_key_file", false,
+		    &cfg->security.private_key_file);
+		router_config_read_choice(r, router, "cipher", cipher_names, &cfg->security.cipher);
+		cfg->security.rekey_after_s = ROUTER_CONFIG_REKEY_DEFAULT_S;
+		router_config_read_uint(r, router, "rekey_after_s", ROUTER_CONFIG_REKEY_MIN_S,
+		    ROUTER_CONFIG_REKEY_MAX_S, &cfg->security.rekey_after_s);
+	}
 	router_config_reader_up(r, saved);
 
 	cfg->tenants = read_list(r, root, "tenants", sizeof(*cfg->tenants), &cfg->tenant_count,
@@ -566,6 +581,27 @@ out:
 	return rc;
 }
 
+/* A relative private_key_file is relative to the configuration file's directory. */
+static int
+resolve_key_file(struct router_config *cfg, const char *config_path)
+{
+	const char *file = cfg->security.private_key_file, *slash;
+	char *joined;
+	int dir_len;
+
+	if (file == NULL || file[0] == '/')
+		return 0;
+	slash = strrchr(config_path, '/');
+	if (slash == NULL)
+		return 0;
+	dir_len = (int)(slash - config_path);
+	if (asprintf(&joined, "%.*s/%s", dir_len, config_path, file) < 0)
+		return -ENOMEM;
+	free(cfg->security.private_key_file);
+	cfg->security.private_key_file = joined;
+	return 0;
+}
+
 int
 router_config_load(const char *path, struct router_config **out,
     struct router_config_errors *errors)
@@ -585,6 +621,12 @@ router_config_load(const char *path, struct router_config **out,
 		return rc;
 	rc = router_config_parse(text, len, out, errors);
 	free(text);
+	if (rc == 0)
+		rc = resolve_key_file(*out, path);
+	if (rc < 0) {
+		router_config_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

@@ -38,6 +38,12 @@
 #define ROUTER_CONFIG_LIST_MAX 4096
 /* Most items in one inner list (prefixes, ports, access, vectors, paths of a peer). */
 #define ROUTER_CONFIG_ITEMS_MAX 1024
+/* Longest file name in the configuration (private_key_file). */
+#define ROUTER_CONFIG_FILE_NAME_MAX 1024
+/* Key lifetime: the key exchange rekeys at least this often (svr-profile section 6). */
+#define ROUTER_CONFIG_REKEY_MIN_S     2
+#define ROUTER_CONFIG_REKEY_MAX_S     120
+#define ROUTER_CONFIG_REKEY_DEFAULT_S 120
 /* Largest file router_config_load() reads. */
 #define ROUTER_CONFIG_FILE_MAX (16u << 20)
 
@@ -87,6 +93,9 @@ struct router_config_path {
 
 struct router_config_peer {
 	char *name;
+	bool has_public_key;   /* a valid key; required when the router has a private key */
+	bool public_key_given; /* written in the document (valid or already reported) */
+	uint8_t public_key[32];
 	uint32_t path_first; /* this peer's paths are paths[path_first .. +path_count) */
 	uint32_t path_count; /* at least 1 */
 };
@@ -109,8 +118,22 @@ enum router_config_route_kind {
 	ROUTER_CONFIG_ROUTE_LAN = 2,  /* route_id indexes lans */
 };
 
+/* Payload encryption of a service's sessions (svr-profile section 6). */
+enum router_config_encryption {
+	ROUTER_CONFIG_ENCRYPTION_AUTO = 0, /* encrypt unless the traffic is already encrypted */
+	ROUTER_CONFIG_ENCRYPTION_ON = 1,   /* always encrypt */
+	ROUTER_CONFIG_ENCRYPTION_OFF = 2,  /* never encrypt the payload (metadata still sealed) */
+};
+
+/* The payload cipher; the order matches enum crypto_aead_alg. */
+enum router_config_cipher {
+	ROUTER_CONFIG_CIPHER_AES_256_GCM = 0,
+	ROUTER_CONFIG_CIPHER_CHACHA20_POLY1305 = 1,
+};
+
 struct router_config_service {
 	char *name;
+	uint8_t encryption;      /* enum router_config_encryption */
 	struct prefix *prefixes; /* at least one */
 	size_t prefix_count;
 	struct router_config_ports *ports; /* none means every protocol and port */
@@ -135,8 +158,19 @@ struct router_config_timeouts {
 	uint32_t icmp_s;
 };
 
+/*
+ * The router's identity for peer keys. Without a private key file the router runs
+ * without security: metadata unsealed and payloads in clear (a warning at start).
+ */
+struct router_config_security {
+	char *private_key_file; /* NULL: no security; else absolute (load) or as written */
+	uint8_t cipher;         /* enum router_config_cipher */
+	uint32_t rekey_after_s; /* ROUTER_CONFIG_REKEY_MIN_S..MAX_S */
+};
+
 struct router_config {
 	char *name;
+	struct router_config_security security;
 	struct router_config_tenant *tenants;
 	size_t tenant_count;
 	struct router_config_lan *lans;

@@ -265,6 +265,45 @@ check_devices(struct router_config_reader *r, const struct router_config *cfg)
 	}
 }
 
+/*
+ * Peer keys: a router with a private key authenticates every peer, so each needs its
+ * public key, and two peers may not share one (a handshake names its peer by key).
+ */
+static void
+check_peer_keys(struct router_config_reader *r, const struct router_config *cfg)
+{
+	bool secure = cfg->security.private_key_file != NULL;
+
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const struct router_config_peer *peer = &cfg->peers[i];
+		size_t saved = router_config_reader_key(r, "peers");
+
+		router_config_reader_index(r, i);
+		router_config_reader_key(r, "public_key");
+		if (secure && !peer->public_key_given) {
+			router_config_reader_error(r,
+			    "missing (the router has a private_key_file, so every peer needs its "
+			    "public key: `ternctl pubkey` on the peer)");
+		} else if (!secure && peer->public_key_given) {
+			router_config_reader_error(r,
+			    "set, but $.router.private_key_file is not (peer keys need this "
+			    "router's own key too)");
+		} else if (peer->has_public_key) {
+			for (size_t j = 0; j < i; j++) {
+				if (cfg->peers[j].has_public_key &&
+				    memcmp(cfg->peers[j].public_key, peer->public_key,
+				        sizeof(peer->public_key)) == 0) {
+					router_config_reader_error(r,
+					    "same key as $.peers[%zu] (each peer has its own key)",
+					    j);
+					break;
+				}
+			}
+		}
+		router_config_reader_up(r, saved);
+	}
+}
+
 static void
 check_peers(struct router_config_reader *r, struct router_config *cfg,
     const struct name_index *wans)
@@ -419,6 +458,7 @@ router_config_check(struct router_config_reader *r, struct router_config *cfg)
 		check_lans(r, cfg, &tenants);
 		check_devices(r, cfg);
 		check_peers(r, cfg, &wans);
+		check_peer_keys(r, cfg);
 		check_services(r, cfg, &tenants, &peers, &lans);
 	}
 	name_index_fini(&tenants);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto_key.h"
+
 /* Input text quoted in a message is cut after this many bytes. */
 #define QUOTE_CHARS 40
 #define QUOTE_MAX   (QUOTE_CHARS * 4 + 8)
@@ -550,4 +552,89 @@ bad:
 	    "\"tcp/8000-8080\" with ports 1-65535, or \"icmp\")",
 	    quoted);
 	return false;
+}
+
+bool
+router_config_read_path(struct router_config_reader *r, const json_t *obj, const char *key,
+    bool required, char **out)
+{
+	const json_t *value = json_object_get(obj, key);
+	const char *text;
+	size_t saved = router_config_reader_key(r, key);
+	bool ok = false;
+
+	if (value == NULL) {
+		if (required)
+			router_config_reader_error(r, "missing (expected a file name)");
+		goto out;
+	}
+	text = value_string(r, value, "a file name (a string)");
+	if (text == NULL)
+		goto out;
+	if (text[0] == '\0' || strlen(text) > ROUTER_CONFIG_FILE_NAME_MAX) {
+		router_config_reader_error(r, "expected a file name of 1 to %d characters",
+		    ROUTER_CONFIG_FILE_NAME_MAX);
+		goto out;
+	}
+	*out = router_config_reader_strdup(r, text);
+	ok = *out != NULL;
+out:
+	router_config_reader_up(r, saved);
+	return ok;
+}
+
+bool
+router_config_read_choice(struct router_config_reader *r, const json_t *obj, const char *key,
+    const char *const *choices, uint8_t *out)
+{
+	const json_t *value = json_object_get(obj, key);
+	char quoted[QUOTE_MAX], list[160] = "";
+	const char *text;
+	size_t saved, used = 0;
+	bool ok = false;
+
+	if (value == NULL)
+		return false;
+	saved = router_config_reader_key(r, key);
+	for (size_t i = 0; choices[i] != NULL; i++)
+		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
+		    "%s\"%s\"", i > 0 ? ", " : "", choices[i]);
+	text = value_string(r, value, "a string");
+	if (text == NULL)
+		goto out;
+	for (size_t i = 0; choices[i] != NULL; i++) {
+		if (strcmp(text, choices[i]) == 0) {
+			*out = (uint8_t)i;
+			ok = true;
+			goto out;
+		}
+	}
+	router_config_quote(text, QUOTE_CHARS, quoted, sizeof(quoted));
+	router_config_reader_error(r, "%s is not one of %s", quoted, list);
+out:
+	router_config_reader_up(r, saved);
+	return ok;
+}
+
+bool
+router_config_read_public_key(struct router_config_reader *r, const json_t *obj, const char *key,
+    uint8_t out[CRYPTO_KEY_LEN])
+{
+	const json_t *value = json_object_get(obj, key);
+	const char *text;
+	size_t saved;
+	bool ok = false;
+
+	if (value == NULL)
+		return false;
+	saved = router_config_reader_key(r, key);
+	text = value_string(r, value, "a public key (a string)");
+	if (text != NULL && crypto_key_decode(text, strlen(text), out) == 0)
+		ok = true;
+	else if (text != NULL)
+		router_config_reader_error(r,
+		    "not a public key (expected 44 base64 characters, as `ternctl pubkey` "
+		    "prints)");
+	router_config_reader_up(r, saved);
+	return ok;
 }

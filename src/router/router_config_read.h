@@ -76,6 +76,16 @@ bool router_config_read_addr(struct router_config_reader *r, const json_t *obj, 
 const json_t *router_config_read_array(struct router_config_reader *r, const json_t *obj,
     const char *key, bool required, size_t min_count, size_t max_count);
 
+/* A file name of 1..ROUTER_CONFIG_FILE_NAME_MAX characters, kept as written. */
+bool router_config_read_path(struct router_config_reader *r, const json_t *obj, const char *key,
+    bool required, char **out);
+/* One of the NULL-terminated choices; *out is its index. Optional: absent is false quietly. */
+bool router_config_read_choice(struct router_config_reader *r, const json_t *obj, const char *key,
+    const char *const *choices, uint8_t *out);
+/* A base64 X25519 public key (crypto_key.h). Optional: absent is false quietly. */
+bool router_config_read_public_key(struct router_config_reader *r, const json_t *obj,
+    const char *key, uint8_t out[32]);
+
 /* Value checks at the current path (for array elements). */
 bool router_config_value_name(struct router_config_reader *r, const json_t *value, char **out);
 bool router_config_value_prefix(struct router_config_reader *r, const json_t *value,

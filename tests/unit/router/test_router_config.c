@@ -244,6 +244,9 @@ test_router_config_parse_minimal_defaults(void **state)
 	assert_int_equal(p.cfg->timeouts.udp_s, 180);
 	assert_int_equal(p.cfg->timeouts.icmp_s, 10);
 	assert_int_equal(p.cfg->sessions_max, ROUTER_CONFIG_SESSIONS_DEFAULT);
+	assert_null(p.cfg->security.private_key_file);
+	assert_int_equal(p.cfg->security.cipher, ROUTER_CONFIG_CIPHER_AES_256_GCM);
+	assert_int_equal(p.cfg->security.rekey_after_s, ROUTER_CONFIG_REKEY_DEFAULT_S);
 	parsed_fini(&p);
 
 	/* Timeouts not given keep their default next to those given. */
@@ -279,7 +282,8 @@ test_router_config_parse_unknown_keys(void **state)
 	    "$.authority: unknown key (expected one of: router, lan, wan, peers, tenants, "
 	    "services, timeouts, limits)\n");
 	expect_errors("{'router': {'name': 'r', 'x y': 1}}",
-	    "$.router[\"x y\"]: unknown key (expected one of: name)\n");
+	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
+	    "rekey_after_s)\n");
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'breakout': 'inet'}}]}",
 	    "$.services[0].access: expected at least 1 entry, got 0\n"
@@ -843,6 +847,61 @@ test_router_config_parse_random_mutations(void **state)
 	json_decref(base);
 }
 
+/* RFC 7748's two public keys, as ternctl pubkey prints them. */
+#define KEY_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define KEY_B "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+#define SECURE_PEERS(ka, kb)                                                                       \
+	"'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': '192.0.2.1'}], "                      \
+	"'peers': [{'name': 'p1', " ka "'paths': [{'wan': 'w', 'remote': '192.0.2.2'}]}, "         \
+	"{'name': 'p2', " kb "'paths': [{'wan': 'w', 'remote': '192.0.2.3'}]}]"
+
+static void
+test_router_config_parse_security(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    "{'router': {'name': 'r', 'private_key_file': 'r.key', 'cipher': "
+	    "'chacha20-poly1305', 'rekey_after_s': 30}, " SECURE_PEERS("'public_key': '" KEY_A
+	                                                               "', ",
+	        "'public_key': '" KEY_B
+	        "', ") ", "
+	               "'tenants': [{'name': 't'}], 'services': [{'name': 's', 'prefixes': "
+	               "['10.9.0.0/16'], 'access': ['t'], 'route': {'peer': 'p1'}, "
+	               "'encryption': 'off'}]}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.cfg->security.private_key_file, "r.key");
+	assert_int_equal(p.cfg->security.cipher, ROUTER_CONFIG_CIPHER_CHACHA20_POLY1305);
+	assert_int_equal(p.cfg->security.rekey_after_s, 30);
+	assert_true(p.cfg->peers[0].has_public_key);
+	assert_int_equal(p.cfg->peers[0].public_key[0], 0x85);
+	assert_int_equal(p.cfg->peers[1].public_key[0], 0xde);
+	assert_int_equal(p.cfg->services[0].encryption, ROUTER_CONFIG_ENCRYPTION_OFF);
+	parsed_fini(&p);
+
+	expect_errors("{'router': {'name': 'r', 'private_key_file': 'k'}, " SECURE_PEERS(
+	                  "'public_key': '" KEY_A "', ", "") "}",
+	    "$.peers[1].public_key: missing (the router has a private_key_file, so every peer "
+	    "needs its public key: `ternctl pubkey` on the peer)\n");
+	expect_errors("{" ROUTER ", " SECURE_PEERS("'public_key': '" KEY_A "', ", "") "}",
+	    "$.peers[0].public_key: set, but $.router.private_key_file is not (peer keys need "
+	    "this router's own key too)\n");
+	expect_errors("{'router': {'name': 'r', 'private_key_file': 'k'}, " SECURE_PEERS(
+	                  "'public_key': '" KEY_A "', ", "'public_key': '" KEY_A "', ") "}",
+	    "$.peers[1].public_key: same key as $.peers[0] (each peer has its own key)\n");
+	expect_errors("{'router': {'name': 'r', 'private_key_file': 'k'}, " SECURE_PEERS(
+	                  "'public_key': 'c2VjcmV0', ", "'public_key': '" KEY_B "', ") "}",
+	    "$.peers[0].public_key: not a public key (expected 44 base64 characters, as "
+	    "`ternctl pubkey` prints)\n");
+	expect_errors("{'router': {'name': 'r', 'cipher': 'des', 'rekey_after_s': 600, "
+	              "'private_key_file': ''}}",
+	    "$.router.private_key_file: expected a file name of 1 to 1024 characters\n"
+	    "$.router.cipher: \"des\" is not one of \"aes-256-gcm\", \"chacha20-poly1305\"\n"
+	    "$.router.rekey_after_s: 600 is out of range (expected 2 to 120)\n");
+}
+
 int
 main(void)
 {
@@ -867,6 +926,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_load_missing_file),
 	    cmocka_unit_test(test_router_config_quote_escapes_and_cuts),
 	    cmocka_unit_test(test_router_config_parse_random_mutations),
+	    cmocka_unit_test(test_router_config_parse_security),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
