@@ -18,7 +18,8 @@ struct router_worker {
 	struct pkt_pool *pool;
 	struct pkt_frag_table *frag;
 	struct svr_path *paths;
-	const char **tenant_names; /* by LAN segment (svr's tenant id) */
+	struct svr_peer_keys *peer_keys; /* by peer id */
+	const char **tenant_names;       /* by LAN segment (svr's tenant id) */
 	const char **service_names;
 	uint32_t *lan_port_ids;
 	/* Per LAN segment with a "nat_pool": the address clients take, and its ports. */
@@ -97,6 +98,11 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->tx_count = calloc(w->port_count + 1, sizeof(*w->tx_count));
 	w->nat_addr = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_addr));
 	w->nat_ports = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_ports));
+	w->peer_keys = calloc(cfg->peer_count ? cfg->peer_count : 1, sizeof(*w->peer_keys));
+	if (w->peer_keys == NULL)
+		goto fail;
+	for (i = 0; i < cfg->peer_count; i++)
+		svr_peer_keys_init(&w->peer_keys[i]);
 	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
 	    w->tenant_names == NULL || w->lan_port_ids == NULL || w->service_names == NULL ||
 	    w->tx == NULL || w->tx_count == NULL || w->nat_addr == NULL || w->nat_ports == NULL)
@@ -128,6 +134,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		sp->wan_zone = (uint16_t)(SESSION_ZONE_WAN | cp->wan_id);
 		sp->wan_port = ROUTER_WORKER_WAN_PORT_BASE + cp->wan_id;
 		sp->name = cp->name;
+		sp->peer_id = (uint16_t)cp->peer_id;
 		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
 		if (sp->ports == NULL)
 			goto fail;
@@ -142,6 +149,12 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.paths = w->paths;
 	w->svr.path_count = (uint16_t)cfg->path_count;
 	w->svr.lan_ports = w->lan_port_ids;
+	w->svr.security = cfg->security.private_key_file != NULL;
+	w->svr.peer_keys = w->peer_keys;
+	w->svr.peer_count = (uint16_t)cfg->peer_count;
+	/* Hosts send at most the TUN's MTU; announcing more would only cost PMTU discovery. */
+	w->svr.tcp_mss_max[0] = ROUTER_HOST_MTU - 20 - 20;
+	w->svr.tcp_mss_max[1] = ROUTER_HOST_MTU - 40 - 20;
 	w->svr.on_release = router_worker_on_release;
 	w->svr.release_arg = w;
 	rc = svr_router_seed(&w->svr);
@@ -166,6 +179,9 @@ router_worker_free(struct router_worker *w)
 		svr_waypoint_ports_free(w->paths[i].ports);
 	for (size_t i = 0; w->nat_ports != NULL && i < w->cfg->lan_count; i++)
 		svr_waypoint_ports_free(w->nat_ports[i]);
+	for (size_t i = 0; w->peer_keys != NULL && i < w->cfg->peer_count; i++)
+		svr_peer_keys_fini(&w->peer_keys[i]);
+	free(w->peer_keys);
 	free(w->nat_ports);
 	free(w->nat_addr);
 	pkt_frag_table_free(w->frag);
@@ -334,6 +350,8 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 		route->tenant_id = lan;
 		route->service_id = (uint16_t)i;
 		route->path_id = (uint16_t)cfg->peers[svc->route_id].path_first;
+		/* The config's encryption values are svr's modes, in the same order. */
+		route->encrypt = svc->encryption;
 		return 0;
 	}
 	*reason = PKT_DROP_ROUTER_NO_SERVICE;
@@ -424,6 +442,7 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	accept->tenant_id = (uint16_t)svc->route_id;
 	accept->service_id = (uint16_t)(svc - cfg->services);
 	accept->path_id = (uint16_t)path;
+	accept->encrypt = svc->encryption;
 	return 0;
 }
 
@@ -552,4 +571,50 @@ const struct svr_path *
 router_worker_path(const struct router_worker *w, uint32_t path_id)
 {
 	return path_id < w->cfg->path_count ? &w->paths[path_id] : NULL;
+}
+
+void
+router_worker_key_apply(struct router_worker *w, const struct router_worker_key_op *op)
+{
+	struct crypto_aead *freed[SVR_KEYS_CTX_MAX];
+	struct svr_peer_keys *k;
+	unsigned n = 0;
+
+	if (op->peer_id >= w->cfg->peer_count) {
+		crypto_aead_free(op->aead);
+		return;
+	}
+	k = &w->peer_keys[op->peer_id];
+	switch (op->kind) {
+	case ROUTER_WORKER_KEY_INSTALL_RECV:
+		freed[n++] = svr_peer_keys_install_recv(k, op->index, op->aead);
+		break;
+	case ROUTER_WORKER_KEY_INSTALL_SEND:
+		freed[n++] = svr_peer_keys_install_send(k, op->index, op->aead);
+		break;
+	case ROUTER_WORKER_KEY_EXPIRE_RECV:
+		freed[n++] = svr_peer_keys_expire_recv(k, op->index);
+		break;
+	case ROUTER_WORKER_KEY_EXPIRE_SEND:
+		if (k->send.aead != NULL && k->send.peer_index == op->index)
+			freed[n++] = svr_peer_keys_install_send(k, 0, NULL);
+		break;
+	case ROUTER_WORKER_KEY_CLEAR:
+		svr_peer_keys_clear(k, freed, &n);
+		break;
+	}
+	for (unsigned i = 0; i < n; i++)
+		crypto_aead_free(freed[i]);
+}
+
+uint64_t
+router_worker_peer_sent(const struct router_worker *w, uint32_t peer_id)
+{
+	return peer_id < w->cfg->peer_count ? svr_peer_keys_send_count(&w->peer_keys[peer_id]) : 0;
+}
+
+const struct svr_peer_key_stats *
+router_worker_peer_key_stats(const struct router_worker *w, uint32_t peer_id)
+{
+	return peer_id < w->cfg->peer_count ? &w->peer_keys[peer_id].stats : NULL;
 }

@@ -26,12 +26,19 @@
 
 #include <stdint.h>
 
+#include "crypto/crypto_aead.h"
 #include "io/io.h"
 #include "pkt/pkt_buf.h"
 #include "pkt/pkt_drop.h"
 #include "router/router_config.h"
 #include "session/session_table.h"
 #include "svr/svr_transform.h"
+
+/*
+ * The MTU of the LAN TUN devices: a 1500-byte WAN packet keeps 100 bytes for a metadata
+ * block and the 24-byte encryption trailer. TCP MSS is clamped to fit it.
+ */
+#define ROUTER_HOST_MTU 1400
 
 /* Port ids the worker gives svr: LAN segment i is i, WAN interface i is BASE + i. */
 #define ROUTER_WORKER_WAN_PORT_BASE 0x10000u
@@ -54,6 +61,33 @@ void router_worker_free(struct router_worker *w); /* accepts NULL */
 unsigned router_worker_poll(struct router_worker *w, uint64_t now_ns);
 /* Timers: idle sessions (their waypoint pairs go back) and stale fragments. */
 void router_worker_tick(struct router_worker *w, uint64_t now_ns);
+
+/*
+ * Peer keys, made by the key exchange on the control thread (router_keys.h) and handed
+ * to the worker, which applies them between bursts: the only place keys change.
+ */
+enum router_worker_key_kind {
+	ROUTER_WORKER_KEY_INSTALL_RECV, /* index: our receive index */
+	ROUTER_WORKER_KEY_INSTALL_SEND, /* index: the peer's receive index */
+	ROUTER_WORKER_KEY_EXPIRE_RECV,
+	ROUTER_WORKER_KEY_EXPIRE_SEND,
+	ROUTER_WORKER_KEY_CLEAR,
+};
+
+struct router_worker_key_op {
+	enum router_worker_key_kind kind;
+	uint32_t peer_id;
+	uint32_t index;
+	struct crypto_aead *aead; /* INSTALL_*: owned by the worker from then on */
+};
+
+/* Applies op; contexts it displaces are freed here (a control event, not per packet). */
+void router_worker_key_apply(struct router_worker *w, const struct router_worker_key_op *op);
+/* Packets sent under the peer's current send key (for the message-count rekey). */
+uint64_t router_worker_peer_sent(const struct router_worker *w, uint32_t peer_id);
+/* The per-peer key statistics of the data path, or NULL. */
+const struct svr_peer_key_stats *router_worker_peer_key_stats(const struct router_worker *w,
+    uint32_t peer_id);
 
 /* What the control thread reports, read on the worker's own thread. */
 const struct pkt_drop_counters *router_worker_drops(const struct router_worker *w);
