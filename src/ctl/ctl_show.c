@@ -206,10 +206,11 @@ ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE
 	    {"PKTS-IN", true},
 	    {"BYTES-OUT", true},
 	    {"BYTES-IN", true},
+	    {"ENCRYPTION", false},
 	};
 	static const char *const fields[] = {"id", "tenant", "service", "proto", "source",
 	    "destination", NULL, "role", "state", NULL, "packets_out", "packets_in", "bytes_out",
-	    "bytes_in"};
+	    "bytes_in", "encryption"};
 	const json_t *list = ctl_show_list(result, "sessions");
 	const json_t *total;
 	int rc;
@@ -226,6 +227,26 @@ ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE
 	return rc;
 }
 
+/* The peer's key exchange on each of its path rows; -1 ages (never) show as "-". */
+static void
+ctl_show_peer_security(json_t *row, const json_t *sec)
+{
+	static const char *const ages[] = {"key_age_s", "last_rekey_s_ago"};
+	const json_t *state = json_object_get(sec, "state");
+
+	json_object_set_new(row, "keys",
+	    json_string(json_is_string(state) ? json_string_value(state) : "-"));
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *v = json_object_get(sec, ages[i]);
+
+		json_object_set_new(row, ages[i],
+		    json_is_integer(v) && json_integer_value(v) >= 0 ? json_copy((json_t *)v) :
+		                                                       json_string("-"));
+	}
+	json_object_set(row, "rekeys",
+	    json_object_get(sec, "rekeys") ? json_object_get(sec, "rekeys") : json_null());
+}
+
 /* Peers are a list of paths per peer: one row per path, the peer named on each. */
 int
 ctl_show_peers(const json_t *result, const struct ctl_show_options *opt, FILE *out)
@@ -238,9 +259,13 @@ ctl_show_peers(const json_t *result, const struct ctl_show_options *opt, FILE *o
 	    {"REMOTE", false},
 	    {"STATE", false},
 	    {"SESSIONS", true},
+	    {"KEYS", false},
+	    {"KEY-AGE-S", true},
+	    {"REKEYED-S-AGO", true},
+	    {"REKEYS", true},
 	};
 	static const char *const fields[] = {"peer", "name", "interface", "local", "remote",
-	    "state", "sessions"};
+	    "state", "sessions", "keys", "key_age_s", "last_rekey_s_ago", "rekeys"};
 	const json_t *list = ctl_show_list(result, "peers");
 	json_t *rows = json_array();
 	const json_t *peer, *path, *paths;
@@ -272,6 +297,7 @@ ctl_show_peers(const json_t *result, const struct ctl_show_options *opt, FILE *o
 				goto out;
 			}
 			json_object_set(row, "peer", json_object_get(peer, "name"));
+			ctl_show_peer_security(row, json_object_get(peer, "security"));
 			json_array_append_new(rows, row);
 		}
 	}
