@@ -38,3 +38,22 @@ svr_session_protection(const struct session *s, struct svr_protection *out)
 	rx->reason = (uint8_t)((f >> SVR_PROT_RX_REASON_SHIFT) & SVR_PROT_REASON_MASK);
 	rx->reason_name = rx->decided ? svr_protection_reason_name(rx->reason) : "-";
 }
+
+uint8_t
+svr_protect_decide(uint8_t mode, uint8_t proto, uint16_t sport, uint16_t dport,
+    const uint8_t *payload, size_t len, bool *encrypt)
+{
+	enum crypto_detect_kind kind;
+
+	if (mode == SVR_ENCRYPT_ON) {
+		*encrypt = true;
+		return SVR_PROT_REASON_FORCED_ON;
+	}
+	if (mode == SVR_ENCRYPT_OFF) {
+		*encrypt = false;
+		return SVR_PROT_REASON_FORCED_OFF;
+	}
+	kind = crypto_detect_payload(proto, sport, dport, payload, len);
+	*encrypt = kind == CRYPTO_DETECT_NONE;
+	return (uint8_t)kind;
+}

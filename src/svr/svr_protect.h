@@ -6,7 +6,7 @@
  * service forces it off. The decision travels in the Tern TLV 0x8000 until the other
  * router acknowledges it with TLV 0x8001.
  *
- * State lives in struct session.flags bits 12..25 (the SVR_PROT_* bits below); the
+ * State lives in struct session.flags bits 12..27 (the SVR_PROT_* bits below); the
  * transforms own it. "tx" is this router's LAN-to-WAN direction (we decide), "rx" the
  * WAN-to-LAN direction (the peer decided).
  *
@@ -16,6 +16,7 @@
 #define TERN_SVR_PROTECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "session/session_table.h"
@@ -47,8 +48,16 @@ enum svr_prot_reason {
 #define SVR_PROT_RX_ENCRYPTED    (1u << 20)
 #define SVR_PROT_RX_ACK_DUE      (1u << 21) /* an ack is owed to the peer */
 #define SVR_PROT_RX_REASON_SHIFT 22         /* 4 bits */
+#define SVR_PROT_MODE_SHIFT      26         /* 2 bits: enum svr_encrypt_mode here */
 #define SVR_PROT_REASON_MASK     0xfu
-#define SVR_PROT_MASK            (0x3fffu << 12)
+#define SVR_PROT_MASK            (0xffffu << 12)
+
+/*
+ * Decides a direction from its first payload: the reason (enum svr_prot_reason or the
+ * crypto_detect kind) and *encrypt. proto is the host's L4 protocol, ports in host order.
+ */
+uint8_t svr_protect_decide(uint8_t mode, uint8_t proto, uint16_t sport, uint16_t dport,
+    const uint8_t *payload, size_t len, bool *encrypt);
 
 /* One direction of a session as shown to the operator. */
 struct svr_protection_dir {

@@ -9,6 +9,7 @@
 #include "lib/buf.h"
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_parse.h"
+#include "svr/svr_seal.h"
 
 #define SVR_UDP_HDR_LEN 8
 
@@ -199,6 +200,80 @@ svr_lan_port_of(const struct svr_router *rt, const struct session *s)
 	    0;
 }
 
+/* The key slots of the session's peer, or NULL when its path names no known peer. */
+static inline struct svr_peer_keys *
+svr_session_keys(const struct svr_router *rt, const struct session *s)
+{
+	uint16_t peer;
+
+	if (s->path_id >= rt->path_count || rt->peer_keys == NULL)
+		return NULL;
+	peer = rt->paths[s->path_id].peer_id;
+	return peer < rt->peer_count ? &rt->peer_keys[peer] : NULL;
+}
+
+/* The payload associated data of a direction at this router (forward = initiator's). */
+static inline void
+svr_payload_ad(const struct session *s, enum session_dir dir, uint8_t ad[CRYPTO_AEAD_AD_LEN])
+{
+	bool forward = (s->role == SESSION_ROLE_INGRESS) == (dir == SESSION_DIR_LAN_TO_WAN);
+
+	crypto_aead_ad_encode(ad, s->uuid,
+	    forward ? CRYPTO_AEAD_DIR_FORWARD : CRYPTO_AEAD_DIR_REVERSE);
+}
+
+static enum pkt_drop_reason
+svr_open_reason(int rc)
+{
+	return rc == -EALREADY || rc == -ESTALE ? PKT_DROP_SEC_REPLAY : PKT_DROP_SEC_AUTH_FAILED;
+}
+
+/*
+ * Lowers the MSS option of a TCP SYN (or SYN-ACK) from the LAN to what fits once the
+ * trailer and metadata are added; the checksum is updated incrementally (RFC 1624).
+ */
+static void
+svr_tcp_mss_clamp(struct svr_router *rt, struct pkt_buf *p)
+{
+	const struct pkt_info *info = &p->info;
+	uint16_t max = rt->tcp_mss_max[info->family == ADDR_FAMILY_V6];
+	uint8_t *d = p->buf + p->head;
+	size_t off = (size_t)info->l4_off + 20, end = info->payload_off;
+
+	if (max == 0 || info->l4_proto != IPPROTO_TCP || !(info->tcp_flags & 0x02) ||
+	    !(info->flags & PKT_INFO_HAS_L4))
+		return;
+	while (off < end) {
+		uint8_t kind = d[off];
+		size_t olen;
+
+		if (kind == 0)
+			return;
+		if (kind == 1) {
+			off++;
+			continue;
+		}
+		if (off + 1 >= end || (olen = d[off + 1]) < 2 || off + olen > end)
+			return;
+		if (kind == 2 && olen == 4) {
+			/* The checksum sums 16-bit words from the L4 start: mind odd offsets. */
+			size_t v = off + 2, at = v - ((v - info->l4_off) & 1);
+			size_t n = at == v ? 2 : 4;
+			uint8_t old[4];
+
+			if (buf_load_be16(d + v) <= max)
+				return;
+			memcpy(old, d + at, n);
+			buf_store_be16(d + v, max);
+			pkt_csum_apply_delta(d + info->l4_off + 16,
+			    pkt_csum_delta_add(0, old, d + at, n), false);
+			rt->stats.mss_clamped++;
+			return;
+		}
+		off += olen;
+	}
+}
+
 static const char *
 svr_name(const char *const *names, uint16_t count, uint16_t id)
 {
@@ -330,18 +405,73 @@ svr_header_xlate(struct pkt_buf *p, const struct session_key *key, enum pkt_drop
 }
 
 /*
+ * Security on the way out: decides the direction's protection on its first payload,
+ * encrypts the payload in place and appends its trailer. *signal and *ack_ok say what
+ * the metadata block must carry. 0 or a drop reason.
+ */
+static int
+svr_lan_protect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    struct svr_peer_keys *k, size_t prot_off, bool *signal, enum pkt_drop_reason *reason)
+{
+	struct pkt_info *info = &p->info;
+	uint8_t *d = p->buf + p->head;
+	size_t prot_len = (size_t)info->ip_len - prot_off;
+	uint8_t ad[CRYPTO_AEAD_AD_LEN], *trailer;
+	int rc;
+
+	*signal = false;
+	if (prot_len == 0)
+		return 0;
+	if (!(s->flags & SVR_PROT_TX_DECIDED)) {
+		bool as_udp = s->flags & SVR_SESSION_AS_UDP, encrypt;
+		uint8_t mode = (uint8_t)((s->flags >> SVR_PROT_MODE_SHIFT) & 3);
+		uint8_t why = svr_protect_decide(mode, s->lan_key.proto, as_udp ? 0 : info->sport,
+		    as_udp ? 0 : info->dport, d + prot_off, prot_len, &encrypt);
+
+		s->flags |= SVR_PROT_TX_DECIDED | (encrypt ? SVR_PROT_TX_ENCRYPTED : 0) |
+		    ((uint32_t)why << SVR_PROT_TX_REASON_SHIFT);
+		if (why < SVR_PROT_REASON_COUNT)
+			rt->stats.decisions[why]++;
+	}
+	*signal = !(s->flags & SVR_PROT_TX_ACKED);
+	if (!(s->flags & SVR_PROT_TX_ENCRYPTED)) {
+		rt->stats.payload_clear++;
+		return 0;
+	}
+	if ((size_t)info->ip_len + CRYPTO_AEAD_TRAILER_LEN > UINT16_MAX ||
+	    (trailer = pkt_buf_put(p, CRYPTO_AEAD_TRAILER_LEN)) == NULL ||
+	    p->len > PKT_BUF_DATA_MAX) {
+		*reason = PKT_DROP_PKT_TOO_BIG;
+		return -EMSGSIZE;
+	}
+	d = p->buf + p->head;
+	svr_payload_ad(s, SESSION_DIR_LAN_TO_WAN, ad);
+	rc = svr_peer_keys_seal(k, ad, sizeof(ad), d + prot_off, prot_len, trailer);
+	if (rc < 0) {
+		*reason = rc == -ENOKEY ? PKT_DROP_SEC_NO_KEY : PKT_DROP_SEC_KEY_EXHAUSTED;
+		return rc;
+	}
+	pkt_set_ip_len(d, info, (size_t)info->ip_len + CRYPTO_AEAD_TRAILER_LEN);
+	rt->stats.payload_sealed++;
+	return 0;
+}
+
+/*
  * LAN -> WAN with something extra on the wire: a metadata block, an empty block for a
- * payload that begins with the cookie, or the UDP header of a carried protocol.
+ * payload that begins with the cookie, or the UDP header of a carried protocol; with
+ * security, also the encrypted payload and the protection signal.
  */
 static enum svr_verdict
 svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint64_t now_ns)
 {
-	uint8_t block[SVR_META_MAX_LEN];
+	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD];
 	struct svr_meta m;
 	size_t block_len = 0, ins_off, ins_len;
 	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
 	bool meta = s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META);
 	bool xlate = s->flags & SVR_SESSION_XLATE;
+	bool signal = false, ack = false;
+	struct svr_peer_keys *k = NULL;
 	enum pkt_drop_reason reason;
 	struct pkt_info *info = &p->info;
 	uint8_t *d;
@@ -350,26 +480,73 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	uint8_t tcp_flags = info->tcp_flags;
 
 	d = p->buf + p->head;
+	if (rt->security) {
+		k = svr_session_keys(rt, s);
+		if (k == NULL || !svr_peer_keys_can_send(k)) {
+			reason = PKT_DROP_SEC_NO_KEY;
+			goto drop;
+		}
+		/* Everything is recomputed below: never launder a wrong checksum. */
+		if (!as_udp && !pkt_csum_verify(d, info)) {
+			reason = PKT_DROP_L4_BAD_CHECKSUM;
+			goto drop;
+		}
+		if (p->len > info->ip_len)
+			(void)pkt_buf_trim(p, info->ip_len); /* link-layer padding */
+		if (svr_lan_protect(rt, p, s, k, wire_payload_off, &signal, &reason) < 0)
+			goto drop;
+		d = p->buf + p->head;
+		ack = (s->flags & SVR_PROT_RX_ACK_DUE) &&
+		    /* Keep a signal on an encrypted payload within its byte budget. */
+		    (meta || !signal || !(s->flags & SVR_PROT_TX_ENCRYPTED));
+	}
 	if (meta) {
 		if (s->flags & SVR_SESSION_FWD_META)
 			svr_meta_build_forward(rt, s, &m);
 		else
 			svr_meta_build_reverse(s, &m);
-	} else if (svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
+	} else if (signal || ack ||
+	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
 		memset(&m, 0, sizeof(m)); /* the empty block marks a false positive */
-		meta = true;
-		rt->stats.false_positive_tx++;
+		if (!signal && !ack)
+			rt->stats.false_positive_tx++;
 	}
+	meta = meta || signal || ack ||
+	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off);
 	if (meta) {
-		if (svr_meta_encode(&m, block, sizeof(block), &block_len) < 0) {
+		if (signal && (s->flags & SVR_PROT_TX_ENCRYPTED))
+			m.present |= SVR_META_F_PAYLOAD_ENCRYPTED;
+		if (k != NULL) {
+			m.present |= SVR_META_F_SECURITY_ID;
+			m.security_id = k->send.peer_index;
+		}
+		if (svr_meta_encode(&m, block, SVR_META_MAX_LEN, &block_len) < 0 ||
+		    svr_seal_protection_append(block, &block_len, SVR_META_MAX_LEN, signal,
+		        (s->flags & SVR_PROT_TX_ENCRYPTED) ? 1 : 0,
+		        (uint8_t)((s->flags >> SVR_PROT_TX_REASON_SHIFT) & SVR_PROT_REASON_MASK),
+		        ack) < 0) {
 			reason = PKT_DROP_PKT_TOO_BIG;
 			goto drop;
+		}
+		if (k != NULL) {
+			int rc = svr_seal_block(k, block, &block_len, sizeof(block));
+
+			if (rc < 0) {
+				reason = rc == -ERANGE ? PKT_DROP_SEC_KEY_EXHAUSTED :
+				                         PKT_DROP_PKT_TOO_BIG;
+				goto drop;
+			}
+			rt->stats.meta_sealed++;
+		}
+		if (ack) {
+			s->flags &= ~(uint32_t)SVR_PROT_RX_ACK_DUE;
+			rt->stats.prot_acks_tx++;
 		}
 		if (s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META))
 			rt->stats.meta_tx++;
 	}
 	/* The L4 checksum is about to be recomputed: never launder a wrong one. */
-	if ((meta || xlate) && !as_udp && !pkt_csum_verify(d, info)) {
+	if (k == NULL && (meta || xlate) && !as_udp && !pkt_csum_verify(d, info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
@@ -440,6 +617,21 @@ svr_burst_lookup(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 	return m;
 }
 
+/*
+ * With security, the fast path is only for packets that need nothing: no payload, or a
+ * payload of a direction decided clear whose decision the peer acknowledged.
+ */
+static inline bool
+svr_lan_secure_is_fast(const struct session *s, const struct pkt_info *info)
+{
+	const uint32_t clear = SVR_PROT_TX_DECIDED | SVR_PROT_TX_ACKED;
+
+	if (s->flags & SVR_PROT_RX_ACK_DUE)
+		return false;
+	return info->ip_len == info->payload_off ||
+	    (s->flags & (clear | SVR_PROT_TX_ENCRYPTED)) == clear;
+}
+
 void
 svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
@@ -460,11 +652,14 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		s = session_table_at(rt->sessions, idx[j]);
 		p->user = idx[j];
 		d = p->buf + p->head;
+		if (p->info.tcp_flags & 0x02)
+			svr_tcp_mss_clamp(rt, p);
 		if ((s->flags &
 		        (SVR_SESSION_FWD_META | SVR_SESSION_REV_META | SVR_SESSION_AS_UDP |
 		            SVR_SESSION_XLATE)) != 0 ||
 		    svr_meta_has_cookie(d + p->info.payload_off,
-		        p->info.ip_len - p->info.payload_off)) {
+		        p->info.ip_len - p->info.payload_off) ||
+		    (rt->security && !svr_lan_secure_is_fast(s, &p->info))) {
 			verdicts[slot[j]] = svr_lan_to_wan_slow(rt, p, s, now_ns);
 			continue;
 		}
@@ -474,6 +669,8 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		p->port = svr_wan_port_of(rt, s);
 		verdicts[slot[j]] = SVR_VERDICT_TO_WAN;
 	}
+	if (rt->ack_pending_count != 0)
+		svr_router_flush(rt);
 }
 
 enum svr_verdict
@@ -504,6 +701,7 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	}
 	xlate = path->local.family != p->info.family;
 	as_udp = !svr_proto_is_native(p->info.l4_proto);
+	svr_tcp_mss_clamp(rt, p);
 	if (!as_udp && !pkt_csum_verify(p->buf + p->head, &p->info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
@@ -527,7 +725,8 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	s->service_id = route->service_id;
 	s->path_id = route->path_id;
 	s->flags = SVR_SESSION_FWD_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
-	    (xlate ? SVR_SESSION_XLATE : 0);
+	    (xlate ? SVR_SESSION_XLATE : 0) |
+	    ((uint32_t)(route->encrypt & 3) << SVR_PROT_MODE_SHIFT);
 	if (route->uuid != NULL)
 		memcpy(s->uuid, route->uuid, sizeof(s->uuid));
 	else
@@ -601,27 +800,50 @@ drop:
 
 /* Builds a control packet on the session's waypoint tuple, toward the peer. */
 static void
-svr_control_send(struct svr_router *rt, const struct session *s, uint8_t control)
+svr_control_send(struct svr_router *rt, struct session *s, uint8_t control)
 {
-	uint8_t block[SVR_META_MAX_LEN];
-	enum pkt_drop_reason reason;
+	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD];
+	enum pkt_drop_reason reason = PKT_DROP_PKT_TOO_BIG;
 	size_t block_len, ip_hdr, alen = svr_addr_len(s->wan_key.family);
+	struct svr_peer_keys *k = NULL;
 	struct svr_meta m;
 	struct pkt_buf *c;
+	bool ack = false;
 	uint8_t *d;
+	int rc;
 
 	memset(&m, 0, sizeof(m));
 	m.present = SVR_META_F_CONTROL;
 	m.control = control;
 	if (control == SVR_CONTROL_DISABLE_META)
 		m.present |= SVR_META_F_DISABLE_FWD_META;
+	if (rt->security) {
+		k = svr_session_keys(rt, s);
+		if (k == NULL || !svr_peer_keys_can_send(k)) {
+			svr_drop(rt, PKT_DROP_SEC_NO_KEY);
+			return;
+		}
+		m.present |= SVR_META_F_SECURITY_ID;
+		m.security_id = k->send.peer_index;
+		ack = s->flags & SVR_PROT_RX_ACK_DUE;
+	}
 	if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX || rt->pool == NULL ||
 	    (c = pkt_pool_get(rt->pool)) == NULL) {
 		svr_drop(rt, PKT_DROP_PKT_POOL_EMPTY);
 		return;
 	}
-	if (svr_meta_encode(&m, block, sizeof(block), &block_len) < 0)
+	if (svr_meta_encode(&m, block, SVR_META_MAX_LEN, &block_len) < 0 ||
+	    svr_seal_protection_append(block, &block_len, SVR_META_MAX_LEN, false, 0, 0, ack) < 0)
 		goto fail;
+	if (k != NULL) {
+		rc = svr_seal_block(k, block, &block_len, sizeof(block));
+		if (rc < 0) {
+			if (rc == -ERANGE)
+				reason = PKT_DROP_SEC_KEY_EXHAUSTED;
+			goto fail;
+		}
+		rt->stats.meta_sealed++;
+	}
 	ip_hdr = s->wan_key.family == ADDR_FAMILY_V4 ? 20 : 40;
 	d = pkt_buf_put(c, ip_hdr + SVR_UDP_HDR_LEN + block_len);
 	if (d == NULL)
@@ -654,10 +876,132 @@ svr_control_send(struct svr_router *rt, const struct session *s, uint8_t control
 	c->port = svr_wan_port_of(rt, s);
 	rt->ctrl_out[rt->ctrl_out_count++] = c;
 	rt->stats.control_tx++;
+	if (ack) {
+		s->flags &= ~(uint32_t)SVR_PROT_RX_ACK_DUE;
+		rt->stats.prot_acks_tx++;
+	}
 	return;
 fail:
 	pkt_pool_put(rt->pool, c);
-	svr_drop(rt, PKT_DROP_PKT_TOO_BIG);
+	svr_drop(rt, reason);
+}
+
+void
+svr_router_flush(struct svr_router *rt)
+{
+	for (unsigned i = 0; i < rt->ack_pending_count; i++) {
+		struct session *s = session_table_get(rt->sessions, rt->ack_pending[i]);
+
+		/* TCP always has a reverse segment to carry the ack; the control rides UDP. */
+		if (s != NULL && (s->flags & SVR_PROT_RX_ACK_DUE) &&
+		    s->wan_key.proto == IPPROTO_UDP)
+			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE);
+	}
+	rt->ack_pending_count = 0;
+}
+
+/* A protection decision arrived for the WAN-to-LAN direction: remember it, owe an ack. */
+static void
+svr_rx_decision_apply(struct svr_router *rt, struct session *s, uint32_t index,
+    const struct svr_seal_protection *prot)
+{
+	if (prot->ack && (s->flags & SVR_PROT_TX_DECIDED))
+		s->flags |= SVR_PROT_TX_ACKED;
+	if (!prot->has_decision)
+		return;
+	s->flags &= ~((SVR_PROT_REASON_MASK << SVR_PROT_RX_REASON_SHIFT) | SVR_PROT_RX_ENCRYPTED);
+	s->flags |= SVR_PROT_RX_KNOWN | (prot->mode ? SVR_PROT_RX_ENCRYPTED : 0) |
+	    ((uint32_t)(prot->reason & SVR_PROT_REASON_MASK) << SVR_PROT_RX_REASON_SHIFT);
+	if (!(s->flags & SVR_PROT_RX_ACK_DUE)) {
+		s->flags |= SVR_PROT_RX_ACK_DUE;
+		if (rt->ack_pending_count < SVR_BURST_MAX)
+			rt->ack_pending[rt->ack_pending_count++] = index;
+	}
+}
+
+/*
+ * Opens the encrypted payload of a WAN packet (data[off .. ip_len) ends with the
+ * trailer) in place and drops the trailer. 0 or a drop reason.
+ */
+static int
+svr_wan_payload_open(struct svr_peer_keys *k, struct pkt_buf *p,
+    const uint8_t ad[CRYPTO_AEAD_AD_LEN], size_t off, enum pkt_drop_reason *reason)
+{
+	struct pkt_info *info = &p->info;
+	uint8_t *d = p->buf + p->head;
+	size_t len = (size_t)info->ip_len - off;
+	const uint8_t *trailer;
+	struct svr_recv_key *r;
+	int rc;
+
+	if (len < CRYPTO_AEAD_TRAILER_LEN) {
+		k->stats.auth_failed++;
+		*reason = PKT_DROP_SEC_AUTH_FAILED;
+		return -EBADMSG;
+	}
+	len -= CRYPTO_AEAD_TRAILER_LEN;
+	trailer = d + off + len;
+	r = svr_peer_keys_recv_by_counter(k, crypto_aead_trailer_counter(trailer));
+	if (r == NULL) {
+		k->stats.unknown_index++;
+		*reason = PKT_DROP_SEC_UNKNOWN_KEY_INDEX;
+		return -ENOKEY;
+	}
+	rc = svr_peer_keys_open(k, r, ad, CRYPTO_AEAD_AD_LEN, d + off, len, trailer);
+	if (rc < 0) {
+		*reason = svr_open_reason(rc);
+		return rc;
+	}
+	pkt_set_ip_len(d, info, (size_t)info->ip_len - CRYPTO_AEAD_TRAILER_LEN);
+	(void)pkt_buf_trim(p, info->ip_len);
+	return 0;
+}
+
+/*
+ * Opens the sealed block at the start of the WAN payload in place with k, or any peer's
+ * keys when k is NULL (*k_out says whose). 0 with *block_len, or a drop reason.
+ */
+static int
+svr_wan_block_open(struct svr_router *rt, struct pkt_buf *p, struct svr_peer_keys *k,
+    struct svr_peer_keys **k_out, size_t *block_len, enum pkt_drop_reason *reason)
+{
+	struct pkt_info *info = &p->info;
+	uint8_t *data = p->buf + p->head + info->payload_off;
+	struct svr_recv_key *r = NULL;
+	uint32_t index;
+	int rc;
+
+	rc = svr_seal_peek(data, (size_t)info->ip_len - info->payload_off, &index, block_len,
+	    reason);
+	if (rc == -ENOENT)
+		*reason = PKT_DROP_SEC_META_UNSEALED;
+	if (rc < 0)
+		return rc;
+	if (k != NULL) {
+		r = svr_peer_keys_find_recv(k, index);
+	} else {
+		/* No session yet: peers are few, walk them. */
+		for (uint16_t i = 0; i < rt->peer_count && r == NULL && rt->peer_keys != NULL;
+		     i++) {
+			k = &rt->peer_keys[i];
+			r = svr_peer_keys_find_recv(k, index);
+		}
+	}
+	if (r == NULL) {
+		if (k != NULL)
+			k->stats.unknown_index++;
+		*reason = PKT_DROP_SEC_UNKNOWN_KEY_INDEX;
+		return -ENOKEY;
+	}
+	rc = svr_seal_open(k, r, data, *block_len);
+	if (rc < 0) {
+		*reason = svr_open_reason(rc);
+		return rc;
+	}
+	rt->stats.meta_opened++;
+	if (k_out != NULL)
+		*k_out = k;
+	return 0;
 }
 
 /* A control block arrived on a live session: act on it; the packet is consumed. */
@@ -688,6 +1032,40 @@ svr_control_handle(struct svr_router *rt, struct session *s, uint32_t index,
 	return SVR_VERDICT_CONSUMED;
 }
 
+/*
+ * Security on the way in, after the block (if any) was opened and decoded: the payload
+ * after the block must have a known decision; an encrypted one is opened in place. Only
+ * then are the protection TLVs acted on. 0 or a drop reason.
+ */
+static int
+svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
+    struct svr_peer_keys *k, size_t block_len, const struct svr_seal_protection *prot,
+    enum pkt_drop_reason *reason)
+{
+	size_t off = (size_t)p->info.payload_off + block_len;
+	uint8_t ad[CRYPTO_AEAD_AD_LEN];
+	bool encrypted;
+
+	if (off < p->info.ip_len) {
+		if (prot->has_decision) {
+			encrypted = prot->mode != 0;
+		} else if (s->flags & SVR_PROT_RX_KNOWN) {
+			encrypted = s->flags & SVR_PROT_RX_ENCRYPTED;
+		} else {
+			*reason = PKT_DROP_SEC_DECISION_MISSING;
+			return -EPROTO;
+		}
+		if (encrypted) {
+			svr_payload_ad(s, SESSION_DIR_WAN_TO_LAN, ad);
+			if (svr_wan_payload_open(k, p, ad, off, reason) < 0)
+				return -EBADMSG;
+			rt->stats.payload_opened++;
+		}
+	}
+	svr_rx_decision_apply(rt, s, index, prot);
+	return 0;
+}
+
 /* WAN -> LAN when the packet carries a block or the session is carried as UDP. */
 static enum svr_verdict
 svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
@@ -695,31 +1073,50 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 {
 	struct pkt_info *info = &p->info;
 	const uint8_t *d = p->buf + p->head;
+	struct svr_seal_protection prot = {0};
+	struct svr_peer_keys *k = NULL;
 	enum pkt_drop_reason reason;
 	size_t block_len = 0;
 	struct svr_meta m;
+	uint32_t carries;
 	unsigned count;
 
 	if (!pkt_csum_verify(d, info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
-	if (!has_cookie) {
-		if (s->role == SESSION_ROLE_EGRESS)
-			s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
-		return svr_wan_restore_slow(rt, p, s, 0, now_ns);
+	if (rt->security) {
+		k = svr_session_keys(rt, s);
+		if (k == NULL) {
+			reason = PKT_DROP_SEC_NO_KEY;
+			goto drop;
+		}
+		if (p->len > info->ip_len)
+			(void)pkt_buf_trim(p, info->ip_len); /* link-layer padding */
+		if (has_cookie && svr_wan_block_open(rt, p, k, NULL, &block_len, &reason) < 0)
+			goto drop;
 	}
+	if (!has_cookie)
+		goto no_meta;
 	if (svr_meta_decode(d + info->payload_off, info->ip_len - info->payload_off, &m, &block_len,
 	        &reason) < 0)
 		goto drop;
-	if (m.present & SVR_META_F_CONTROL)
-		return svr_control_handle(rt, s, index, &m);
-	if (m.present == 0) {
-		/* The empty block only protects a payload that began with the cookie. */
-		if (s->role == SESSION_ROLE_EGRESS)
-			s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
-		return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+	if (k != NULL && svr_seal_protection_find(d + info->payload_off, &prot) < 0) {
+		reason = PKT_DROP_META_BAD_TLV_LENGTH;
+		goto drop;
 	}
+	if (m.present & SVR_META_F_CONTROL) {
+		if (k != NULL)
+			svr_rx_decision_apply(rt, s, index, &prot);
+		return svr_control_handle(rt, s, index, &m);
+	}
+	/* Under security every block has a security id: look past it and the flag. */
+	carries = k != NULL ?
+	    m.present & ~(uint32_t)(SVR_META_F_SECURITY_ID | SVR_META_F_PAYLOAD_ENCRYPTED) :
+	    m.present;
+	if (carries == 0)
+		goto no_meta; /* the empty block only protects a payload that began with the cookie
+		               */
 	rt->stats.meta_rx++;
 	if (s->role == SESSION_ROLE_INGRESS) {
 		if ((m.present & SVR_META_F_REV_CTX) &&
@@ -738,8 +1135,11 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			/*
 			 * The ingress opened a new session on this waypoint tuple (it restarted
 			 * and reused the pair): the old session is dead. Forget it and let the
-			 * caller admit the new one like any first packet.
+			 * caller admit the new one like any first packet. Its block is open
+			 * already: svr_wan_decode() must not open it twice.
 			 */
+			if (k != NULL && rt->opened_count < SVR_BURST_MAX)
+				rt->opened[rt->opened_count++] = p;
 			svr_session_release(rt, s);
 			session_table_delete(rt->sessions, index);
 			rt->stats.replaced++;
@@ -764,6 +1164,13 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META);
 		}
 	}
+	goto payload;
+no_meta:
+	if (s->role == SESSION_ROLE_EGRESS)
+		s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
+payload:
+	if (k != NULL && svr_wan_unprotect(rt, p, s, index, k, block_len, &prot, &reason) < 0)
+		goto drop;
 	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
 drop:
 	svr_drop(rt, reason);
@@ -776,8 +1183,12 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 {
 	uint32_t idx[SVR_BURST_MAX];
 	unsigned slot[SVR_BURST_MAX];
-	unsigned m = svr_burst_lookup(rt, pkts, n, wan_zone, true, verdicts, idx, slot);
+	unsigned m;
 
+	if (rt->ack_pending_count != 0)
+		svr_router_flush(rt);
+	rt->opened_count = 0;
+	m = svr_burst_lookup(rt, pkts, n, wan_zone, true, verdicts, idx, slot);
 	for (unsigned j = 0; j < m; j++) {
 		struct pkt_buf *p = pkts[slot[j]];
 		const uint8_t *d = p->buf + p->head;
@@ -793,7 +1204,10 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		has_cookie = svr_meta_has_cookie(d + p->info.payload_off,
 		    p->info.ip_len - p->info.payload_off);
 		if (has_cookie ||
-		    (s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_REV_META | SVR_SESSION_XLATE))) {
+		    (s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_REV_META | SVR_SESSION_XLATE)) ||
+		    (rt->security && p->info.ip_len != p->info.payload_off &&
+		        (s->flags & (SVR_PROT_RX_KNOWN | SVR_PROT_RX_ENCRYPTED)) !=
+		            SVR_PROT_RX_KNOWN)) {
 			verdicts[slot[j]] =
 			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, now_ns);
 			continue;
@@ -819,6 +1233,24 @@ svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
 		reason = PKT_DROP_META_REQUIRED;
 		goto drop;
 	}
+	if (rt->security) {
+		bool opened = false;
+
+		for (unsigned i = 0; i < rt->opened_count && !opened; i++) {
+			if (rt->opened[i] == p) {
+				opened = true;
+				rt->opened[i] = NULL;
+			}
+		}
+		if (!svr_meta_has_cookie(d + info->payload_off, info->ip_len - info->payload_off)) {
+			reason = PKT_DROP_META_REQUIRED;
+			goto drop;
+		}
+		if (p->len > info->ip_len)
+			(void)pkt_buf_trim(p, info->ip_len);
+		if (!opened && svr_wan_block_open(rt, p, NULL, NULL, &block_len, &reason) < 0)
+			goto drop;
+	}
 	rc = svr_meta_decode(d + info->payload_off, info->ip_len - info->payload_off, m, &block_len,
 	    &reason);
 	if (rc == -ENOMSG) {
@@ -841,6 +1273,55 @@ drop:
 	return -EBADMSG;
 }
 
+/*
+ * Security for the first packet of a session at the egress: the block svr_wan_decode()
+ * opened must be under a key of the path's peer; the payload is opened before any state
+ * is made. 0 or a drop reason.
+ */
+static int
+svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    const struct svr_accept *accept, size_t block_len, struct svr_seal_protection *prot,
+    enum pkt_drop_reason *reason)
+{
+	uint16_t peer = rt->paths[accept->path_id].peer_id;
+	struct svr_peer_keys *k =
+	    rt->peer_keys != NULL && peer < rt->peer_count ? &rt->peer_keys[peer] : NULL;
+	const struct pkt_info *info = &p->info;
+	size_t off = (size_t)info->payload_off + block_len;
+	uint8_t ad[CRYPTO_AEAD_AD_LEN];
+
+	if (k == NULL) {
+		*reason = PKT_DROP_SEC_NO_KEY;
+		return -ENOKEY;
+	}
+	if (!(m->present & SVR_META_F_SECURITY_ID) ||
+	    svr_peer_keys_find_recv(k, m->security_id) == NULL) {
+		*reason = PKT_DROP_SEC_UNKNOWN_KEY_INDEX;
+		return -ENOKEY;
+	}
+	if (svr_seal_protection_find(p->buf + p->head + info->payload_off, prot) < 0) {
+		*reason = PKT_DROP_META_BAD_TLV_LENGTH;
+		return -EBADMSG;
+	}
+	if (off >= info->ip_len)
+		return 0;
+	if (!prot->has_decision) {
+		*reason = PKT_DROP_SEC_DECISION_MISSING;
+		return -EPROTO;
+	}
+	if (prot->mode == 0)
+		return 0;
+	if (!(m->present & SVR_META_F_UUID)) {
+		*reason = PKT_DROP_SEC_AUTH_FAILED;
+		return -EBADMSG;
+	}
+	crypto_aead_ad_encode(ad, m->uuid, CRYPTO_AEAD_DIR_FORWARD);
+	if (svr_wan_payload_open(k, p, ad, off, reason) < 0)
+		return -EBADMSG;
+	rt->stats.payload_opened++;
+	return 0;
+}
+
 enum svr_verdict
 svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
     const struct svr_accept *accept, uint64_t now_ns)
@@ -848,8 +1329,10 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	const struct svr_ctx *ctx = &m->fwd_ctx;
 	const struct pkt_info *info = &p->info;
 	const uint8_t *d = p->buf + p->head;
+	struct svr_seal_protection prot = {0};
 	struct session_key lan_key, wan_key;
 	enum pkt_drop_reason reason;
+	uint32_t prot_keep = 0;
 	struct session *s;
 	size_t block_len;
 	uint32_t index;
@@ -876,6 +1359,9 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	}
 	block_len = svr_meta_header_len(d + info->payload_off) +
 	    svr_meta_payload_len(d + info->payload_off);
+	if (rt->security &&
+	    svr_wan_first_unprotect(rt, p, m, accept, block_len, &prot, &reason) < 0)
+		goto drop;
 	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
 	if ((accept->server != NULL && accept->server->family != ctx->src.family) ||
 	    (accept->client != NULL && accept->client->family != ctx->src.family)) {
@@ -899,6 +1385,8 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 			goto drop;
 		}
 		s->path_id = accept->path_id;
+		/* Same session, same UUID: its protection decisions stand. */
+		prot_keep = s->flags & SVR_PROT_MASK & ~(3u << SVR_PROT_MODE_SHIFT);
 		rt->stats.rebinds++;
 	} else if (rc < 0) {
 		reason =
@@ -918,7 +1406,10 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
 	    (accept->server != NULL || accept->client != NULL ? SVR_SESSION_NAT : 0) |
 	    (ctx->src.family != info->family ? SVR_SESSION_XLATE : 0) |
-	    (1u << SVR_SESSION_META_RX_SHIFT);
+	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep |
+	    ((uint32_t)(accept->encrypt & 3) << SVR_PROT_MODE_SHIFT);
+	if (rt->security)
+		svr_rx_decision_apply(rt, s, index, &prot);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
 	rt->stats.meta_rx++;

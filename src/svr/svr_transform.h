@@ -133,6 +133,12 @@ struct svr_router {
 	 */
 	struct pkt_buf *ctrl_out[SVR_CTRL_OUT_MAX];
 	unsigned ctrl_out_count;
+	/* Internal to the transforms (security): sessions that owe the peer a protection ack. */
+	uint32_t ack_pending[SVR_BURST_MAX];
+	unsigned ack_pending_count;
+	/* Internal: WAN packets handed back as NEW_SESSION whose sealed block is open already. */
+	const struct pkt_buf *opened[SVR_BURST_MAX];
+	unsigned opened_count;
 };
 
 enum svr_verdict {
@@ -215,6 +221,14 @@ enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const s
  * allocated it. Call from the session table's on_expire hook before deletion.
  */
 void svr_session_release(struct svr_router *rt, const struct session *s);
+
+/*
+ * Sends what the router owes its peers at the end of a burst: protection acks that no
+ * packet toward the peer carried become control packets (UDP-borne sessions) in
+ * rt->ctrl_out. svr_lan_rx_burst() calls it at its end and svr_wan_rx_burst() at its
+ * start; a worker that goes idle calls it too.
+ */
+void svr_router_flush(struct svr_router *rt);
 
 /* Builds the LAN key of a parsed packet from the LAN zone (0, or -EPROTONOSUPPORT). */
 int svr_lan_key(const struct pkt_buf *p, uint16_t zone, struct session_key *key);
