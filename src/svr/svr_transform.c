@@ -496,9 +496,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		if (svr_lan_protect(rt, p, s, k, wire_payload_off, &signal, &reason) < 0)
 			goto drop;
 		d = p->buf + p->head;
-		ack = (s->flags & SVR_PROT_RX_ACK_DUE) &&
-		    /* Keep a signal on an encrypted payload within its byte budget. */
-		    (meta || !signal || !(s->flags & SVR_PROT_TX_ENCRYPTED));
+		ack = s->flags & SVR_PROT_RX_ACK_DUE;
 	}
 	if (meta) {
 		if (s->flags & SVR_SESSION_FWD_META)
@@ -514,7 +512,11 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	meta = meta || signal || ack ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off);
 	if (meta) {
-		if (signal && (s->flags & SVR_PROT_TX_ENCRYPTED))
+		/*
+		 * TLV 11 repeats what the decision's mode byte says; a packet that also
+		 * carries the ack leaves it out to stay within 100 bytes of overhead.
+		 */
+		if (signal && !ack && (s->flags & SVR_PROT_TX_ENCRYPTED))
 			m.present |= SVR_META_F_PAYLOAD_ENCRYPTED;
 		if (k != NULL) {
 			m.present |= SVR_META_F_SECURITY_ID;
@@ -1248,6 +1250,11 @@ svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
 		}
 		if (p->len > info->ip_len)
 			(void)pkt_buf_trim(p, info->ip_len);
+		/* Opening changes the bytes: the wire checksum is checked here, not later. */
+		if (!opened && !pkt_csum_verify(d, info)) {
+			reason = PKT_DROP_L4_BAD_CHECKSUM;
+			goto drop;
+		}
 		if (!opened && svr_wan_block_open(rt, p, NULL, NULL, &block_len, &reason) < 0)
 			goto drop;
 	}
@@ -1353,7 +1360,8 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		reason = PKT_DROP_PROTO_UNSUPPORTED;
 		goto drop;
 	}
-	if (!pkt_csum_verify(d, info)) {
+	/* With security, svr_wan_decode() checked it before opening the block in place. */
+	if (!rt->security && !pkt_csum_verify(d, info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
