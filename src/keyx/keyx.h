@@ -41,6 +41,8 @@
 #define KEYX_MSG_MAX      256
 #define KEYX_EVENTS_MAX   64
 #define KEYX_DATA_SEQ_MAX ((1ull << 56) - 2)
+/* peer_id of a SEND event that answers a source not yet tied to a peer (cookie reply). */
+#define KEYX_PEER_NONE UINT32_MAX
 
 /* Defaults of struct keyx_config, used for every field left 0. */
 #define KEYX_REKEY_AFTER_NS_DEFAULT       (120ull * 1000000000ull)
@@ -80,9 +82,9 @@ struct keyx_config {
 	 */
 	uint64_t realtime_ns;
 	/*
-	 * Randomness for key indices, retry jitter and cookie secrets: NULL means OpenSSL
-	 * RAND_bytes(). Tests pass a seeded generator. Ephemeral keys always come from
-	 * OpenSSL.
+	 * Randomness for key indices, retry jitter, cookie secrets and ephemeral keys:
+	 * NULL (production) means OpenSSL RAND_bytes(). Tests and fuzzers pass a seeded
+	 * generator so that a run is reproducible.
 	 */
 	void (*random)(void *arg, uint8_t *out, size_t len);
 	void *random_arg;
