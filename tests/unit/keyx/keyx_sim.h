@@ -81,7 +81,7 @@ struct sim {
 	unsigned delivered[5];
 };
 
-static void
+static inline void
 sim_random(void *arg, uint8_t *out, size_t len)
 {
 	uint64_t *state = arg;
@@ -94,14 +94,14 @@ sim_random(void *arg, uint8_t *out, size_t len)
 	}
 }
 
-static void
+static inline void
 sim_keypair(uint64_t *rng, uint8_t priv[KEYX_KEY_LEN], uint8_t pub[KEYX_KEY_LEN])
 {
 	sim_random(rng, priv, KEYX_KEY_LEN);
 	assert_int_equal(crypto_key_public(priv, pub), 0);
 }
 
-static void
+static inline void
 sim_endpoint(struct keyx_endpoint *ep, uint8_t last, uint32_t local_id)
 {
 	const uint8_t a[4] = {192, 0, 2, last};
@@ -113,7 +113,7 @@ sim_endpoint(struct keyx_endpoint *ep, uint8_t last, uint32_t local_id)
 }
 
 /* Config of side i with the other side as its only peer. cfg_in may change timers. */
-static void
+static inline void
 sim_side_new(struct sim *s, int i, const struct keyx_config *cfg_in,
     const uint8_t peer_pub[KEYX_KEY_LEN], uint64_t *rng)
 {
@@ -136,7 +136,7 @@ sim_side_new(struct sim *s, int i, const struct keyx_config *cfg_in,
 static uint64_t sim_rngs[2];
 
 /* Two routers that know each other, with cfg's timers (NULL: defaults). */
-static void
+static inline void
 sim_init(struct sim *s, uint64_t seed, const struct keyx_config *cfg)
 {
 	memset(s, 0, sizeof(*s));
@@ -153,14 +153,14 @@ sim_init(struct sim *s, uint64_t seed, const struct keyx_config *cfg)
 	sim_side_new(s, 1, cfg, s->side[0].pub, &sim_rngs[1]);
 }
 
-static void
+static inline void
 sim_fini(struct sim *s)
 {
 	keyx_free(s->side[0].kx);
 	keyx_free(s->side[1].kx);
 }
 
-static struct sim_recv *
+static inline struct sim_recv *
 sim_recv_find(struct sim_side *d, uint32_t index)
 {
 	for (int i = 0; i < SIM_RECV; i++)
@@ -169,7 +169,7 @@ sim_recv_find(struct sim_side *d, uint32_t index)
 	return NULL;
 }
 
-static unsigned
+static inline unsigned
 sim_recv_count(const struct sim_side *d)
 {
 	unsigned n = 0;
@@ -179,7 +179,7 @@ sim_recv_count(const struct sim_side *d)
 	return n;
 }
 
-static bool
+static inline bool
 sim_key_is_zero(const uint8_t *k)
 {
 	uint8_t acc = 0;
@@ -189,7 +189,7 @@ sim_key_is_zero(const uint8_t *k)
 	return acc == 0;
 }
 
-static void
+static inline void
 sim_enqueue(struct sim *s, int to, const struct keyx_endpoint *from, const uint8_t *msg, size_t len)
 {
 	struct sim_pkt *p;
@@ -207,7 +207,7 @@ sim_enqueue(struct sim *s, int to, const struct keyx_endpoint *from, const uint8
 }
 
 /* A datagram leaves side i: faults apply here. */
-static void
+static inline void
 sim_transmit(struct sim *s, int i, const struct keyx_event *ev)
 {
 	int to = 1 - i;
@@ -233,7 +233,7 @@ sim_transmit(struct sim *s, int i, const struct keyx_event *ev)
 }
 
 /* Carry out side i's events on its data-path model. */
-static void
+static inline void
 sim_apply(struct sim *s, int i, struct keyx_events *evs)
 {
 	struct sim_side *d = &s->side[i];
@@ -305,7 +305,7 @@ sim_apply(struct sim *s, int i, struct keyx_events *evs)
 
 static struct keyx_events sim_evs;
 
-static int
+static inline int
 sim_deliver_one(struct sim *s, const struct sim_pkt *p)
 {
 	int rc;
@@ -319,7 +319,7 @@ sim_deliver_one(struct sim *s, const struct sim_pkt *p)
 }
 
 /* Deliver every datagram due by now, in time order. */
-static void
+static inline void
 sim_deliver_due(struct sim *s)
 {
 	for (;;) {
@@ -340,7 +340,7 @@ sim_deliver_due(struct sim *s)
 }
 
 /* Remove the earliest queued datagram into *p, advancing time to it; false if none. */
-static bool
+static inline bool
 sim_take(struct sim *s, struct sim_pkt *p)
 {
 	unsigned best = s->queued;
@@ -358,7 +358,7 @@ sim_take(struct sim *s, struct sim_pkt *p)
 }
 
 /* Deliver everything queued and what it causes, without ticks. */
-static void
+static inline void
 sim_flush(struct sim *s)
 {
 	struct sim_pkt p;
@@ -368,7 +368,7 @@ sim_flush(struct sim *s)
 			(void)sim_deliver_one(s, &p);
 }
 
-static void
+static inline void
 sim_tick(struct sim *s, int i)
 {
 	sim_evs.count = 0;
@@ -376,7 +376,7 @@ sim_tick(struct sim *s, int i)
 	sim_apply(s, i, &sim_evs);
 }
 
-static void
+static inline void
 sim_want(struct sim *s, int i)
 {
 	sim_evs.count = 0;
@@ -385,7 +385,7 @@ sim_want(struct sim *s, int i)
 }
 
 /* Run for dur_ns in 10 ms steps, ticking both sides every 100 ms. */
-static void
+static inline void
 sim_run(struct sim *s, uint64_t dur_ns)
 {
 	uint64_t end = s->now_ns + dur_ns;
@@ -403,7 +403,7 @@ sim_run(struct sim *s, uint64_t dur_ns)
 }
 
 /* Whether side i's send key is the other side's receive key of the same index. */
-static bool
+static inline bool
 sim_send_matches(struct sim *s, int i)
 {
 	struct sim_side *d = &s->side[i];
@@ -415,13 +415,13 @@ sim_send_matches(struct sim *s, int i)
 	return r != NULL && memcmp(r->key, d->send_key, KEYX_KEY_LEN) == 0;
 }
 
-static bool
+static inline bool
 sim_established(struct sim *s)
 {
 	return sim_send_matches(s, 0) && sim_send_matches(s, 1);
 }
 
-static struct keyx_stats
+static inline struct keyx_stats
 sim_stats(struct sim *s, int i)
 {
 	struct keyx_stats st;
@@ -430,7 +430,7 @@ sim_stats(struct sim *s, int i)
 	return st;
 }
 
-static struct keyx_peer_status
+static inline struct keyx_peer_status
 sim_status(struct sim *s, int i)
 {
 	struct keyx_peer_status st;
