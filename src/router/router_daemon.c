@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,10 +19,13 @@
 
 #include "io/io_afpacket.h"
 #include "io/io_tun.h"
+#include "crypto/crypto_aead.h"
+#include "crypto/crypto_key.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "router/router_api.h"
 #include "router/router_config.h"
+#include "router/router_keys.h"
 #include "router/router_netlink.h"
 #include "router/router_nft.h"
 #include "router/router_worker.h"
@@ -32,7 +36,7 @@
 
 #define DAEMON_POOL_BUFFERS     4096
 #define DAEMON_WAN_SOCKET_BYTES (8 << 20)
-#define DAEMON_TUN_MTU          1400 /* room for a metadata block on 1500-byte WAN links */
+#define DAEMON_TUN_MTU          ROUTER_HOST_MTU
 #define DAEMON_TICK_NS          100000000ull
 #define DAEMON_IDLE_POLL_MS     10
 #define DAEMON_MAILBOX_MS       2000
@@ -69,6 +73,7 @@ struct router_daemon {
 	size_t route_count;
 	bool nft_installed;
 	struct router_worker *worker;
+	struct router_keys *keys; /* NULL: no private key, no security */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -293,8 +298,13 @@ daemon_worker_main(void *arg)
 		n = router_worker_poll(d->worker, now);
 		if (now - last_tick >= DAEMON_TICK_NS) {
 			router_worker_tick(d->worker, now);
+			for (size_t i = 0; d->keys != NULL && i < d->cfg->peer_count; i++)
+				router_keys_publish_sent(d->keys, (uint32_t)i,
+				    router_worker_peer_sent(d->worker, (uint32_t)i));
 			last_tick = now;
 		}
+		if (d->keys != NULL && router_keys_pending(d->keys))
+			router_keys_drain(d->keys, d->worker);
 		if (atomic_load_explicit(&d->mbox.pending, memory_order_acquire))
 			daemon_mailbox_serve(d);
 		if (n == 0)
@@ -416,6 +426,42 @@ daemon_state_name(uint8_t timeout_class)
 	}
 }
 
+static const char *
+daemon_protection_state(const struct router_daemon *d, const struct svr_protection_dir *p)
+{
+	if (d->cfg->security.private_key_file == NULL)
+		return "off";
+	if (!p->decided)
+		return "pending";
+	return p->encrypted ? "encrypted" : "clear";
+}
+
+/* One direction's payload protection: its state, why, and whether the peer knows it. */
+static json_t *
+daemon_protection_dir_json(const struct router_daemon *d, const struct svr_protection_dir *p)
+{
+	return json_pack("{s:s, s:s, s:b}", "state", daemon_protection_state(d, p), "reason",
+	    p->decided ? p->reason_name : "", "acknowledged", p->acked);
+}
+
+/* "out encrypted (auto), in clear (tls)": the sessions table's encryption column. */
+static void
+daemon_protection_text(const struct router_daemon *d, const struct svr_protection *prot, char *out,
+    size_t len)
+{
+	const struct svr_protection_dir *o = &prot->dir[SESSION_DIR_LAN_TO_WAN],
+	                                *i = &prot->dir[SESSION_DIR_WAN_TO_LAN];
+
+	if (d->cfg->security.private_key_file == NULL) {
+		snprintf(out, len, "off (no keys)");
+		return;
+	}
+	snprintf(out, len, "out %s%s%s%s, in %s%s%s%s", daemon_protection_state(d, o),
+	    o->decided ? " (" : "", o->decided ? o->reason_name : "", o->decided ? ")" : "",
+	    daemon_protection_state(d, i), i->decided ? " (" : "", i->decided ? i->reason_name : "",
+	    i->decided ? ")" : "");
+}
+
 static json_t *
 daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t index, uint64_t now)
 {
@@ -424,8 +470,11 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	bool ingress = s->role == SESSION_ROLE_INGRESS;
 	const char *peer =
 	    s->path_id < cfg->path_count ? cfg->peers[cfg->paths[s->path_id].peer_id].name : "?";
-	char uuid[40];
+	char uuid[40], enc[96];
+	struct svr_protection prot;
 
+	svr_session_protection(s, &prot);
+	daemon_protection_text(d, &prot, enc, sizeof(enc));
 	snprintf(uuid, sizeof(uuid),
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", s->uuid[0],
 	    s->uuid[1], s->uuid[2], s->uuid[3], s->uuid[4], s->uuid[5], s->uuid[6], s->uuid[7],
@@ -435,7 +484,7 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	 * egress. */
 	return json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:s, s:s, s:s, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I}",
+	    "s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
 	    "id", (json_int_t)index, "uuid", uuid, "tenant",
 	    s->tenant_id < cfg->lan_count ? cfg->tenants[cfg->lans[s->tenant_id].tenant_id].name :
 	                                    "?",
@@ -458,7 +507,10 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	    (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN], "packets_in",
 	    (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN], "bytes_out",
 	    (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN], "bytes_in",
-	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN]);
+	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN], "encryption", enc, "protection",
+	    json_pack("{s:o, s:o}", "out",
+	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_LAN_TO_WAN]), "in",
+	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
 }
 
 static bool
@@ -554,8 +606,15 @@ daemon_answer_peers(struct router_daemon *d)
 			        "waypoint_pairs_in_use",
 			        (json_int_t)svr_waypoint_ports_in_use(sp->ports)));
 		}
+		const struct svr_peer_key_stats *ks =
+		    router_worker_peer_key_stats(d->worker, (uint32_t)i);
+
 		json_array_append_new(list,
-		    json_pack("{s:s, s:o}", "name", cfg->peers[i].name, "paths", paths));
+		    json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "name", cfg->peers[i].name,
+		        "paths", paths, "data_keys", "sealed", (json_int_t)ks->sealed, "opened",
+		        (json_int_t)ks->opened, "auth_failed", (json_int_t)ks->auth_failed,
+		        "replayed", (json_int_t)ks->replayed, "unknown_index",
+		        (json_int_t)ks->unknown_index));
 	}
 	free(sessions);
 	free(tx);
@@ -659,9 +718,41 @@ daemon_api_ask(const json_t *args, json_t **result, struct router_api_error *err
 	}
 DAEMON_API_ASK(status)
 DAEMON_API_ASK(sessions)
-DAEMON_API_ASK(peers)
-DAEMON_API_ASK(drops)
 DAEMON_API_ASK(interfaces)
+
+/* The worker's view of each peer plus the key exchange's (which lives on this thread). */
+static int
+daemon_api_peers(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+	json_t *peer;
+	size_t i;
+	int rc = daemon_api_ask(args, result, err, ctx, "peers");
+
+	if (rc < 0)
+		return rc;
+	json_array_foreach(json_object_get(*result, "peers"), i, peer)
+	{
+		json_t *sec = d->keys != NULL ?
+		    router_keys_peer_json(d->keys, (uint32_t)i, clock_now_ns()) :
+		    json_pack("{s:s}", "state", "off");
+
+		json_object_set_new(peer, "security", sec);
+	}
+	return 0;
+}
+
+/* The worker's drops plus the handshake's, under the same reason names. */
+static int
+daemon_api_drops(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+	int rc = daemon_api_ask(args, result, err, ctx, "drops");
+
+	if (rc == 0 && d->keys != NULL)
+		router_keys_drops_add(d->keys, json_object_get(*result, "drops"));
+	return rc;
+}
 
 static int
 daemon_api_config(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
@@ -675,6 +766,7 @@ daemon_api_config(const json_t *args, json_t **result, struct router_api_error *
 }
 
 static int daemon_reload(struct router_daemon *d, struct router_api_error *err);
+static int daemon_keys_open(struct router_daemon *d);
 
 static int
 daemon_api_reload(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
@@ -716,6 +808,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	struct router_config_errors errors;
 	struct router_config *next = NULL, *old;
 	json_t *next_json;
+	bool keys_same;
 	int rc;
 
 	router_config_errors_init(&errors);
@@ -748,22 +841,58 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		log_warning("reload refused: devices or waypoints changed (restart needed)");
 		return -EINVAL;
 	}
+	keys_same = d->keys != NULL && router_keys_config_same(d->cfg, next);
+	if (!keys_same && next->security.private_key_file != NULL) {
+		uint8_t probe[CRYPTO_KEY_LEN];
+		char why[256];
+
+		/* Check the key file before anything stops; the keys are built after. */
+		rc = crypto_key_read_private_file(next->security.private_key_file, probe, why,
+		    sizeof(why));
+		OPENSSL_cleanse(probe, sizeof(probe));
+		if (rc < 0) {
+			router_api_error_set(err, "config-invalid",
+			    "$.router.private_key_file: %s; the running configuration is unchanged",
+			    why);
+			router_config_free(next);
+			return -EINVAL;
+		}
+	}
 	next_json = json_load_file(d->options->config_path, 0, NULL);
 	daemon_worker_stop(d);
 	daemon_routes_remove(d);
 	old = d->cfg;
 	d->cfg = next;
+	if (keys_same) {
+		router_keys_set_config(d->keys, d->cfg);
+	} else {
+		router_keys_free(d->keys);
+		d->keys = NULL;
+	}
 	rc = daemon_routes_install(d, d->cfg);
 	if (rc == 0)
+		rc = daemon_keys_open(d);
+	if (rc == 0)
 		rc = daemon_worker_start(d);
+	if (rc == 0 && keys_same)
+		router_keys_replay(d->keys);
 	if (rc < 0) {
 		/* Put the old policy back exactly as it ran. */
 		daemon_routes_remove(d);
+		if (d->keys != NULL && keys_same) {
+			router_keys_set_config(d->keys, old);
+		} else {
+			router_keys_free(d->keys);
+			d->keys = NULL;
+		}
 		d->cfg = old;
 		router_config_free(next);
 		json_decref(next_json);
 		daemon_routes_install(d, d->cfg);
+		daemon_keys_open(d);
 		daemon_worker_start(d);
+		if (d->keys != NULL && keys_same)
+			router_keys_replay(d->keys);
 		router_api_error_set(err, ROUTER_API_E_INTERNAL,
 		    "applying the new configuration failed (%s); the previous one runs again",
 		    strerror(-rc));
@@ -778,6 +907,29 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 }
 
 /* ---- main loop ------------------------------------------------------------------------- */
+
+/* Starts the key exchange when the configuration has a private key (and none runs yet). */
+static int
+daemon_keys_open(struct router_daemon *d)
+{
+	char why[256];
+	int rc;
+
+	if (d->keys != NULL)
+		return 0;
+	if (d->cfg->security.private_key_file == NULL) {
+		log_warning("no private_key_file: metadata and payloads cross the WAN unencrypted "
+		            "and unauthenticated");
+		return 0;
+	}
+	rc = router_keys_new(d->cfg, clock_now_ns(), &d->keys, why, sizeof(why));
+	if (rc < 0)
+		return log_error_errno(rc, "%s: %s", d->cfg->security.private_key_file, why);
+	log_info("peer keys: %zu peers, cipher %s, rekey every %u s", d->cfg->peer_count,
+	    crypto_aead_alg_name((enum crypto_aead_alg)d->cfg->security.cipher),
+	    d->cfg->security.rekey_after_s);
+	return 0;
+}
 
 static int
 daemon_api_open(struct router_daemon *d)
@@ -823,17 +975,36 @@ daemon_api_open(struct router_daemon *d)
 static int
 daemon_loop(struct router_daemon *d, int sfd)
 {
+	uint64_t last_tick = 0;
+
 	for (;;) {
-		struct pollfd fds[2] = {
+		struct pollfd fds[2 + 64] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = router_api_fd(d->api), .events = POLLIN},
 		};
+		int key_fds[64];
+		size_t nkeys = d->keys != NULL ? router_keys_fds(d->keys, key_fds, 64) : 0;
+		bool key_ready = false;
 		struct signalfd_siginfo si;
+		uint64_t now;
 
-		if (poll(fds, 2, 500) < 0 && errno != EINTR)
+		for (size_t i = 0; i < nkeys; i++)
+			fds[2 + i] = (struct pollfd){.fd = key_fds[i], .events = POLLIN};
+		/* The key exchange's timers run every 100 ms; without keys, wake up rarely. */
+		if (poll(fds, (nfds_t)(2 + nkeys), d->keys != NULL ? 100 : 500) < 0 &&
+		    errno != EINTR)
 			return log_error_errno(-errno, "poll");
 		if (fds[1].revents)
 			router_api_on_readable(d->api);
+		for (size_t i = 0; i < nkeys; i++)
+			key_ready |= (fds[2 + i].revents & POLLIN) != 0;
+		now = clock_now_ns();
+		if (d->keys != NULL && key_ready)
+			router_keys_on_readable(d->keys, now);
+		if (d->keys != NULL && now - last_tick >= ROUTER_KEYS_TICK_NS) {
+			router_keys_tick(d->keys, now);
+			last_tick = now;
+		}
 		if (!(fds[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -892,7 +1063,8 @@ router_daemon_run(const struct router_daemon_options *options)
 		goto out;
 	}
 	d.started_ns = clock_now_ns();
-	if (daemon_devices_open(&d) < 0 || daemon_api_open(&d) < 0 || daemon_worker_start(&d) < 0)
+	if (daemon_devices_open(&d) < 0 || daemon_api_open(&d) < 0 || daemon_keys_open(&d) < 0 ||
+	    daemon_worker_start(&d) < 0)
 		goto out;
 	log_info("router %s running: %zu LAN, %zu WAN, %zu peers, %zu services; API %s",
 	    d.cfg->name, d.cfg->lan_count, d.cfg->wan_count, d.cfg->peer_count,
@@ -900,6 +1072,7 @@ router_daemon_run(const struct router_daemon_options *options)
 	status = daemon_loop(&d, sfd) < 0 ? 1 : 0;
 out:
 	daemon_worker_stop(&d);
+	router_keys_free(d.keys);
 	router_api_free(d.api);
 	daemon_devices_close(&d);
 	router_netlink_close(d.nl);

@@ -27,7 +27,7 @@ check() {
 
 lab_cleanup() {
 	[ -n "$lab" ] && timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1
-	rm -rf "$work"
+	[ -n "${KEEP_WORK:-}" ] && echo "# kept $work" >&2 || rm -rf "$work"
 }
 trap lab_cleanup EXIT INT TERM
 
