@@ -152,9 +152,16 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.security = cfg->security.private_key_file != NULL;
 	w->svr.peer_keys = w->peer_keys;
 	w->svr.peer_count = (uint16_t)cfg->peer_count;
-	/* Hosts send at most the TUN's MTU; announcing more would only cost PMTU discovery. */
-	w->svr.tcp_mss_max[0] = ROUTER_HOST_MTU - 20 - 20;
-	w->svr.tcp_mss_max[1] = ROUTER_HOST_MTU - 40 - 20;
+	/*
+	 * With encryption a full-size segment grows by the trailer and, once, a decision
+	 * signal: the host MTU (the TUN's) keeps room for both, and clamping the MSS to it
+	 * spares every session a round of PMTU discovery. Without security the SYN is left
+	 * exactly as the host sent it.
+	 */
+	if (w->svr.security) {
+		w->svr.tcp_mss_max[0] = ROUTER_HOST_MTU - 20 - 20;
+		w->svr.tcp_mss_max[1] = ROUTER_HOST_MTU - 40 - 20;
+	}
 	w->svr.on_release = router_worker_on_release;
 	w->svr.release_arg = w;
 	rc = svr_router_seed(&w->svr);

@@ -101,6 +101,28 @@ sleep 0.3
 kill $lan_dump 2>/dev/null
 wait $lan_dump 2>/dev/null
 check "HTTPS: the download is byte-identical" cmp "$work/https.got" "$work/www/page.txt"
+check "TCP MSS: the SYN reaching b1 announces at most 1360 (the 1400-byte host MTU)" python3 - "$work/https-lan.pcap" <<'PY'
+import struct, sys
+sys.path.insert(0, "tests/lab/lib")
+import pcap_check as pc
+for ip in pc.packets(sys.argv[1]):
+    ihl = (ip[0] & 15) * 4
+    tcp = ip[ihl:]
+    if ip[9] != 6 or tcp[13] & 0x12 != 0x02:
+        continue
+    opts, i = tcp[20:(tcp[12] >> 4) * 4], 0
+    while i < len(opts) and opts[i] != 0:
+        if opts[i] == 1:
+            i += 1
+            continue
+        if opts[i] == 2:
+            mss = struct.unpack("!H", opts[i + 2:i + 4])[0]
+            assert mss <= 1360, mss
+            print("MSS", mss)
+            sys.exit(0)
+        i += opts[i + 1]
+sys.exit("no SYN with an MSS option")
+PY
 python3 $pcap stream "$work/https-lan.pcap" 443 "$work/tls-lan.bin" >/dev/null 2>&1
 # On the WAN the server's packets leave b from a waypoint port: take the side that
 # carried the most TCP payload toward a.

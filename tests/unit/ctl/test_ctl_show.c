@@ -70,18 +70,22 @@ test_ctl_show_sessions_table(void **state)
 	    "\"source\":\"10.0.1.5:40000\",\"destination\":\"10.0.2.10:443\","
 	    "\"waypoint\":{\"source\":\"192.0.2.1:16384\",\"destination\":\"198.51.100.1:16385\"},"
 	    "\"role\":\"ingress\",\"state\":\"established\",\"age_s\":125,"
-	    "\"packets_out\":10,\"packets_in\":9,\"bytes_out\":1200,\"bytes_in\":64000},"
+	    "\"packets_out\":10,\"packets_in\":9,\"bytes_out\":1200,\"bytes_in\":64000,"
+	    "\"encryption\":\"out clear (tls), in clear (tls)\"},"
 	    "{\"id\":12,\"tenant\":\"red\",\"service\":\"dns\",\"proto\":\"udp\","
 	    "\"source\":\"10.0.1.6:5353\",\"destination\":\"10.0.2.53:53\","
 	    "\"role\":\"egress\",\"state\":\"open\",\"age_s\":4,"
 	    "\"packets_out\":1,\"packets_in\":1,\"bytes_out\":60,\"bytes_in\":120}]}",
 	    false,
 	    "ID  TENANT  SERVICE  PROTO  SOURCE          DESTINATION    WAYPOINTS            "
-	    "                ROLE     STATE          AGE  PKTS-OUT  PKTS-IN  BYTES-OUT  BYTES-IN\n"
+	    "                ROLE     STATE          AGE  PKTS-OUT  PKTS-IN  BYTES-OUT  BYTES-IN  "
+	    "ENCRYPTION\n"
 	    " 7  blue    web      tcp    10.0.1.5:40000  10.0.2.10:443  192.0.2.1:16384->198."
-	    "51.100.1:16385  ingress  established  2m05s        10        9       1200     64000\n"
+	    "51.100.1:16385  ingress  established  2m05s        10        9       1200     64000  "
+	    "out clear (tls), in clear (tls)\n"
 	    "12  red     dns      udp    10.0.1.6:5353   10.0.2.53:53   -                    "
-	    "                egress   open            4s         1        1         60       120\n"
+	    "                egress   open            4s         1        1         60       120  "
+	    "-\n"
 	    "2 of 3 sessions shown\n");
 }
 
@@ -101,13 +105,19 @@ test_ctl_show_peers_one_row_per_path(void **state)
 	    "{\"name\":\"wan0\",\"interface\":\"wan0\",\"local\":\"192.0.2.1\","
 	    "\"remote\":\"198.51.100.1\",\"state\":\"up\",\"sessions\":3},"
 	    "{\"name\":\"lte\",\"interface\":\"wan1\",\"local\":\"203.0.113.9\","
-	    "\"remote\":\"198.51.100.2\",\"state\":\"down\",\"sessions\":0}]},"
+	    "\"remote\":\"198.51.100.2\",\"state\":\"down\",\"sessions\":0}],"
+	    "\"security\":{\"state\":\"established\",\"key_age_s\":42,"
+	    "\"last_rekey_s_ago\":-1,\"rekeys\":0}},"
 	    "{\"name\":\"site-c\",\"paths\":[]}]}",
 	    false,
-	    "PEER    PATH  INTERFACE  LOCAL        REMOTE        STATE  SESSIONS\n"
-	    "site-b  wan0  wan0       192.0.2.1    198.51.100.1  up            3\n"
-	    "site-b  lte   wan1       203.0.113.9  198.51.100.2  down          0\n"
-	    "site-c  -     -          -            -             -             -\n");
+	    "PEER    PATH  INTERFACE  LOCAL        REMOTE        STATE  SESSIONS  KEYS         "
+	    "KEY-AGE-S  REKEYED-S-AGO  REKEYS\n"
+	    "site-b  wan0  wan0       192.0.2.1    198.51.100.1  up            3  established  "
+	    "       42              -       0\n"
+	    "site-b  lte   wan1       203.0.113.9  198.51.100.2  down          0  established  "
+	    "       42              -       0\n"
+	    "site-c  -     -          -            -             -             -  -            "
+	    "        -              -       -\n");
 }
 
 static const char drops_json[] = "{\"drops\":[{\"reason\":\"ip-truncated\",\"count\":0},"
