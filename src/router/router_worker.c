@@ -531,6 +531,8 @@ router_worker_poll(struct router_worker *w, uint64_t now_ns)
 		n = router_worker_parse(w, bufs, n, now_ns);
 		router_worker_wan_burst(w, (uint16_t)wan, bufs, n, now_ns);
 	}
+	/* Acknowledgements of protection decisions still owed become control packets. */
+	svr_router_flush(&w->svr);
 	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
 		router_worker_send(w, w->svr.ctrl_out[i]);
 	w->svr.ctrl_out_count = 0;
