@@ -128,6 +128,27 @@ router_keys_mirror_recv_slot(struct router_keys_peer *p, uint32_t index)
 	return pick;
 }
 
+/* The socket address of (a, port). */
+static socklen_t
+router_keys_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == ADDR_FAMILY_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, a->bytes, 16);
+	return sizeof(*sin6);
+}
+
 static void
 router_keys_send_datagram(struct router_keys *rk, uint32_t wan, const struct addr *to,
     uint16_t port, const uint8_t *msg, size_t len)
@@ -137,22 +158,7 @@ router_keys_send_datagram(struct router_keys *rk, uint32_t wan, const struct add
 
 	if (wan >= rk->fd_count || rk->fds[wan] < 0)
 		return;
-	memset(&ss, 0, sizeof(ss));
-	if (to->family == ADDR_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, to->bytes, 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, to->bytes, 16);
-		sl = sizeof(*sin6);
-	}
+	sl = router_keys_sockaddr(to, port, &ss);
 	if (sendto(rk->fds[wan], msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
 		rk->send_errors++;
 }
@@ -239,25 +245,10 @@ router_keys_socket_open(const struct addr *waypoint, int *out, char *why, size_t
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int one = 1, fd, family = waypoint->family == ADDR_FAMILY_V4 ? AF_INET : AF_INET6;
+	int one = 1, fd, err, family = waypoint->family == ADDR_FAMILY_V4 ? AF_INET : AF_INET6;
 	char text[ADDR_TEXT_MAX];
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(KEYX_PORT);
-		memcpy(&sin->sin_addr, waypoint->bytes, 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(KEYX_PORT);
-		memcpy(&sin6->sin6_addr, waypoint->bytes, 16);
-		sl = sizeof(*sin6);
-	}
+	sl = router_keys_sockaddr(waypoint, KEYX_PORT, &ss);
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
@@ -271,12 +262,13 @@ router_keys_socket_open(const struct addr *waypoint, int *out, char *why, size_t
 	*out = fd;
 	return 0;
 fail:
+	err = errno;
 	addr_format(waypoint, text, sizeof(text));
 	snprintf(why, why_len, "cannot open the key exchange socket on %s port %d: %s", text,
-	    KEYX_PORT, strerror(errno));
+	    KEYX_PORT, strerror(err));
 	if (fd >= 0)
 		close(fd);
-	return -errno;
+	return -err;
 }
 
 int
