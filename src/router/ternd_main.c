@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto_key.h"
 #include "router/router_config.h"
 #include "router/router_daemon.h"
 
@@ -55,6 +57,25 @@ ternd_check(const char *file)
 
 	router_config_errors_init(&errors);
 	rc = router_config_load(file, &cfg, &errors);
+	if (rc == 0 && cfg->security.private_key_file != NULL) {
+		uint8_t key[CRYPTO_KEY_LEN];
+		char why[256];
+
+		/* The key file is part of what makes the configuration runnable. */
+		if (crypto_key_read_private_file(cfg->security.private_key_file, key, why,
+		        sizeof(why)) < 0) {
+			fprintf(stderr, "%s: $.router.private_key_file: %s: %s\n", file,
+			    cfg->security.private_key_file, why);
+			fprintf(stderr, "%s: configuration invalid (1 error)\n", file);
+			rc = -EINVAL;
+		}
+		OPENSSL_cleanse(key, sizeof(key));
+		if (rc < 0) {
+			router_config_free(cfg);
+			router_config_errors_fini(&errors);
+			return EXIT_INVALID;
+		}
+	}
 	if (rc == 0) {
 		printf("%s: configuration OK (router %s: %zu tenants, %zu lan, %zu wan, %zu peers "
 		       "with %zu paths, %zu services)\n",
