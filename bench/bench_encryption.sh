@@ -13,13 +13,12 @@
 # For each: iperf3 TCP a1 -> b1 with 1 and 4 streams, iperf3 UDP of 1400-byte IP
 # packets (1372-byte payloads, which fit every tunnel's MTU) offered at 1 Gbit/s
 # (what arrives is reported), CPU seconds per GB during the 1-stream TCP run (the whole
-# machine's busy time from /proc/stat, as bench_forwarding), and the WAN bytes per
-# packet beyond the host's own IP packet for an HTTP and an HTTPS download of 32 MiB
-# (nginx on b1, a self-signed certificate made for the run; their rates are reported
-# too) and a VoIP-like stream (60-byte UDP
-# payloads at 50 per second for 5 s, a1 -> b1): tcpdump on the LAN bridge and the WAN
-# interface of the router the data enters by, paired packet by packet
-# (bench/encryption/overhead.py says how).
+# machine's busy time from /proc/stat, as bench_forwarding), the rates of an HTTP and
+# an HTTPS download of 64 MiB (nginx on b1, a self-signed certificate made for the
+# run), and the WAN bytes per packet beyond the host's own IP packet for an HTTP and
+# an HTTPS download of 32 MiB and a VoIP-like stream (60-byte UDP payloads at 50 per
+# second for 5 s, a1 -> b1): tcpdump on the LAN bridge and the WAN interface of the
+# router the data enters by, paired packet by packet (bench/encryption/overhead.py).
 #
 # Tern's secure topologies (two-sites-secure.json, two-sites-secure-plain.json) are
 # used when they exist; until then both tern rows run two-sites.json and the result
@@ -84,7 +83,8 @@ lab_end() {
 		lab=""
 	fi
 }
-trap 'lab_end; rm -rf "$work"' EXIT
+# TERN_BENCH_KEEP=1 keeps the captures, logs and iperf3 output for a look afterwards.
+trap 'lab_end; [ "${TERN_BENCH_KEEP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 if [ -f "$examples/two-sites-secure.json" ] && [ -f "$examples/two-sites-secure-plain.json" ]; then
@@ -100,9 +100,11 @@ fi
 
 busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
-# The servers' content, made once: a 32 MiB download and a self-signed certificate.
+# The servers' content, made once: downloads of 64 MiB (rates) and 32 MiB (captured),
+# and a self-signed certificate.
 mkdir -p "$work/www"
-head -c $((32 * 1024 * 1024)) /dev/urandom >"$work/www/file.bin"
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$work/www/big.bin"
+head -c $((32 * 1024 * 1024)) "$work/www/big.bin" >"$work/www/file.bin"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=b1.bench.tern" \
 	-keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
 cat >"$work/nginx.conf" <<EOF
@@ -132,17 +134,20 @@ iperf3_run() {
 	}
 }
 
-# capture_start ROUTER: tcpdump on the router's LAN bridge and WAN interface.
+# capture_start ROUTER NAME: tcpdump on the router's LAN bridge and WAN interface, to
+# $work/NAME-corp.pcap and $work/NAME-wan0.pcap. Immediate mode, so that the last
+# packets are not still in a ring block when capture_stop ends it.
 capture_start() {
 	local ifname
+	cap_name=$2
 	for ifname in corp wan0; do
-		rm -f "$work/cap-$ifname.log"
-		timeout 60 $ternlab exec --lab "$lab" "$1" -- tcpdump -n -U -Z root -s 128 -B 8192 \
-			-i "$ifname" -w "$work/cap-$ifname.pcap" ip >"$work/cap-$ifname.log" 2>&1 &
+		timeout 60 $ternlab exec --lab "$lab" "$1" -- tcpdump -n -U --immediate-mode -Z root \
+			-s 128 -B 8192 -i "$ifname" -w "$work/$cap_name-$ifname.pcap" ip \
+			>"$work/$cap_name-$ifname.log" 2>&1 &
 		cap_pids+=($!)
 	done
 	for ifname in corp wan0; do
-		wait_until 10 grep -q "listening on" "$work/cap-$ifname.log" || {
+		wait_until 10 grep -q "listening on" "$work/$cap_name-$ifname.log" || {
 			echo "tcpdump did not start on $ifname" >&2
 			return 1
 		}
@@ -151,7 +156,7 @@ capture_start() {
 
 capture_stop() {
 	local p
-	sleep 0.3
+	sleep 0.5
 	for p in "${cap_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -159,13 +164,17 @@ capture_stop() {
 		wait "$p" 2>/dev/null || true
 	done
 	cap_pids=()
+	grep -h "dropped by kernel" "$work/$cap_name"-*.log | grep -qv "^0 " &&
+		echo "  warning: tcpdump dropped packets in $cap_name: $(grep -h 'dropped by kernel' "$work/$cap_name"-*.log | tr '\n' ' ')" >&2
+	return 0
 }
 
-# overhead NAME ARGS...: the analysis of the last capture, to $work/$variant-NAME.json.
+# overhead NAME ARGS...: the analysis of capture $variant-NAME, to $work/$variant-ovh-NAME.json.
 overhead() {
 	local name=$1
 	shift
-	python3 "$enc/overhead.py" "$work/cap-corp.pcap" "$work/cap-wan0.pcap" --carrier "$carrier" "$@" \
+	python3 "$enc/overhead.py" "$work/$variant-$name-corp.pcap" "$work/$variant-$name-wan0.pcap" \
+		--carrier "$carrier" "$@" \
 		>"$work/$variant-ovh-$name.json"
 }
 
@@ -183,11 +192,6 @@ run_variant() {
 	echo "== $variant ($(basename "$topo"))"
 	out=$($ternlab up "$topo" --build "$build") || return 1
 	lab=$(sed -n 's/^lab \(tl[0-9a-f]*\) .*/\1/p' <<<"$out" | head -n1)
-	# Wire-sized packets from the hosts too, so the LAN capture sees each packet as
-	# the routers forward it (not 64 KB offloaded super-packets); alike in every row.
-	for h in a1 b1; do
-		x "$h" -- ip link set dev eth0 gso_max_segs 1 gso_max_size 1500
-	done
 	case $variant in
 	wireguard_go) wg_up || return 1 ;;
 	ipsec) ipsec_up || return 1 ;;
@@ -208,13 +212,25 @@ run_variant() {
 	echo "$t0 $t1 $(getconf CLK_TCK)" >"$work/$variant-cpu.txt"
 	iperf3_run tcp4 -P 4
 	iperf3_run udp1400 -u -l 1372 -b 1G
-
-	# HTTP and HTTPS downloads b1 -> a1: the data enters at router b.
+	# Download rates, 64 MiB each.
 	for proto in http https; do
-		capture_start b || return 1
-		url=$proto://10.2.0.10/file.bin
 		timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
-			-w "%{size_download} %{time_total}\n" "$url" >"$work/$variant-$proto.txt" || true
+			-w "%{size_download} %{time_total}\n" "$proto://10.2.0.10/big.bin" \
+			>"$work/$variant-$proto.txt" || true
+	done
+
+	# Overhead. From here on the hosts send wire-sized packets, so the LAN capture sees
+	# each packet as the router forwards it, not a 64 KB offloaded super-packet. (Not
+	# for the rates above: segmenting in the hosts' stacks costs the shared cores
+	# about half of every row's TCP rate.)
+	for h in a1 b1; do
+		x "$h" -- ip link set dev eth0 gso_max_segs 1 gso_max_size 1500
+	done
+	# HTTP and HTTPS downloads of 32 MiB b1 -> a1: the data enters at router b.
+	for proto in http https; do
+		capture_start b "$variant-$proto" || return 1
+		timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
+			"$proto://10.2.0.10/file.bin" || true
 		capture_stop
 		overhead "$proto" --lan 10.2.0.10 10.1.0.10 --proto tcp \
 			--port "$([ $proto = http ] && echo 80 || echo 443)" --wan 192.0.2.2 192.0.2.1
@@ -223,7 +239,7 @@ run_variant() {
 	timeout 20 $ternlab exec --lab "$lab" b1 -- python3 "$root/$enc/voip.py" recv 10.2.0.10 16384 15 \
 		>"$work/$variant-voip-recv.txt" 2>&1 &
 	bg_pids+=($!)
-	capture_start a || return 1
+	capture_start a "$variant-voip" || return 1
 	timeout 20 $ternlab exec --lab "$lab" a1 -- python3 "$root/$enc/voip.py" send 10.2.0.10 16384 5 \
 		>"$work/$variant-voip-send.txt" || true
 	capture_stop

@@ -8,14 +8,17 @@ carrier's packets in the same direction on the WAN (tern: every IP packet betwee
 the two WAN addresses; wg: WireGuard transport-data messages; esp: ESP in UDP 4500),
 joins IP fragments on the WAN back into one packet, and pairs the two lists in order:
 a LAN packet's WAN packet is the first one after it (within 0.2 s) that is no shorter
-than it and at most 200 bytes longer. WAN packets skipped that way (key exchange,
+than it and at most 200 bytes longer, looking a few packets ahead in case the router
+swapped neighbours (pair() says how). WAN packets skipped that way (key exchange,
 control messages) and LAN packets left without one (dropped, e.g. by path-MTU
 discovery) are counted, not paired.
 
 Overhead per packet = sum over the pairs (WAN IP bytes - LAN IP bytes) / pairs, over
-the flow's data packets after the first SKIP packets of the direction (the session's
-handshake; for Tern, the packets that carry metadata and the adaptive-encryption
-decision). Data packets: TCP segments with a payload, or every UDP datagram.
+the flow's data packets after the first SKIP packets of the direction (default 32:
+the session's handshake, TCP's and TLS's, and for Tern the first window of packets
+that carry SVR metadata until the other side's packets acknowledge it). Data packets:
+TCP segments with a payload, or every UDP datagram. What the skipped packets cost is
+reported apart ("first_packets_overhead").
 
 Usage: overhead.py LAN.pcap WAN.pcap --lan SRC DST --port PORT --proto tcp|udp
                    --wan SRC DST --carrier tern|wg|esp [--skip N]
@@ -126,28 +129,36 @@ def wan_carrier(path, src, dst, carrier):
     return out
 
 
-def pair(lan, wan, window=0.2, max_extra=200, lookahead=16):
-    """In-order pairing; returns (pairs as (lan index, wan index), wan skipped)."""
+def pair(lan, wan, window=0.2, max_extra=200, lookahead=16, slack=0.0005):
+    """Pairs each LAN packet with a WAN packet; returns (pairs as (lan index, wan index),
+    WAN packets left unpaired).
+
+    A LAN packet's candidates are the first `lookahead` unpaired WAN packets sent no
+    earlier than it arrived (less `slack` for the two captures' timestamps) and no
+    later than `window` after; the first of those that is no shorter and at most
+    `max_extra` longer is its pair. Looking past the next one keeps the pairing right
+    when the router swaps neighbouring packets (seen with ternd: a short segment
+    overtaking a full one)."""
     pairs = []
-    skipped = 0
-    j = 0
+    pending = []  # unpaired WAN indices, oldest first, at most lookahead of them
+    nxt = 0
+    expired = 0
     for i, (ts, length, _) in enumerate(lan):
-        # A WAN packet cannot leave before the LAN packet arrived (same clock; a
-        # little slack for the two captures' timestamping).
-        while j < len(wan) and wan[j][0] < ts - 0.0005:
-            j += 1
-            skipped += 1
-        for k in range(j, min(j + lookahead, len(wan))):
-            wts, wlen = wan[k]
-            if wts - ts > window:
-                break
-            if 0 <= wlen - length <= max_extra:
-                skipped += k - j
+        while pending and wan[pending[0]][0] < ts - slack:
+            pending.pop(0)
+            expired += 1
+        while nxt < len(wan) and wan[nxt][0] < ts - slack:
+            nxt += 1
+            expired += 1
+        while nxt < len(wan) and len(pending) < lookahead and wan[nxt][0] <= ts + window:
+            pending.append(nxt)
+            nxt += 1
+        for pos, k in enumerate(pending):
+            if 0 <= wan[k][1] - length <= max_extra:
                 pairs.append((i, k))
-                j = k + 1
+                del pending[pos]
                 break
-    skipped += len(wan) - j
-    return pairs, skipped
+    return pairs, expired + len(pending) + len(wan) - nxt
 
 
 def main(argv):
@@ -159,23 +170,33 @@ def main(argv):
     p.add_argument("--proto", choices=("tcp", "udp"), required=True)
     p.add_argument("--wan", nargs=2, required=True, metavar=("SRC", "DST"))
     p.add_argument("--carrier", choices=("tern", "wg", "esp"), required=True)
-    p.add_argument("--skip", type=int, default=10)
+    p.add_argument("--skip", type=int, default=32)
     a = p.parse_args(argv)
     lan = lan_flow(a.lan_pcap, a.lan[0], a.lan[1], a.proto, a.port)
     wan = wan_carrier(a.wan_pcap, a.wan[0], a.wan[1], a.carrier)
     pairs, wan_skipped = pair(lan, wan)
     extra = [wan[k][1] - lan[i][1] for i, k in pairs if i >= a.skip and lan[i][2]]
+    first = [wan[k][1] - lan[i][1] for i, k in pairs if i < a.skip]
+    # Packets the router sent before one that reached it earlier.
+    reordered, high = 0, -1
+    for _, k in pairs:
+        if k < high:
+            reordered += 1
+        high = max(high, k)
     res = {
         "lan_packets": len(lan),
         "wan_packets": len(wan),
         "paired": len(pairs),
         "lan_unpaired": len(lan) - len(pairs),
         "wan_unpaired": wan_skipped,
+        "reordered": reordered,
         "counted": len(extra),
         "overhead_bytes_per_packet": round(sum(extra) / len(extra), 2) if extra else None,
         "min": min(extra) if extra else None,
         "median": statistics.median(extra) if extra else None,
         "max": max(extra) if extra else None,
+        "first_packets": len(first),
+        "first_packets_overhead": round(sum(first) / len(first), 2) if first else None,
     }
     print(json.dumps(res))
     return 0

@@ -54,7 +54,7 @@ def row(work, variant):
         try:
             with open(os.path.join(work, f"{variant}-{kind}.txt")) as f:
                 size, secs = (float(v) for v in f.read().split())
-            dl[kind] = round(size * 8 / secs / 1e9, 3) if secs and size >= 32 * 1024 * 1024 else None
+            dl[kind] = round(size * 8 / secs / 1e9, 3) if secs and size >= 64 * 1024 * 1024 else None
         except (OSError, ValueError):
             dl[kind] = None
     out = {"tcp1_gbps": tcp1, "tcp4_gbps": tcp4, "udp1400_gbps": udp, "cpu_s_per_gb": cpu,
@@ -64,7 +64,7 @@ def row(work, variant):
         json.dump(out, f)
     print(f"{variant}: TCP {tcp1} Gbit/s (1 stream), {tcp4} (4 streams); UDP 1400 B {udp} Gbit/s received "
           f"of 1 offered ({out['udp1400_loss_pct']}% lost); {cpu} CPU s/GB (TCP, 1 stream); "
-          f"32 MiB download: HTTP {dl['http']} Gbit/s, HTTPS {dl['https']}")
+          f"64 MiB download: HTTP {dl['http']} Gbit/s, HTTPS {dl['https']}")
     for kind in ("http", "https", "voip"):
         o = detail[kind]
         if not o:
@@ -73,7 +73,9 @@ def row(work, variant):
         print(f"  {kind}: {o['overhead_bytes_per_packet']} WAN bytes per packet over the host's "
               f"(min {o['min']}, median {o['median']}, max {o['max']}; {o['counted']} packets counted, "
               f"{o['lan_packets']} on the LAN, {o['wan_packets']} carrier packets on the WAN, "
-              f"{o['lan_unpaired']} LAN and {o['wan_unpaired']} WAN unpaired)")
+              f"{o['lan_unpaired']} LAN and {o['wan_unpaired']} WAN unpaired, {o['reordered']} "
+              f"overtaken; the first "
+              f"{o['first_packets']} packets: {o['first_packets_overhead']} bytes each)")
     return 0
 
 
