@@ -71,10 +71,10 @@ static const uint8_t tb_v4_dst[4] = {10, 0, 0, 1};
 static const uint8_t tb_v6_src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 static const uint8_t tb_v6_dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
-/* An IPv4 header with opt_len bytes of options at p; returns its length. */
+/* An IPv4 header from src to dst with opt_len bytes of options at p; returns its length. */
 static inline size_t
-tb_ipv4_hdr(uint8_t *p, uint8_t proto, size_t total_len, uint16_t id, uint16_t frag,
-    const uint8_t *opt, size_t opt_len)
+tb_ipv4_hdr_addr(uint8_t *p, uint8_t proto, size_t total_len, uint16_t id, uint16_t frag,
+    const uint8_t src[4], const uint8_t dst[4], const uint8_t *opt, size_t opt_len)
 {
 	size_t hdr_len = 20 + opt_len;
 
@@ -85,26 +85,42 @@ tb_ipv4_hdr(uint8_t *p, uint8_t proto, size_t total_len, uint16_t id, uint16_t f
 	tb_be16(p + 6, frag);
 	p[8] = 64;
 	p[9] = proto;
-	memcpy(p + 12, tb_v4_src, 4);
-	memcpy(p + 16, tb_v4_dst, 4);
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
 	if (opt_len > 0)
 		memcpy(p + 20, opt, opt_len);
 	tb_be16(p + 10, tb_csum(p, hdr_len));
 	return hdr_len;
 }
 
-/* An IPv6 header; returns 40. */
+/* The same from tb_v4_src to tb_v4_dst. */
 static inline size_t
-tb_ipv6_hdr(uint8_t *p, uint8_t nh, size_t payload_len)
+tb_ipv4_hdr(uint8_t *p, uint8_t proto, size_t total_len, uint16_t id, uint16_t frag,
+    const uint8_t *opt, size_t opt_len)
+{
+	return tb_ipv4_hdr_addr(p, proto, total_len, id, frag, tb_v4_src, tb_v4_dst, opt, opt_len);
+}
+
+/* An IPv6 header from src to dst; returns 40. */
+static inline size_t
+tb_ipv6_hdr_addr(uint8_t *p, uint8_t nh, size_t payload_len, const uint8_t src[16],
+    const uint8_t dst[16])
 {
 	memset(p, 0, 40);
 	p[0] = 0x60;
 	tb_be16(p + 4, (uint16_t)payload_len);
 	p[6] = nh;
 	p[7] = 64;
-	memcpy(p + 8, tb_v6_src, 16);
-	memcpy(p + 24, tb_v6_dst, 16);
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, dst, 16);
 	return 40;
+}
+
+/* The same from tb_v6_src to tb_v6_dst. */
+static inline size_t
+tb_ipv6_hdr(uint8_t *p, uint8_t nh, size_t payload_len)
+{
+	return tb_ipv6_hdr_addr(p, nh, payload_len, tb_v6_src, tb_v6_dst);
 }
 
 /* A TCP header with opt_len (multiple of 4) option bytes; returns its length. */

@@ -28,35 +28,19 @@
 #include "svr/svr_seal.h"
 #include "svr/svr_transform.h"
 #include "svr/svr_waypoint.h"
+#include "svr_test_lab.h"
 #include "test_rand.h"
 
-#define NS       1000000000ull
 #define IDX_A    0x11111101u /* A's receive index */
 #define IDX_B    0x22222202u /* B's receive index */
 #define WIRE_MAX 4096
 
-struct rtr {
-	struct svr_router rt;
-	struct pkt_drop_counters drops;
-	struct svr_path path;
-	uint32_t lan_ports[1];
-	struct svr_peer_keys keys[1];
-	uint8_t encrypt; /* enum svr_encrypt_mode of the service */
-};
-
 struct lab {
-	struct pkt_pool *pool;
-	struct rtr a, b;
-	uint8_t family, wan_family;
-	uint64_t now_ns;
+	struct svr_test_lab base;
 	uint8_t key_ab[32], key_ba[32];
 	uint8_t wire[WIRE_MAX]; /* the last data packet on the wire */
 	size_t wire_len;
 };
-
-static const char *const tenant_names[] = {"blue"};
-static const char *const service_names[] = {"web"};
-static uint16_t packet_ip_id;
 
 static struct crypto_aead *
 aead_of(const uint8_t key[32])
@@ -74,46 +58,14 @@ free_ctx(struct crypto_aead *c)
 }
 
 static void
-rtr_init(struct lab *lab, struct rtr *r, const char *name, const char *local, const char *remote)
-{
-	struct session_table_config cfg;
-
-	memset(r, 0, sizeof(*r));
-	session_table_config_default(&cfg, 1024);
-	cfg.seed = 7;
-	r->rt.sessions = session_table_new(&cfg, lab->now_ns);
-	assert_non_null(r->rt.sessions);
-	r->rt.drops = &r->drops;
-	r->rt.pool = lab->pool;
-	r->rt.name = name;
-	r->rt.tenant_names = tenant_names;
-	r->rt.tenant_count = 1;
-	r->rt.service_names = service_names;
-	r->rt.service_count = 1;
-	assert_int_equal(addr_parse(local, &r->path.local), 0);
-	assert_int_equal(addr_parse(remote, &r->path.remote), 0);
-	r->path.wan_zone = SESSION_ZONE_WAN | 1;
-	r->path.wan_port = 2;
-	r->path.ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
-	r->path.peer_id = 0;
-	r->rt.paths = &r->path;
-	r->rt.path_count = 1;
-	r->lan_ports[0] = 1;
-	r->rt.lan_ports = r->lan_ports;
-	svr_peer_keys_init(&r->keys[0]);
-	r->rt.peer_keys = r->keys;
-	r->rt.peer_count = 1;
-	r->rt.security = true;
-	assert_int_equal(svr_router_seed(&r->rt), 0);
-}
-
-static void
 lab_keys_install(struct lab *lab)
 {
-	free_ctx(svr_peer_keys_install_send(&lab->a.keys[0], IDX_B, aead_of(lab->key_ab)));
-	free_ctx(svr_peer_keys_install_recv(&lab->b.keys[0], IDX_B, aead_of(lab->key_ab)));
-	free_ctx(svr_peer_keys_install_send(&lab->b.keys[0], IDX_A, aead_of(lab->key_ba)));
-	free_ctx(svr_peer_keys_install_recv(&lab->a.keys[0], IDX_A, aead_of(lab->key_ba)));
+	struct svr_test_router *a = &lab->base.a, *b = &lab->base.b;
+
+	free_ctx(svr_peer_keys_install_send(&a->keys[0], IDX_B, aead_of(lab->key_ab)));
+	free_ctx(svr_peer_keys_install_recv(&b->keys[0], IDX_B, aead_of(lab->key_ab)));
+	free_ctx(svr_peer_keys_install_send(&b->keys[0], IDX_A, aead_of(lab->key_ba)));
+	free_ctx(svr_peer_keys_install_recv(&a->keys[0], IDX_A, aead_of(lab->key_ba)));
 }
 
 static struct lab the_lab;
@@ -122,21 +74,11 @@ static int
 lab_setup(void **state, uint8_t family, uint8_t wan_family)
 {
 	struct lab *lab = &the_lab;
-	bool v4 = wan_family == ADDR_FAMILY_V4;
 
 	memset(lab, 0, sizeof(*lab));
-	lab->family = family;
-	lab->wan_family = wan_family;
-	packet_ip_id = family != wan_family ? 0 : 0x1c46;
-	lab->now_ns = 1000 * NS;
-	lab->pool = pkt_pool_new(128);
-	assert_non_null(lab->pool);
+	svr_test_lab_init(&lab->base, family, wan_family, 128, 7, true);
 	memset(lab->key_ab, 0xab, 32);
 	memset(lab->key_ba, 0xba, 32);
-	rtr_init(lab, &lab->a, "rtr-a", v4 ? "203.0.113.1" : "2001:db8:ff::1",
-	    v4 ? "198.51.100.2" : "2001:db8:ff::2");
-	rtr_init(lab, &lab->b, "rtr-b", v4 ? "198.51.100.2" : "2001:db8:ff::2",
-	    v4 ? "203.0.113.1" : "2001:db8:ff::1");
 	lab_keys_install(lab);
 	*state = lab;
 	return 0;
@@ -163,151 +105,43 @@ setup_v6_over_v4(void **state)
 	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4);
 }
 
-static void
-rtr_fini(struct rtr *r)
-{
-	for (unsigned i = 0; i < r->rt.ctrl_out_count; i++)
-		pkt_pool_put(r->rt.pool, r->rt.ctrl_out[i]);
-	session_table_free(r->rt.sessions);
-	svr_waypoint_ports_free(r->path.ports);
-	svr_peer_keys_fini(&r->keys[0]);
-}
-
 static int
 lab_teardown(void **state)
 {
 	struct lab *lab = *state;
 
-	rtr_fini(&lab->a);
-	rtr_fini(&lab->b);
-	assert_int_equal(pkt_pool_available(lab->pool), pkt_pool_capacity(lab->pool));
-	pkt_pool_free(lab->pool);
+	svr_test_lab_fini(&lab->base);
 	return 0;
 }
 
-static const char *
-host_addr(const struct lab *lab, bool a)
-{
-	if (lab->family == ADDR_FAMILY_V4)
-		return a ? "10.0.1.10" : "10.0.2.20";
-	return a ? "2001:db8:1::10" : "2001:db8:2::20";
-}
-
-static size_t
-packet_build(uint8_t *out, uint8_t family, const char *src, const char *dst, uint8_t proto,
-    const uint8_t *l4, size_t l4_len)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t hdr = family == ADDR_FAMILY_V4 ? 20 : 40;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, hdr);
-	if (family == ADDR_FAMILY_V4) {
-		out[0] = 0x45;
-		buf_store_be16(out + 2, (uint16_t)(hdr + l4_len));
-		buf_store_be16(out + 4, packet_ip_id);
-		out[6] = 0x40;
-		out[8] = 64;
-		out[9] = proto;
-		memcpy(out + 12, s.bytes, 4);
-		memcpy(out + 16, d.bytes, 4);
-		buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	} else {
-		out[0] = 0x60;
-		buf_store_be16(out + 4, (uint16_t)l4_len);
-		out[6] = proto;
-		out[7] = 64;
-		memcpy(out + 8, s.bytes, 16);
-		memcpy(out + 24, d.bytes, 16);
-	}
-	memcpy(out + hdr, l4, l4_len);
-	assert_int_equal(pkt_parse_bytes(out, hdr + l4_len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return hdr + l4_len;
-}
-
+/* The TCP segments of these tests ack 1 when they carry the ACK flag. */
 static size_t
 tcp_segment(uint8_t *l4, uint16_t sport, uint16_t dport, uint32_t seq, uint8_t flags,
     const void *data, size_t n)
 {
-	memset(l4, 0, 20);
-	buf_store_be16(l4, sport);
-	buf_store_be16(l4 + 2, dport);
-	buf_store_be32(l4 + 4, seq);
-	buf_store_be32(l4 + 8, flags & 0x10 ? 1 : 0);
-	l4[12] = 5 << 4;
-	l4[13] = flags;
-	buf_store_be16(l4 + 14, 65535);
-	if (n > 0)
-		memcpy(l4 + 20, data, n);
-	return 20 + n;
-}
-
-static size_t
-udp_datagram(uint8_t *l4, uint16_t sport, uint16_t dport, const void *data, size_t n)
-{
-	buf_store_be16(l4, sport);
-	buf_store_be16(l4 + 2, dport);
-	buf_store_be16(l4 + 4, (uint16_t)(8 + n));
-	buf_store_be16(l4 + 6, 0);
-	memcpy(l4 + 8, data, n);
-	return 8 + n;
+	return svr_test_tcp_segment(l4, sport, dport, seq, flags & 0x10 ? 1 : 0, flags, data, n);
 }
 
 static size_t
 icmp_echo(uint8_t *l4, uint8_t family, bool request, uint16_t id, uint16_t seq)
 {
-	l4[0] = family == ADDR_FAMILY_V4 ? (request ? 8 : 0) : (request ? 128 : 129);
-	l4[1] = 0;
-	buf_store_be16(l4 + 2, 0);
-	buf_store_be16(l4 + 4, id);
-	buf_store_be16(l4 + 6, seq);
-	memcpy(l4 + 8, "SECRET-icmp-payload-0123456789ab", 32);
-	return 40;
-}
-
-static void
-drops_print(const struct lab *lab)
-{
-	for (int i = 0; i < PKT_DROP_COUNT; i++)
-		if (lab->a.drops.count[i] || lab->b.drops.count[i])
-			print_message("drop %s a=%llu b=%llu\n", pkt_drop_reason_name(i),
-			    (unsigned long long)lab->a.drops.count[i],
-			    (unsigned long long)lab->b.drops.count[i]);
-}
-
-static uint64_t
-drops_total(const struct rtr *r)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < PKT_DROP_COUNT; i++)
-		n += r->drops.count[i];
-	return n;
+	return svr_test_icmp_echo(l4, family, request, id, seq, "SECRET-icmp-payload-0123456789ab");
 }
 
 /* A host packet into router r from the LAN: the wire packet, or NULL if dropped. */
 static struct pkt_buf *
-lan_in(struct lab *lab, struct rtr *r, const uint8_t *bytes, size_t len)
+lan_in(struct lab *lab, struct svr_test_router *r, const uint8_t *bytes, size_t len)
 {
-	struct pkt_buf *p = pkt_pool_get(lab->pool);
+	struct pkt_buf *p = pkt_pool_get(lab->base.pool);
 	enum pkt_drop_reason reason;
 	enum svr_verdict v;
 
 	assert_non_null(p);
 	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
 	assert_int_equal(pkt_parse(p, &reason), 0);
-	svr_lan_rx_burst(&r->rt, &p, 1, 0, &v, lab->now_ns);
-	if (v == SVR_VERDICT_NEW_SESSION) {
-		struct svr_route route = {.encrypt = r->encrypt};
-
-		v = svr_lan_first(&r->rt, p, 0, &route, lab->now_ns);
-	}
+	svr_test_router_lan(&lab->base, r, &p, 1, &v);
 	if (v != SVR_VERDICT_TO_WAN) {
-		pkt_pool_put(lab->pool, p);
+		pkt_pool_put(lab->base.pool, p);
 		return NULL;
 	}
 	return p;
@@ -315,26 +149,15 @@ lan_in(struct lab *lab, struct rtr *r, const uint8_t *bytes, size_t len)
 
 /* A wire packet into router r from the WAN (consumed): the host packet or NULL. */
 static struct pkt_buf *
-wan_in(struct lab *lab, struct rtr *r, struct pkt_buf *p)
+wan_in(struct lab *lab, struct svr_test_router *r, struct pkt_buf *p)
 {
 	enum pkt_drop_reason reason;
-	enum svr_verdict v;
+	enum svr_verdict v = SVR_VERDICT_DROP;
 
-	if (pkt_parse(p, &reason) < 0) {
-		pkt_pool_put(lab->pool, p);
-		return NULL;
-	}
-	svr_wan_rx_burst(&r->rt, &p, 1, r->path.wan_zone, &v, lab->now_ns);
-	if (v == SVR_VERDICT_NEW_SESSION) {
-		struct svr_meta m;
-		struct svr_accept accept = {.encrypt = r->encrypt};
-
-		v = SVR_VERDICT_DROP;
-		if (svr_wan_decode(&r->rt, p, &m) == 0)
-			v = svr_wan_first(&r->rt, p, &m, &accept, lab->now_ns);
-	}
+	if (pkt_parse(p, &reason) == 0)
+		svr_test_router_wan(&lab->base, r, &p, 1, &v);
 	if (v != SVR_VERDICT_TO_LAN) {
-		pkt_pool_put(lab->pool, p);
+		pkt_pool_put(lab->base.pool, p);
 		return NULL;
 	}
 	return p;
@@ -344,7 +167,8 @@ wan_in(struct lab *lab, struct rtr *r, struct pkt_buf *p)
 static void
 ctrl_deliver(struct lab *lab)
 {
-	struct rtr *from[2] = {&lab->a, &lab->b}, *to[2] = {&lab->b, &lab->a};
+	struct svr_test_router *from[2] = {&lab->base.a, &lab->base.b},
+	                       *to[2] = {&lab->base.b, &lab->base.a};
 
 	for (int k = 0; k < 2; k++) {
 		unsigned n = from[k]->rt.ctrl_out_count;
@@ -377,24 +201,23 @@ send_pkt(struct lab *lab, bool from_a, uint8_t proto, const uint8_t *l4, size_t 
     bool expect_ok)
 {
 	uint8_t sent[2048];
-	size_t len = packet_build(sent, lab->family, host_addr(lab, from_a),
-	    host_addr(lab, !from_a), proto, l4, l4_len);
-	struct pkt_buf *w = lan_in(lab, from_a ? &lab->a : &lab->b, sent, len), *h;
+	size_t len = svr_test_host_packet(&lab->base, sent, from_a, proto, l4, l4_len);
+	struct pkt_buf *w = lan_in(lab, from_a ? &lab->base.a : &lab->base.b, sent, len), *h;
 
 	if (w == NULL) {
-		drops_print(lab);
+		svr_test_drops_print(&lab->base);
 		fail_msg("the sending router dropped the packet");
 	}
 	memcpy(lab->wire, w->buf + w->head, w->len);
 	lab->wire_len = w->len;
-	h = wan_in(lab, from_a ? &lab->b : &lab->a, w);
+	h = wan_in(lab, from_a ? &lab->base.b : &lab->base.a, w);
 	if (!expect_ok) {
 		assert_null(h);
 		ctrl_deliver(lab);
 		return lab->wire_len;
 	}
 	if (h == NULL)
-		drops_print(lab);
+		svr_test_drops_print(&lab->base);
 	assert_non_null(h);
 	assert_int_equal(h->len, len);
 	if (memcmp(h->buf + h->head, sent, len) != 0) {
@@ -404,7 +227,7 @@ send_pkt(struct lab *lab, bool from_a, uint8_t proto, const uint8_t *l4, size_t 
 				    h->buf[h->head + i], sent[i]);
 	}
 	assert_memory_equal(h->buf + h->head, sent, len);
-	pkt_pool_put(lab->pool, h);
+	pkt_pool_put(lab->base.pool, h);
 	ctrl_deliver(lab);
 	return lab->wire_len;
 }
@@ -416,7 +239,7 @@ static void
 tcp_conversation(struct lab *lab)
 {
 	uint8_t l4[512];
-	size_t n, wire, plain_hdr = lab->wan_family == ADDR_FAMILY_V4 ? 20 : 40;
+	size_t n, wire, plain_hdr = lab->base.wan_family == ADDR_FAMILY_V4 ? 20 : 40;
 
 	n = tcp_segment(l4, 50000, 80, 1000, 0x02, NULL, 0);
 	send_pkt(lab, true, IPPROTO_TCP, l4, n, true);
@@ -434,11 +257,12 @@ tcp_conversation(struct lab *lab)
 		if (i >= 2)
 			assert_int_equal(wire, plain_hdr + n + CRYPTO_AEAD_TRAILER_LEN);
 	}
-	assert_int_equal(drops_total(&lab->a) + drops_total(&lab->b), 0);
-	assert_true(lab->a.rt.stats.payload_sealed >= 4);
-	assert_true(lab->b.rt.stats.payload_opened >= 4);
-	assert_true(lab->a.rt.stats.meta_sealed > 0);
-	assert_int_equal(lab->a.rt.stats.decisions[SVR_PROT_REASON_AUTO], 1);
+	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
+	    0);
+	assert_true(lab->base.a.rt.stats.payload_sealed >= 4);
+	assert_true(lab->base.b.rt.stats.payload_opened >= 4);
+	assert_true(lab->base.a.rt.stats.meta_sealed > 0);
+	assert_int_equal(lab->base.a.rt.stats.decisions[SVR_PROT_REASON_AUTO], 1);
 }
 
 static void
@@ -455,24 +279,25 @@ test_secure_udp_icmp(void **state)
 	size_t n;
 
 	for (int i = 0; i < 5; i++) {
-		n = udp_datagram(l4, 40000, 53, "SECRET-query", 12);
+		n = svr_test_udp_datagram(l4, 40000, 53, "SECRET-query", 12);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
-		n = udp_datagram(l4, 53, 40000, "SECRET-answer", 13);
+		n = svr_test_udp_datagram(l4, 53, 40000, "SECRET-answer", 13);
 		send_pkt(lab, false, IPPROTO_UDP, l4, n, true);
 		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
 	}
 	for (int i = 0; i < 3; i++) {
-		uint8_t proto = lab->family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+		uint8_t proto = lab->base.family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
-		n = icmp_echo(l4, lab->family, true, 7, (uint16_t)i);
+		n = icmp_echo(l4, lab->base.family, true, 7, (uint16_t)i);
 		send_pkt(lab, true, proto, l4, n, true);
 		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
-		n = icmp_echo(l4, lab->family, false, 7, (uint16_t)i);
+		n = icmp_echo(l4, lab->base.family, false, 7, (uint16_t)i);
 		send_pkt(lab, false, proto, l4, n, true);
 		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
 	}
-	assert_int_equal(drops_total(&lab->a) + drops_total(&lab->b), 0);
+	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
+	    0);
 }
 
 /* A one-way UDP flow: the receiver acks with a sealed control packet. */
@@ -484,14 +309,15 @@ test_secure_udp_one_way_acked(void **state)
 	size_t n, wire = 0;
 
 	for (int i = 0; i < 6; i++) {
-		n = udp_datagram(l4, 40000, 5004, "SECRET-stream", 13);
+		n = svr_test_udp_datagram(l4, 40000, 5004, "SECRET-stream", 13);
 		wire = send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-		svr_router_flush(&lab->b.rt); /* the worker goes idle */
+		svr_router_flush(&lab->base.b.rt); /* the worker goes idle */
 		ctrl_deliver(lab);
 	}
-	assert_true(lab->b.rt.stats.prot_acks_tx >= 1);
-	assert_int_equal(wire, (size_t)(lab->wan_family == ADDR_FAMILY_V4 ? 20 : 40) + n + 24);
-	assert_int_equal(drops_total(&lab->a) + drops_total(&lab->b), 0);
+	assert_true(lab->base.b.rt.stats.prot_acks_tx >= 1);
+	assert_int_equal(wire, (size_t)(lab->base.wan_family == ADDR_FAMILY_V4 ? 20 : 40) + n + 24);
+	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
+	    0);
 }
 
 static const uint8_t tls_record[] = {0x16, 0x03, 0x01, 0x00, 0x10, 'S', 'E', 'C', 'R', 'E', 'T',
@@ -504,7 +330,7 @@ test_secure_already_encrypted_is_clear(void **state)
 {
 	struct lab *lab = *state;
 	uint8_t l4[512];
-	size_t n, wire, hdr = lab->wan_family == ADDR_FAMILY_V4 ? 20 : 40;
+	size_t n, wire, hdr = lab->base.wan_family == ADDR_FAMILY_V4 ? 20 : 40;
 	struct svr_protection prot;
 	struct session *s;
 
@@ -523,17 +349,18 @@ test_secure_already_encrypted_is_clear(void **state)
 			assert_int_equal(wire, hdr + n);
 	}
 	for (int i = 0; i < 4; i++) {
-		n = udp_datagram(l4, 40001, 443, quic_initial, sizeof(quic_initial));
+		n = svr_test_udp_datagram(l4, 40001, 443, quic_initial, sizeof(quic_initial));
 		wire = send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 		if (i >= 2)
 			assert_int_equal(wire, hdr + n);
-		n = udp_datagram(l4, 443, 40001, quic_initial, sizeof(quic_initial));
+		n = svr_test_udp_datagram(l4, 443, 40001, quic_initial, sizeof(quic_initial));
 		send_pkt(lab, false, IPPROTO_UDP, l4, n, true);
 	}
-	assert_int_equal(lab->a.rt.stats.payload_sealed, 0);
-	assert_int_equal(lab->a.rt.stats.decisions[1], 1); /* tls */
-	assert_int_equal(lab->a.rt.stats.decisions[3], 1); /* quic */
-	s = session_table_get(lab->a.rt.sessions, session_table_next(lab->a.rt.sessions, 0));
+	assert_int_equal(lab->base.a.rt.stats.payload_sealed, 0);
+	assert_int_equal(lab->base.a.rt.stats.decisions[1], 1); /* tls */
+	assert_int_equal(lab->base.a.rt.stats.decisions[3], 1); /* quic */
+	s = session_table_get(lab->base.a.rt.sessions,
+	    session_table_next(lab->base.a.rt.sessions, 0));
 	assert_non_null(s);
 	svr_session_protection(s, &prot);
 	assert_true(prot.dir[SESSION_DIR_LAN_TO_WAN].decided);
@@ -541,7 +368,8 @@ test_secure_already_encrypted_is_clear(void **state)
 	assert_true(prot.dir[SESSION_DIR_LAN_TO_WAN].acked);
 	assert_true(prot.dir[SESSION_DIR_WAN_TO_LAN].decided);
 	assert_string_equal(prot.dir[SESSION_DIR_LAN_TO_WAN].reason_name, "tls");
-	assert_int_equal(drops_total(&lab->a) + drops_total(&lab->b), 0);
+	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
+	    0);
 }
 
 static void
@@ -551,30 +379,31 @@ test_secure_forced_on_off(void **state)
 	uint8_t l4[512];
 	size_t n;
 
-	lab->a.encrypt = SVR_ENCRYPT_ON;
+	lab->base.a.encrypt = SVR_ENCRYPT_ON;
 	for (int i = 0; i < 3; i++) {
-		n = udp_datagram(l4, 40002, 443, tls_record, sizeof(tls_record));
+		n = svr_test_udp_datagram(l4, 40002, 443, tls_record, sizeof(tls_record));
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
 	}
-	assert_int_equal(lab->a.rt.stats.decisions[SVR_PROT_REASON_FORCED_ON], 1);
-	lab->a.encrypt = SVR_ENCRYPT_OFF;
+	assert_int_equal(lab->base.a.rt.stats.decisions[SVR_PROT_REASON_FORCED_ON], 1);
+	lab->base.a.encrypt = SVR_ENCRYPT_OFF;
 	for (int i = 0; i < 3; i++) {
-		n = udp_datagram(l4, 40003, 80, http_req, sizeof(http_req) - 1);
+		n = svr_test_udp_datagram(l4, 40003, 80, http_req, sizeof(http_req) - 1);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 		assert_true(contains(lab->wire, lab->wire_len, "SECRET"));
 	}
-	assert_int_equal(lab->a.rt.stats.decisions[SVR_PROT_REASON_FORCED_OFF], 1);
-	assert_int_equal(drops_total(&lab->a) + drops_total(&lab->b), 0);
+	assert_int_equal(lab->base.a.rt.stats.decisions[SVR_PROT_REASON_FORCED_OFF], 1);
+	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
+	    0);
 }
 
 /* Delivers a copy of the last wire packet to B with one bit flipped at off (checksums fixed). */
 static void
 deliver_flipped(struct lab *lab, size_t off, enum pkt_drop_reason expect)
 {
-	struct pkt_buf *w = pkt_pool_get(lab->pool);
+	struct pkt_buf *w = pkt_pool_get(lab->base.pool);
 	enum pkt_drop_reason reason;
-	uint64_t before = lab->b.drops.count[expect];
+	uint64_t before = lab->base.b.drops.count[expect];
 
 	assert_non_null(w);
 	assert_int_equal(pkt_buf_set(w, lab->wire, lab->wire_len), 0);
@@ -582,8 +411,8 @@ deliver_flipped(struct lab *lab, size_t off, enum pkt_drop_reason expect)
 		w->buf[w->head + off] ^= 0x10;
 	assert_int_equal(pkt_parse(w, &reason), 0);
 	pkt_csum_fill(w->buf + w->head, &w->info);
-	assert_null(wan_in(lab, &lab->b, w));
-	assert_int_equal(lab->b.drops.count[expect], before + 1);
+	assert_null(wan_in(lab, &lab->base.b, w));
+	assert_int_equal(lab->base.b.drops.count[expect], before + 1);
 }
 
 /*
@@ -597,19 +426,18 @@ send_tampered(struct lab *lab, long off, enum pkt_drop_reason expect)
 	size_t n, len;
 	struct pkt_buf *w, *h;
 
-	n = udp_datagram(l4, 40004, 7, "SECRET-echo", 11);
-	len = packet_build(sent, lab->family, host_addr(lab, true), host_addr(lab, false),
-	    IPPROTO_UDP, l4, n);
-	w = lan_in(lab, &lab->a, sent, len);
+	n = svr_test_udp_datagram(l4, 40004, 7, "SECRET-echo", 11);
+	len = svr_test_host_packet(&lab->base, sent, true, IPPROTO_UDP, l4, n);
+	w = lan_in(lab, &lab->base.a, sent, len);
 	assert_non_null(w);
 	memcpy(lab->wire, w->buf + w->head, w->len);
 	lab->wire_len = w->len;
 	deliver_flipped(lab, off < 0 ? (size_t)((long)lab->wire_len + off) : (size_t)off, expect);
-	h = wan_in(lab, &lab->b, w);
+	h = wan_in(lab, &lab->base.b, w);
 	assert_non_null(h);
 	assert_int_equal(h->len, len);
 	assert_memory_equal(h->buf + h->head, sent, len);
-	pkt_pool_put(lab->pool, h);
+	pkt_pool_put(lab->base.pool, h);
 	deliver_flipped(lab, SIZE_MAX, PKT_DROP_SEC_REPLAY);
 	ctrl_deliver(lab);
 }
@@ -619,25 +447,25 @@ test_secure_tamper_and_replay(void **state)
 {
 	struct lab *lab = *state;
 	uint8_t l4[512];
-	size_t n, hdr = lab->wan_family == ADDR_FAMILY_V4 ? 20 : 40;
+	size_t n, hdr = lab->base.wan_family == ADDR_FAMILY_V4 ? 20 : 40;
 	struct pkt_buf *w;
 
 	/* Sealed forward metadata of the first packet, one bit off: no session at B. */
 	send_tampered(lab, (long)(hdr + 8 + 12 + 8 + 3), PKT_DROP_SEC_AUTH_FAILED);
-	assert_int_equal(lab->b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 1);
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 1);
 	/* The header TLVs are authenticated too (the security id's last byte). */
 	send_tampered(lab, (long)(hdr + 8 + 12 + 7), PKT_DROP_SEC_UNKNOWN_KEY_INDEX);
 	for (int i = 0; i < 3; i++) {
-		n = udp_datagram(l4, 7, 40004, "SECRET-back", 11);
+		n = svr_test_udp_datagram(l4, 7, 40004, "SECRET-back", 11);
 		send_pkt(lab, false, IPPROTO_UDP, l4, n, true);
-		n = udp_datagram(l4, 40004, 7, "SECRET-echo", 11);
+		n = svr_test_udp_datagram(l4, 40004, 7, "SECRET-echo", 11);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 	}
 	/* Encrypted payload (no metadata any more), one bit off; the session goes on. */
 	send_tampered(lab, -30, PKT_DROP_SEC_AUTH_FAILED);
 	send_tampered(lab, -1, PKT_DROP_SEC_AUTH_FAILED);        /* the tag */
 	send_tampered(lab, -24, PKT_DROP_SEC_UNKNOWN_KEY_INDEX); /* the counter's key byte */
-	assert_int_equal(lab->b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 3);
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 3);
 	/* An unsealed block toward a secure router. */
 	{
 		uint8_t block[64];
@@ -646,7 +474,7 @@ test_secure_tamper_and_replay(void **state)
 		enum pkt_drop_reason reason;
 
 		assert_int_equal(svr_meta_encode(&m, block, sizeof(block), &blen), 0);
-		w = pkt_pool_get(lab->pool);
+		w = pkt_pool_get(lab->base.pool);
 		memcpy(l4, lab->wire + hdr, 8);
 		memcpy(l4 + 8, block, blen);
 		assert_int_equal(pkt_buf_set(w, lab->wire, hdr), 0);
@@ -662,8 +490,8 @@ test_secure_tamper_and_replay(void **state)
 		}
 		assert_int_equal(pkt_parse(w, &reason), 0);
 		pkt_csum_fill(w->buf + w->head, &w->info);
-		assert_null(wan_in(lab, &lab->b, w));
-		assert_int_equal(lab->b.drops.count[PKT_DROP_SEC_META_UNSEALED], 1);
+		assert_null(wan_in(lab, &lab->base.b, w));
+		assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_META_UNSEALED], 1);
 	}
 }
 
@@ -675,11 +503,11 @@ test_secure_wrong_peer_keys(void **state)
 	size_t n;
 
 	memset(other, 0x5a, sizeof(other));
-	free_ctx(svr_peer_keys_install_recv(&lab->b.keys[0], IDX_B, aead_of(other)));
-	n = udp_datagram(l4, 40005, 7, "SECRET", 6);
+	free_ctx(svr_peer_keys_install_recv(&lab->base.b.keys[0], IDX_B, aead_of(other)));
+	n = svr_test_udp_datagram(l4, 40005, 7, "SECRET", 6);
 	send_pkt(lab, true, IPPROTO_UDP, l4, n, false);
-	assert_int_equal(lab->b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 1);
-	assert_int_equal(session_table_count(lab->b.rt.sessions), 0);
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 1);
+	assert_int_equal(session_table_count(lab->base.b.rt.sessions), 0);
 }
 
 static void
@@ -692,9 +520,9 @@ test_secure_rekey(void **state)
 	const uint32_t idx_b2 = 0x33333303u;
 
 	for (int i = 0; i < 3; i++) {
-		n = udp_datagram(l4, 40006, 9, "SECRET-x", 8);
+		n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-x", 8);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-		n = udp_datagram(l4, 9, 40006, "SECRET-y", 8);
+		n = svr_test_udp_datagram(l4, 9, 40006, "SECRET-y", 8);
 		send_pkt(lab, false, IPPROTO_UDP, l4, n, true);
 	}
 	/* Two packets in flight under the old key. */
@@ -702,25 +530,24 @@ test_secure_rekey(void **state)
 		uint8_t sent[256];
 		size_t len;
 
-		n = udp_datagram(l4, 40006, 9, "SECRET-old", 10);
-		len = packet_build(sent, lab->family, host_addr(lab, true), host_addr(lab, false),
-		    IPPROTO_UDP, l4, n);
-		held[i] = lan_in(lab, &lab->a, sent, len);
+		n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-old", 10);
+		len = svr_test_host_packet(&lab->base, sent, true, IPPROTO_UDP, l4, n);
+		held[i] = lan_in(lab, &lab->base.a, sent, len);
 		assert_non_null(held[i]);
 	}
 	memset(k2, 0xc2, sizeof(k2));
-	free_ctx(svr_peer_keys_install_recv(&lab->b.keys[0], idx_b2, aead_of(k2)));
-	free_ctx(svr_peer_keys_install_send(&lab->a.keys[0], idx_b2, aead_of(k2)));
-	assert_int_equal(svr_peer_keys_send_count(&lab->a.keys[0]), 0);
-	n = udp_datagram(l4, 40006, 9, "SECRET-new", 10);
+	free_ctx(svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b2, aead_of(k2)));
+	free_ctx(svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b2, aead_of(k2)));
+	assert_int_equal(svr_peer_keys_send_count(&lab->base.a.keys[0]), 0);
+	n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-new", 10);
 	send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-	h = wan_in(lab, &lab->b, held[0]); /* overlap: the old key still opens */
+	h = wan_in(lab, &lab->base.b, held[0]); /* overlap: the old key still opens */
 	assert_non_null(h);
-	pkt_pool_put(lab->pool, h);
-	free_ctx(svr_peer_keys_expire_recv(&lab->b.keys[0], IDX_B));
-	assert_null(wan_in(lab, &lab->b, held[1]));
-	assert_int_equal(lab->b.drops.count[PKT_DROP_SEC_UNKNOWN_KEY_INDEX], 1);
-	n = udp_datagram(l4, 40006, 9, "SECRET-new", 10);
+	pkt_pool_put(lab->base.pool, h);
+	free_ctx(svr_peer_keys_expire_recv(&lab->base.b.keys[0], IDX_B));
+	assert_null(wan_in(lab, &lab->base.b, held[1]));
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_UNKNOWN_KEY_INDEX], 1);
+	n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-new", 10);
 	send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 }
 
@@ -733,16 +560,15 @@ test_secure_no_send_key(void **state)
 	uint8_t l4[64], sent[256];
 	size_t n, len;
 
-	svr_peer_keys_clear(&lab->a.keys[0], freed, &nfreed);
+	svr_peer_keys_clear(&lab->base.a.keys[0], freed, &nfreed);
 	assert_int_equal(nfreed, 2);
 	for (unsigned i = 0; i < nfreed; i++)
 		crypto_aead_free(freed[i]);
-	n = udp_datagram(l4, 40007, 9, "x", 1);
-	len = packet_build(sent, lab->family, host_addr(lab, true), host_addr(lab, false),
-	    IPPROTO_UDP, l4, n);
-	assert_null(lan_in(lab, &lab->a, sent, len));
-	assert_int_equal(lab->a.drops.count[PKT_DROP_SEC_NO_KEY], 1);
-	assert_int_equal(session_table_count(lab->a.rt.sessions), 0);
+	n = svr_test_udp_datagram(l4, 40007, 9, "x", 1);
+	len = svr_test_host_packet(&lab->base, sent, true, IPPROTO_UDP, l4, n);
+	assert_null(lan_in(lab, &lab->base.a, sent, len));
+	assert_int_equal(lab->base.a.drops.count[PKT_DROP_SEC_NO_KEY], 1);
+	assert_int_equal(session_table_count(lab->base.a.rt.sessions), 0);
 }
 
 static void
@@ -752,12 +578,11 @@ test_secure_key_exhausted(void **state)
 	uint8_t l4[64], sent[256];
 	size_t n, len;
 
-	lab->a.keys[0].send.next_seq = SVR_KEYS_SEQ_LIMIT;
-	n = udp_datagram(l4, 40008, 9, "x", 1);
-	len = packet_build(sent, lab->family, host_addr(lab, true), host_addr(lab, false),
-	    IPPROTO_UDP, l4, n);
-	assert_null(lan_in(lab, &lab->a, sent, len));
-	assert_int_equal(lab->a.drops.count[PKT_DROP_SEC_KEY_EXHAUSTED], 1);
+	lab->base.a.keys[0].send.next_seq = SVR_KEYS_SEQ_LIMIT;
+	n = svr_test_udp_datagram(l4, 40008, 9, "x", 1);
+	len = svr_test_host_packet(&lab->base, sent, true, IPPROTO_UDP, l4, n);
+	assert_null(lan_in(lab, &lab->base.a, sent, len));
+	assert_int_equal(lab->base.a.drops.count[PKT_DROP_SEC_KEY_EXHAUSTED], 1);
 }
 
 static void
@@ -765,11 +590,11 @@ test_secure_mss_clamp(void **state)
 {
 	struct lab *lab = *state;
 	uint8_t l4[64], sent[256];
-	size_t len, hdr = lab->family == ADDR_FAMILY_V4 ? 20 : 40;
+	size_t len, hdr = lab->base.family == ADDR_FAMILY_V4 ? 20 : 40;
 	struct pkt_buf *w, *h;
 	enum pkt_drop_reason reason;
 
-	lab->a.rt.tcp_mss_max[0] = lab->a.rt.tcp_mss_max[1] = 1300;
+	lab->base.a.rt.tcp_mss_max[0] = lab->base.a.rt.tcp_mss_max[1] = 1300;
 	memset(l4, 0, 28);
 	buf_store_be16(l4, 50010);
 	buf_store_be16(l4 + 2, 22);
@@ -782,17 +607,16 @@ test_secure_mss_clamp(void **state)
 	l4[25] = 1;
 	l4[26] = 1;
 	l4[27] = 0;
-	len = packet_build(sent, lab->family, host_addr(lab, true), host_addr(lab, false),
-	    IPPROTO_TCP, l4, 28);
-	w = lan_in(lab, &lab->a, sent, len);
+	len = svr_test_host_packet(&lab->base, sent, true, IPPROTO_TCP, l4, 28);
+	w = lan_in(lab, &lab->base.a, sent, len);
 	assert_non_null(w);
-	h = wan_in(lab, &lab->b, w);
+	h = wan_in(lab, &lab->base.b, w);
 	assert_non_null(h);
 	assert_int_equal(pkt_parse(h, &reason), 0);
 	assert_true(pkt_csum_verify(h->buf + h->head, &h->info));
 	assert_int_equal(buf_load_be16(h->buf + h->head + hdr + 23), 1300);
-	assert_int_equal(lab->a.rt.stats.mss_clamped, 1);
-	pkt_pool_put(lab->pool, h);
+	assert_int_equal(lab->base.a.rt.stats.mss_clamped, 1);
+	pkt_pool_put(lab->base.pool, h);
 }
 
 /*
@@ -822,13 +646,13 @@ test_secure_random_model(void **state)
 		struct pkt_buf *w;
 
 		if (kind == 0)
-			n = udp_datagram(l4, from_a ? 41000 + sess : 5000,
+			n = svr_test_udp_datagram(l4, from_a ? 41000 + sess : 5000,
 			    from_a ? 5000 : 41000 + sess, "SECRET-model", 12);
 		else if (kind == 1)
-			n = udp_datagram(l4, from_a ? 42000 + sess : 443,
+			n = svr_test_udp_datagram(l4, from_a ? 42000 + sess : 443,
 			    from_a ? 443 : 42000 + sess, quic_initial, sizeof(quic_initial));
 		else
-			n = udp_datagram(l4, from_a ? 43000 + sess : 443,
+			n = svr_test_udp_datagram(l4, from_a ? 43000 + sess : 443,
 			    from_a ? 443 : 43000 + sess, tls_record, sizeof(tls_record));
 		/* Only A opens sessions: B answers only flows it has seen (else it opens its own).
 		 */
@@ -837,38 +661,38 @@ test_secure_random_model(void **state)
 			buf_store_be16(l4, buf_load_be16(l4 + 2));
 			buf_store_be16(l4 + 2, kind == 0 ? 5000 : 443);
 		}
-		len = packet_build(sent, lab->family, host_addr(lab, from_a),
-		    host_addr(lab, !from_a), IPPROTO_UDP, l4, n);
-		w = lan_in(lab, from_a ? &lab->a : &lab->b, sent, len);
+		len = svr_test_host_packet(&lab->base, sent, from_a, IPPROTO_UDP, l4, n);
+		w = lan_in(lab, from_a ? &lab->base.a : &lab->base.b, sent, len);
 		if (w == NULL)
 			continue; /* B has no session for it yet */
 		assert_false(kind == 0 && contains(w->buf + w->head, w->len, "SECRET"));
 		if (test_rand_below(&rng, 10) == 0) {
-			pkt_pool_put(lab->pool, w); /* lost */
+			pkt_pool_put(lab->base.pool, w); /* lost */
 		} else if (nheld < 8 && test_rand_below(&rng, 4) == 0) {
 			held[nheld] = w;
 			memcpy(held_sent[nheld], sent, len);
 			held_len[nheld] = len;
 			held_to_b[nheld++] = from_a;
 		} else {
-			struct pkt_buf *h = wan_in(lab, from_a ? &lab->b : &lab->a, w);
+			struct pkt_buf *h = wan_in(lab, from_a ? &lab->base.b : &lab->base.a, w);
 
 			if (h != NULL) {
 				seen[sess][kind] = true;
 				assert_int_equal(h->len, len);
 				assert_memory_equal(h->buf + h->head, sent, len);
-				pkt_pool_put(lab->pool, h);
+				pkt_pool_put(lab->base.pool, h);
 				delivered++;
 			}
 		}
 		if (nheld > 0 && test_rand_below(&rng, 3) == 0) {
 			unsigned i = (unsigned)test_rand_below(&rng, nheld);
-			struct pkt_buf *h = wan_in(lab, held_to_b[i] ? &lab->b : &lab->a, held[i]);
+			struct pkt_buf *h =
+			    wan_in(lab, held_to_b[i] ? &lab->base.b : &lab->base.a, held[i]);
 
 			if (h != NULL) {
 				assert_int_equal(h->len, held_len[i]);
 				assert_memory_equal(h->buf + h->head, held_sent[i], held_len[i]);
-				pkt_pool_put(lab->pool, h);
+				pkt_pool_put(lab->base.pool, h);
 			}
 			held[i] = held[--nheld];
 			memcpy(held_sent[i], held_sent[nheld], held_len[nheld]);
@@ -876,8 +700,8 @@ test_secure_random_model(void **state)
 			held_to_b[i] = held_to_b[nheld];
 		}
 		if (test_rand_below(&rng, 4) == 0) {
-			svr_router_flush(&lab->a.rt);
-			svr_router_flush(&lab->b.rt);
+			svr_router_flush(&lab->base.a.rt);
+			svr_router_flush(&lab->base.b.rt);
 		}
 		ctrl_deliver(lab);
 		if (test_rand_below(&rng, 500) == 0 && nheld == 0) {
@@ -888,21 +712,23 @@ test_secure_random_model(void **state)
 
 			memset(key, (int)gen, sizeof(key));
 			idx_b = (gen++ << 8) | (uint8_t)(old + 1);
-			free_ctx(svr_peer_keys_install_recv(&lab->b.keys[0], idx_b, aead_of(key)));
-			free_ctx(svr_peer_keys_install_send(&lab->a.keys[0], idx_b, aead_of(key)));
-			free_ctx(svr_peer_keys_expire_recv(&lab->b.keys[0], old));
+			free_ctx(
+			    svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b, aead_of(key)));
+			free_ctx(
+			    svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b, aead_of(key)));
+			free_ctx(svr_peer_keys_expire_recv(&lab->base.b.keys[0], old));
 		}
 	}
 	while (nheld > 0)
-		pkt_pool_put(lab->pool, held[--nheld]);
+		pkt_pool_put(lab->base.pool, held[--nheld]);
 	assert_true(delivered > 1000);
 	/* The only drops a lossy, reordering path may cause. */
 	for (int i = 0; i < PKT_DROP_COUNT; i++) {
 		if (i == PKT_DROP_SEC_DECISION_MISSING)
 			continue;
-		if (lab->a.drops.count[i] + lab->b.drops.count[i] != 0)
-			drops_print(lab);
-		assert_int_equal(lab->a.drops.count[i] + lab->b.drops.count[i], 0);
+		if (lab->base.a.drops.count[i] + lab->base.b.drops.count[i] != 0)
+			svr_test_drops_print(&lab->base);
+		assert_int_equal(lab->base.a.drops.count[i] + lab->base.b.drops.count[i], 0);
 	}
 }
 

@@ -27,20 +27,8 @@
 #include "svr/svr_meta.h"
 #include "svr/svr_transform.h"
 #include "svr/svr_waypoint.h"
+#include "svr_test_lab.h"
 #include "test_rand.h"
-
-#define LAN_PORT_ID 1
-#define WAN_PORT_ID 2
-#define NS          1000000000ull
-
-struct test_router {
-	struct svr_router rt;
-	struct pkt_drop_counters drops;
-	struct svr_path path;
-	uint32_t lan_ports[1];
-	struct io_port *lan;
-	struct io_port *wan;
-};
 
 enum tap_kind {
 	TAP_PLAIN,   /* no metadata block */
@@ -51,83 +39,13 @@ enum tap_kind {
 };
 
 struct lab {
-	struct pkt_pool *pool;
+	struct svr_test_lab base;
 	struct io_mem_link *lan_a, *lan_b, *wan_a, *wan_b;
 	struct io_port *host_a, *host_b, *tap_a, *tap_b;
-	struct test_router a, b;
-	uint8_t family;     /* of the hosts */
-	uint8_t wan_family; /* of the waypoints: another family makes the routers translate */
-	uint64_t now_ns;
+	struct io_port *lan[2], *wan[2]; /* the ports of router A [0] and B [1] */
 	enum tap_kind tap_log[64];
 	unsigned tap_count;
 };
-
-static const char *const tenant_names[] = {"blue"};
-static const char *const service_names[] = {"web"};
-
-/* The address of host A or host B (see the picture above). */
-static const char *
-host_addr(const struct lab *lab, bool a)
-{
-	if (lab->family == ADDR_FAMILY_V4)
-		return a ? "10.0.1.10" : "10.0.2.20";
-	return a ? "2001:db8:1::10" : "2001:db8:2::20";
-}
-
-/* The waypoint (WAN) address of router A or router B. */
-static const char *
-waypoint_addr(const struct lab *lab, bool a)
-{
-	if (lab->wan_family == ADDR_FAMILY_V4)
-		return a ? "203.0.113.1" : "198.51.100.2";
-	return a ? "2001:db8:ff::1" : "2001:db8:ff::2";
-}
-
-static void
-router_init(struct test_router *r, struct lab *lab, const char *name, const char *local,
-    const char *remote, struct io_mem_link *lan, struct io_mem_link *wan)
-{
-	struct session_table_config cfg;
-
-	memset(r, 0, sizeof(*r));
-	session_table_config_default(&cfg, 1024);
-	cfg.seed = 42;
-	r->rt.sessions = session_table_new(&cfg, lab->now_ns);
-	assert_non_null(r->rt.sessions);
-	r->rt.drops = &r->drops;
-	r->rt.pool = lab->pool;
-	r->rt.name = name;
-	r->rt.tenant_names = tenant_names;
-	r->rt.tenant_count = 1;
-	r->rt.service_names = service_names;
-	r->rt.service_count = 1;
-	assert_int_equal(addr_parse(local, &r->path.local), 0);
-	assert_int_equal(addr_parse(remote, &r->path.remote), 0);
-	r->path.wan_zone = SESSION_ZONE_WAN | 1;
-	r->path.wan_port = WAN_PORT_ID;
-	r->path.ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
-	assert_non_null(r->path.ports);
-	r->rt.paths = &r->path;
-	r->rt.path_count = 1;
-	r->lan_ports[0] = LAN_PORT_ID;
-	r->rt.lan_ports = r->lan_ports;
-	assert_int_equal(svr_router_seed(&r->rt), 0);
-	r->lan = io_mem_link_port(lan, 1);
-	r->wan = io_mem_link_port(wan, 0);
-}
-
-static void
-router_fini(struct test_router *r)
-{
-	session_table_free(r->rt.sessions);
-	svr_waypoint_ports_free(r->path.ports);
-}
-
-/*
- * The IPv4 id hosts put in their packets. An IPv4 header rebuilt after an IPv6 WAN has
- * id 0 (the id means nothing to an unfragmented DF packet), so those labs send 0.
- */
-static uint16_t packet_ip_id = 0x1c46;
 
 static int
 lab_setup(void **state, uint8_t family, uint8_t wan_family)
@@ -135,25 +53,21 @@ lab_setup(void **state, uint8_t family, uint8_t wan_family)
 	static struct lab lab;
 
 	memset(&lab, 0, sizeof(lab));
-	lab.family = family;
-	lab.wan_family = wan_family;
-	packet_ip_id = family != wan_family ? 0 : 0x1c46;
-	lab.now_ns = 1000 * NS;
-	lab.pool = pkt_pool_new(256);
-	lab.lan_a = io_mem_link_new(64, 0, LAN_PORT_ID);
-	lab.lan_b = io_mem_link_new(64, 0, LAN_PORT_ID);
-	lab.wan_a = io_mem_link_new(64, WAN_PORT_ID, 0);
-	lab.wan_b = io_mem_link_new(64, WAN_PORT_ID, 0);
-	if (lab.pool == NULL || !lab.lan_a || !lab.lan_b || !lab.wan_a || !lab.wan_b)
+	svr_test_lab_init(&lab.base, family, wan_family, 256, 42, false);
+	lab.lan_a = io_mem_link_new(64, 0, SVR_TEST_LAN_PORT);
+	lab.lan_b = io_mem_link_new(64, 0, SVR_TEST_LAN_PORT);
+	lab.wan_a = io_mem_link_new(64, SVR_TEST_WAN_PORT, 0);
+	lab.wan_b = io_mem_link_new(64, SVR_TEST_WAN_PORT, 0);
+	if (!lab.lan_a || !lab.lan_b || !lab.wan_a || !lab.wan_b)
 		return -1;
 	lab.host_a = io_mem_link_port(lab.lan_a, 0);
 	lab.host_b = io_mem_link_port(lab.lan_b, 0);
 	lab.tap_a = io_mem_link_port(lab.wan_a, 1);
 	lab.tap_b = io_mem_link_port(lab.wan_b, 1);
-	router_init(&lab.a, &lab, "rtr-a", waypoint_addr(&lab, true), waypoint_addr(&lab, false),
-	    lab.lan_a, lab.wan_a);
-	router_init(&lab.b, &lab, "rtr-b", waypoint_addr(&lab, false), waypoint_addr(&lab, true),
-	    lab.lan_b, lab.wan_b);
+	lab.lan[0] = io_mem_link_port(lab.lan_a, 1);
+	lab.wan[0] = io_mem_link_port(lab.wan_a, 0);
+	lab.lan[1] = io_mem_link_port(lab.lan_b, 1);
+	lab.wan[1] = io_mem_link_port(lab.wan_b, 0);
 	*state = &lab;
 	return 0;
 }
@@ -188,15 +102,11 @@ lab_teardown(void **state)
 {
 	struct lab *lab = *state;
 
-	router_fini(&lab->a);
-	router_fini(&lab->b);
-	io_mem_link_free(lab->lan_a, lab->pool);
-	io_mem_link_free(lab->lan_b, lab->pool);
-	io_mem_link_free(lab->wan_a, lab->pool);
-	io_mem_link_free(lab->wan_b, lab->pool);
-	/* Every buffer went back: nothing leaked or was dropped silently. */
-	assert_int_equal(pkt_pool_available(lab->pool), pkt_pool_capacity(lab->pool));
-	pkt_pool_free(lab->pool);
+	io_mem_link_free(lab->lan_a, lab->base.pool);
+	io_mem_link_free(lab->lan_b, lab->base.pool);
+	io_mem_link_free(lab->wan_a, lab->base.pool);
+	io_mem_link_free(lab->wan_b, lab->base.pool);
+	svr_test_lab_fini(&lab->base);
 	return 0;
 }
 
@@ -204,72 +114,55 @@ static void
 tx_or_free(struct lab *lab, struct io_port *port, struct pkt_buf *p)
 {
 	if (io_tx_burst(port, &p, 1) != 1)
-		pkt_pool_put(lab->pool, p);
+		pkt_pool_put(lab->base.pool, p);
+}
+
+/* Keeps the packets that parse (in order), counting and freeing the others. */
+static unsigned
+parse_filter(struct lab *lab, struct svr_test_router *r, struct pkt_buf **pkts, unsigned n)
+{
+	enum pkt_drop_reason reason;
+	unsigned i, k;
+
+	for (i = k = 0; i < n; i++) {
+		if (pkt_parse(pkts[i], &reason) < 0) {
+			pkt_drop_count(&r->drops, reason);
+			pkt_pool_put(lab->base.pool, pkts[i]);
+			continue;
+		}
+		pkts[k++] = pkts[i];
+	}
+	return k;
 }
 
 /* One pass of a router's worker loop: LAN side, WAN side, then its control packets. */
 static void
-router_poll(struct lab *lab, struct test_router *r)
+router_poll(struct lab *lab, struct svr_test_router *r)
 {
+	struct io_port *lan = lab->lan[r == &lab->base.b], *wan = lab->wan[r == &lab->base.b];
 	struct pkt_buf *pkts[32];
 	enum svr_verdict verdicts[32];
-	enum pkt_drop_reason reason;
-	unsigned n, i, k;
+	unsigned n, i;
 
-	n = io_rx_burst(r->lan, pkts, 32);
-	for (i = k = 0; i < n; i++) {
-		if (pkt_parse(pkts[i], &reason) < 0) {
-			pkt_drop_count(&r->drops, reason);
-			pkt_pool_put(lab->pool, pkts[i]);
-			continue;
-		}
-		pkts[k++] = pkts[i];
-	}
-	svr_lan_rx_burst(&r->rt, pkts, k, 0, verdicts, lab->now_ns);
-	for (i = 0; i < k; i++) {
-		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
-			struct svr_route route = {.tenant_id = 0, .service_id = 0, .path_id = 0};
-
-			verdicts[i] = svr_lan_first(&r->rt, pkts[i], 0, &route, lab->now_ns);
-		}
+	n = parse_filter(lab, r, pkts, io_rx_burst(lan, pkts, 32));
+	svr_test_router_lan(&lab->base, r, pkts, n, verdicts);
+	for (i = 0; i < n; i++) {
 		if (verdicts[i] == SVR_VERDICT_TO_WAN)
-			tx_or_free(lab, r->wan, pkts[i]);
+			tx_or_free(lab, wan, pkts[i]);
 		else
-			pkt_pool_put(lab->pool, pkts[i]);
+			pkt_pool_put(lab->base.pool, pkts[i]);
 	}
 
-	n = io_rx_burst(r->wan, pkts, 32);
-	for (i = k = 0; i < n; i++) {
-		if (pkt_parse(pkts[i], &reason) < 0) {
-			pkt_drop_count(&r->drops, reason);
-			pkt_pool_put(lab->pool, pkts[i]);
-			continue;
-		}
-		pkts[k++] = pkts[i];
-	}
-	svr_wan_rx_burst(&r->rt, pkts, k, r->path.wan_zone, verdicts, lab->now_ns);
-	for (i = 0; i < k; i++) {
-		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
-			struct svr_meta m;
-			struct svr_accept accept = {.tenant_id = 0, .service_id = 0, .path_id = 0};
-
-			verdicts[i] = SVR_VERDICT_DROP;
-			if (svr_wan_decode(&r->rt, pkts[i], &m) == 0) {
-				/* The policy of this lab: tenant "blue" only. */
-				assert_true(m.present & SVR_META_F_TENANT);
-				assert_int_equal(m.tenant.len, 4);
-				assert_memory_equal(m.tenant.ptr, "blue", 4);
-				verdicts[i] =
-				    svr_wan_first(&r->rt, pkts[i], &m, &accept, lab->now_ns);
-			}
-		}
+	n = parse_filter(lab, r, pkts, io_rx_burst(wan, pkts, 32));
+	svr_test_router_wan(&lab->base, r, pkts, n, verdicts);
+	for (i = 0; i < n; i++) {
 		if (verdicts[i] == SVR_VERDICT_TO_LAN)
-			tx_or_free(lab, r->lan, pkts[i]);
+			tx_or_free(lab, lan, pkts[i]);
 		else
-			pkt_pool_put(lab->pool, pkts[i]);
+			pkt_pool_put(lab->base.pool, pkts[i]);
 	}
 	for (i = 0; i < r->rt.ctrl_out_count; i++)
-		tx_or_free(lab, r->wan, r->rt.ctrl_out[i]);
+		tx_or_free(lab, wan, r->rt.ctrl_out[i]);
 	r->rt.ctrl_out_count = 0;
 }
 
@@ -284,7 +177,7 @@ tap_classify(const struct lab *lab, struct pkt_buf *p)
 	assert_int_equal(pkt_parse(p, &reason), 0);
 	d = pkt_buf_data(p);
 	/* No tunnel: the wire packet is plain IP, TCP or UDP on the waypoint tuple. */
-	assert_int_equal(p->info.family, lab->wan_family);
+	assert_int_equal(p->info.family, lab->base.wan_family);
 	assert_true(p->info.l4_proto == IPPROTO_TCP || p->info.l4_proto == IPPROTO_UDP);
 	assert_true(pkt_csum_verify(d, &p->info));
 	if (svr_meta_decode(d + p->info.payload_off, p->info.ip_len - p->info.payload_off, &m,
@@ -325,93 +218,26 @@ static void
 lab_run(struct lab *lab)
 {
 	for (int round = 0; round < 4; round++) {
-		router_poll(lab, &lab->a);
+		router_poll(lab, &lab->base.a);
 		tap_relay(lab);
-		router_poll(lab, &lab->b);
+		router_poll(lab, &lab->base.b);
 		tap_relay(lab);
 	}
 }
 
-/* Builds an IP packet around an L4 segment, with valid checksums. */
-static size_t
-packet_build(uint8_t *out, uint8_t family, const char *src, const char *dst, uint8_t proto,
-    const uint8_t *l4, size_t l4_len)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t hdr = family == ADDR_FAMILY_V4 ? 20 : 40;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, hdr);
-	if (family == ADDR_FAMILY_V4) {
-		out[0] = 0x45;
-		buf_store_be16(out + 2, (uint16_t)(hdr + l4_len));
-		buf_store_be16(out + 4, packet_ip_id);
-		out[6] = 0x40;
-		out[8] = 64;
-		out[9] = proto;
-		memcpy(out + 12, s.bytes, 4);
-		memcpy(out + 16, d.bytes, 4);
-		buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	} else {
-		out[0] = 0x60;
-		buf_store_be16(out + 4, (uint16_t)l4_len);
-		out[6] = proto;
-		out[7] = 64;
-		memcpy(out + 8, s.bytes, 16);
-		memcpy(out + 24, d.bytes, 16);
-	}
-	memcpy(out + hdr, l4, l4_len);
-	assert_int_equal(pkt_parse_bytes(out, hdr + l4_len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return hdr + l4_len;
-}
-
+/* The TCP segments of these tests carry text. */
 static size_t
 tcp_segment(uint8_t *l4, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
     const char *data)
 {
-	size_t n = data != NULL ? strlen(data) : 0;
-
-	memset(l4, 0, 20);
-	buf_store_be16(l4, sport);
-	buf_store_be16(l4 + 2, dport);
-	buf_store_be32(l4 + 4, seq);
-	buf_store_be32(l4 + 8, ack);
-	l4[12] = 5 << 4;
-	l4[13] = flags;
-	buf_store_be16(l4 + 14, 65535);
-	if (n > 0)
-		memcpy(l4 + 20, data, n);
-	return 20 + n;
-}
-
-static size_t
-udp_datagram(uint8_t *l4, uint16_t sport, uint16_t dport, const void *data, size_t n)
-{
-	buf_store_be16(l4, sport);
-	buf_store_be16(l4 + 2, dport);
-	buf_store_be16(l4 + 4, (uint16_t)(8 + n));
-	buf_store_be16(l4 + 6, 0);
-	memcpy(l4 + 8, data, n);
-	return 8 + n;
+	return svr_test_tcp_segment(l4, sport, dport, seq, ack, flags, data,
+	    data != NULL ? strlen(data) : 0);
 }
 
 static size_t
 icmp_echo(uint8_t *l4, uint8_t family, bool request, uint16_t id, uint16_t seq)
 {
-	if (family == ADDR_FAMILY_V4)
-		l4[0] = request ? 8 : 0;
-	else
-		l4[0] = request ? 128 : 129;
-	l4[1] = 0;
-	buf_store_be16(l4 + 2, 0);
-	buf_store_be16(l4 + 4, id);
-	buf_store_be16(l4 + 6, seq);
-	memcpy(l4 + 8, "abcdefghijklmnopqrstuvwxyz012345", 32);
-	return 40;
+	return svr_test_icmp_echo(l4, family, request, id, seq, "abcdefghijklmnopqrstuvwxyz012345");
 }
 
 /*
@@ -427,9 +253,8 @@ exchange(struct lab *lab, bool from_a, uint8_t proto, const uint8_t *l4, size_t 
 	struct pkt_buf *p, *got[4];
 	unsigned n;
 
-	len = packet_build(sent, lab->family, host_addr(lab, from_a), host_addr(lab, !from_a),
-	    proto, l4, l4_len);
-	p = pkt_pool_get(lab->pool);
+	len = svr_test_host_packet(&lab->base, sent, from_a, proto, l4, l4_len);
+	p = pkt_pool_get(lab->base.pool);
 	assert_non_null(p);
 	assert_int_equal(pkt_buf_set(p, sent, len), 0);
 	assert_int_equal(io_tx_burst(from_a ? lab->host_a : lab->host_b, &p, 1), 1);
@@ -437,18 +262,12 @@ exchange(struct lab *lab, bool from_a, uint8_t proto, const uint8_t *l4, size_t 
 	lab_run(lab);
 
 	n = io_rx_burst(from_a ? lab->host_b : lab->host_a, got, 4);
-	if (n != 1) {
-		for (int i = 0; i < PKT_DROP_COUNT; i++) {
-			if (lab->a.drops.count[i] || lab->b.drops.count[i])
-				print_message("drop %s a=%llu b=%llu\n", pkt_drop_reason_name(i),
-				    (unsigned long long)lab->a.drops.count[i],
-				    (unsigned long long)lab->b.drops.count[i]);
-		}
-	}
+	if (n != 1)
+		svr_test_drops_print(&lab->base);
 	assert_int_equal(n, 1);
 	assert_int_equal(got[0]->len, len);
 	assert_memory_equal(pkt_buf_data(got[0]), sent, len);
-	pkt_pool_put(lab->pool, got[0]);
+	pkt_pool_put(lab->base.pool, got[0]);
 
 	assert_int_equal(lab->tap_count, expect_n);
 	for (unsigned i = 0; i < expect_n; i++)
@@ -459,10 +278,10 @@ static void
 assert_no_drops(const struct lab *lab)
 {
 	for (int i = 0; i < PKT_DROP_COUNT; i++) {
-		if (lab->a.drops.count[i] || lab->b.drops.count[i])
+		if (lab->base.a.drops.count[i] || lab->base.b.drops.count[i])
 			print_message("unexpected drop %s\n", pkt_drop_reason_name(i));
-		assert_int_equal(lab->a.drops.count[i], 0);
-		assert_int_equal(lab->b.drops.count[i], 0);
+		assert_int_equal(lab->base.a.drops.count[i], 0);
+		assert_int_equal(lab->base.b.drops.count[i], 0);
 	}
 }
 
@@ -492,8 +311,8 @@ test_two_routers_tcp_exchange(void **state)
 	n = tcp_segment(l4, 50000, 443, 1020, 9026, 0x10, NULL); /* last ACK */
 	exchange(lab, true, IPPROTO_TCP, l4, n, plain, 1);
 
-	assert_int_equal(session_table_count(lab->a.rt.sessions), 1);
-	assert_int_equal(session_table_count(lab->b.rt.sessions), 1);
+	assert_int_equal(session_table_count(lab->base.a.rt.sessions), 1);
+	assert_int_equal(session_table_count(lab->base.b.rt.sessions), 1);
 	assert_no_drops(lab);
 }
 
@@ -507,16 +326,16 @@ test_two_routers_udp_exchange(void **state)
 	                           plain[] = {TAP_PLAIN};
 
 	/* Two queries before any answer: both carry forward metadata. */
-	n = udp_datagram(l4, 40000, 53, "query-1", 7);
+	n = svr_test_udp_datagram(l4, 40000, 53, "query-1", 7);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
-	n = udp_datagram(l4, 40000, 53, "query-2", 7);
+	n = svr_test_udp_datagram(l4, 40000, 53, "query-2", 7);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
-	n = udp_datagram(l4, 53, 40000, "answer-1", 8);
+	n = svr_test_udp_datagram(l4, 53, 40000, "answer-1", 8);
 	exchange(lab, false, IPPROTO_UDP, l4, n, rev, 1);
 	/* Reverse metadata arrived: the ingress stops; the egress stops on seeing that. */
-	n = udp_datagram(l4, 40000, 53, "query-3", 7);
+	n = svr_test_udp_datagram(l4, 40000, 53, "query-3", 7);
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
-	n = udp_datagram(l4, 53, 40000, "answer-2", 8);
+	n = svr_test_udp_datagram(l4, 53, 40000, "answer-2", 8);
 	exchange(lab, false, IPPROTO_UDP, l4, n, plain, 1);
 	assert_no_drops(lab);
 }
@@ -527,18 +346,18 @@ test_two_routers_icmp_echo(void **state)
 	struct lab *lab = *state;
 	uint8_t l4[128];
 	size_t n;
-	uint8_t proto = lab->family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t proto = lab->base.family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 	static const enum tap_kind fwd[] = {TAP_FORWARD}, rev[] = {TAP_REVERSE},
 	                           plain[] = {TAP_PLAIN};
 
 	/* ICMP has no ports: it travels as UDP on the waypoint tuple (tap checks UDP). */
-	n = icmp_echo(l4, lab->family, true, 0x4242, 1);
+	n = icmp_echo(l4, lab->base.family, true, 0x4242, 1);
 	exchange(lab, true, proto, l4, n, fwd, 1);
-	n = icmp_echo(l4, lab->family, false, 0x4242, 1);
+	n = icmp_echo(l4, lab->base.family, false, 0x4242, 1);
 	exchange(lab, false, proto, l4, n, rev, 1);
-	n = icmp_echo(l4, lab->family, true, 0x4242, 2);
+	n = icmp_echo(l4, lab->base.family, true, 0x4242, 2);
 	exchange(lab, true, proto, l4, n, plain, 1);
-	n = icmp_echo(l4, lab->family, false, 0x4242, 2);
+	n = icmp_echo(l4, lab->base.family, false, 0x4242, 2);
 	exchange(lab, false, proto, l4, n, plain, 1);
 	assert_no_drops(lab);
 }
@@ -552,21 +371,21 @@ test_two_routers_false_positive_gets_empty_block(void **state)
 	static const enum tap_kind fwd[] = {TAP_FORWARD}, rev[] = {TAP_REVERSE},
 	                           empty[] = {TAP_EMPTY}, plain[] = {TAP_PLAIN};
 
-	n = udp_datagram(l4, 41000, 5000, "hello", 5);
+	n = svr_test_udp_datagram(l4, 41000, 5000, "hello", 5);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
-	n = udp_datagram(l4, 5000, 41000, "hi", 2);
+	n = svr_test_udp_datagram(l4, 5000, 41000, "hi", 2);
 	exchange(lab, false, IPPROTO_UDP, l4, n, rev, 1);
-	n = udp_datagram(l4, 41000, 5000, "again", 5);
+	n = svr_test_udp_datagram(l4, 41000, 5000, "again", 5);
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
 	/* A payload that happens to start with the cookie travels behind an empty block. */
 	memcpy(payload, svr_meta_cookie, 8);
 	memcpy(payload + 8, "payload!", 8);
-	n = udp_datagram(l4, 41000, 5000, payload, sizeof(payload));
+	n = svr_test_udp_datagram(l4, 41000, 5000, payload, sizeof(payload));
 	exchange(lab, true, IPPROTO_UDP, l4, n, empty, 1);
-	n = udp_datagram(l4, 5000, 41000, payload, sizeof(payload));
+	n = svr_test_udp_datagram(l4, 5000, 41000, payload, sizeof(payload));
 	exchange(lab, false, IPPROTO_UDP, l4, n, empty, 1);
-	assert_int_equal(lab->a.rt.stats.false_positive_tx, 1);
-	assert_int_equal(lab->b.rt.stats.false_positive_tx, 1);
+	assert_int_equal(lab->base.a.rt.stats.false_positive_tx, 1);
+	assert_int_equal(lab->base.b.rt.stats.false_positive_tx, 1);
 	assert_no_drops(lab);
 }
 
@@ -581,16 +400,16 @@ test_two_routers_one_way_flow_stops_metadata(void **state)
 	                           plain[] = {TAP_PLAIN};
 
 	for (int i = 0; i < SVR_UNIDIRECTIONAL_META_PACKETS - 1; i++) {
-		n = udp_datagram(l4, 42000, 514, "syslog line", 11);
+		n = svr_test_udp_datagram(l4, 42000, 514, "syslog line", 11);
 		exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
 	}
 	/* The 4th metadata packet makes the egress send disable-forward-metadata. */
-	n = udp_datagram(l4, 42000, 514, "syslog line", 11);
+	n = svr_test_udp_datagram(l4, 42000, 514, "syslog line", 11);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd_then_ctrl, 2);
-	n = udp_datagram(l4, 42000, 514, "syslog line", 11);
+	n = svr_test_udp_datagram(l4, 42000, 514, "syslog line", 11);
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
-	assert_int_equal(lab->b.rt.stats.control_tx, 1);
-	assert_int_equal(lab->a.rt.stats.control_rx, 1);
+	assert_int_equal(lab->base.b.rt.stats.control_tx, 1);
+	assert_int_equal(lab->base.a.rt.stats.control_rx, 1);
 	assert_no_drops(lab);
 }
 
@@ -599,13 +418,14 @@ static void
 wan_inject_to_b(struct lab *lab, const uint8_t *l4, size_t l4_len)
 {
 	uint8_t pkt[256];
-	size_t len = packet_build(pkt, lab->wan_family, waypoint_addr(lab, true),
-	    waypoint_addr(lab, false), IPPROTO_UDP, l4, l4_len);
-	struct pkt_buf *p = pkt_pool_get(lab->pool);
+	size_t len = svr_test_packet_build(&lab->base, pkt, lab->base.wan_family,
+	    svr_test_waypoint_addr(&lab->base, true), svr_test_waypoint_addr(&lab->base, false),
+	    IPPROTO_UDP, l4, l4_len);
+	struct pkt_buf *p = pkt_pool_get(lab->base.pool);
 
 	assert_int_equal(pkt_buf_set(p, pkt, len), 0);
 	assert_int_equal(io_tx_burst(lab->tap_b, &p, 1), 1);
-	router_poll(lab, &lab->b);
+	router_poll(lab, &lab->base.b);
 }
 
 static void
@@ -615,8 +435,8 @@ test_two_routers_wan_garbage_is_counted(void **state)
 	uint8_t l4[128];
 
 	/* A UDP packet to router B's waypoint with no session and no metadata. */
-	wan_inject_to_b(lab, l4, udp_datagram(l4, 16384, 16385, "no metadata", 11));
-	assert_int_equal(lab->b.drops.count[PKT_DROP_META_REQUIRED], 1);
+	wan_inject_to_b(lab, l4, svr_test_udp_datagram(l4, 16384, 16385, "no metadata", 11));
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_META_REQUIRED], 1);
 	assert_int_equal(io_mem_link_pending(lab->lan_b, 0), 0);
 
 	/* Metadata whose TLV runs past its section. */
@@ -624,8 +444,8 @@ test_two_routers_wan_garbage_is_counted(void **state)
 	memcpy(l4 + 16, "\x10\x0c\x00\x06\x00\x02\x00\x0d\x0a\x00", 10);
 	buf_store_be16(l4 + 4, 8 + 18);
 	wan_inject_to_b(lab, l4, 8 + 18);
-	assert_int_equal(lab->b.drops.count[PKT_DROP_META_TLV_OVERRUN], 1);
-	assert_int_equal(session_table_count(lab->b.rt.sessions), 0);
+	assert_int_equal(lab->base.b.drops.count[PKT_DROP_META_TLV_OVERRUN], 1);
+	assert_int_equal(session_table_count(lab->base.b.rt.sessions), 0);
 }
 
 static void
@@ -638,14 +458,14 @@ test_two_routers_slow_one_way_flow_stops_after_1s(void **state)
 	                           fwd_then_ctrl[] = {TAP_FORWARD, TAP_CONTROL},
 	                           plain[] = {TAP_PLAIN};
 
-	n = udp_datagram(l4, 42001, 514, "syslog line", 11);
+	n = svr_test_udp_datagram(l4, 42001, 514, "syslog line", 11);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
 	/* Second metadata packet, 1.5 s later: the time rule fires before the count rule. */
-	lab->now_ns += 1500000000ull;
+	lab->base.now_ns += 1500000000ull;
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd_then_ctrl, 2);
-	lab->now_ns += 1500000000ull;
+	lab->base.now_ns += 1500000000ull;
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
-	assert_int_equal(lab->b.rt.stats.control_tx, 1);
+	assert_int_equal(lab->base.b.rt.stats.control_tx, 1);
 	assert_no_drops(lab);
 }
 
@@ -664,15 +484,15 @@ test_two_routers_expiry_hook_releases_ports(void **state)
 	size_t n;
 	static const enum tap_kind fwd[] = {TAP_FORWARD};
 
-	n = udp_datagram(l4, 43001, 123, "ntp", 3);
+	n = svr_test_udp_datagram(l4, 43001, 123, "ntp", 3);
 	exchange(lab, true, IPPROTO_UDP, l4, n, fwd, 1);
-	assert_int_equal(svr_waypoint_ports_in_use(lab->a.path.ports), 1);
-	lab->now_ns += 181 * NS;
-	assert_int_equal(session_table_expire(lab->a.rt.sessions, lab->now_ns, on_expire_release,
-	                     &lab->a.rt),
+	assert_int_equal(svr_waypoint_ports_in_use(lab->base.a.path.ports), 1);
+	lab->base.now_ns += 181 * SVR_TEST_NS;
+	assert_int_equal(session_table_expire(lab->base.a.rt.sessions, lab->base.now_ns,
+	                     on_expire_release, &lab->base.a.rt),
 	    1);
-	assert_int_equal(svr_waypoint_ports_in_use(lab->a.path.ports), 0);
-	assert_int_equal(session_table_count(lab->a.rt.sessions), 0);
+	assert_int_equal(svr_waypoint_ports_in_use(lab->base.a.path.ports), 0);
+	assert_int_equal(session_table_count(lab->base.a.rt.sessions), 0);
 }
 
 /*
@@ -698,7 +518,7 @@ test_two_routers_random_model(void **state)
 	struct lab *lab = *state;
 	struct model_flow flows[24];
 	uint64_t rng = test_seed();
-	uint8_t icmp = lab->family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t icmp = lab->base.family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
 	memset(flows, 0, sizeof(flows));
 	for (unsigned i = 0; i < 24; i++) {
@@ -761,10 +581,10 @@ test_two_routers_random_model(void **state)
 			memcpy(l4 + n, payload, plen);
 			n += plen;
 		} else if (f->proto == IPPROTO_UDP) {
-			n = udp_datagram(l4, from_a ? f->port_a : f->port_b,
+			n = svr_test_udp_datagram(l4, from_a ? f->port_a : f->port_b,
 			    from_a ? f->port_b : f->port_a, payload, plen);
 		} else {
-			n = icmp_echo(l4, lab->family, from_a == f->initiator_a, f->port_a,
+			n = icmp_echo(l4, lab->base.family, from_a == f->initiator_a, f->port_a,
 			    (uint16_t)step);
 		}
 		exchange(lab, from_a, f->proto, l4, n, expect, expect_n);
