@@ -60,12 +60,24 @@ enc=bench/encryption
 work=$(mktemp -d /tmp/tern-bench-encryption.XXXXXX)
 lab=""
 bg_pids=()
+cap_pids=()
 source "$enc/peers.sh"
 
 x() { $ternlab exec --lab "$lab" "$@"; }
 
+# fg CMD...: CMD in the background, waited for: bash runs a trap only between
+# commands, and a command under timeout(1) does not get the terminal's ^C (timeout
+# gives it a process group of its own), so a plain foreground run would hold ^C or a
+# TERM back until it ended. lab_end then stops it with the lab.
+fg() {
+	"$@" &
+	wait $!
+}
+
 stop_bg() {
 	local p
+	bg_pids+=("${cap_pids[@]}")
+	cap_pids=()
 	for p in "${bg_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -86,6 +98,13 @@ lab_end() {
 # TERN_BENCH_KEEP=1 keeps the captures, logs and iperf3 output for a look afterwards.
 trap 'lab_end; [ "${TERN_BENCH_KEEP:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
+
+# The capture analysis checks itself first, on captures it makes up.
+python3 "$enc/test_overhead.py" >"$work/test_overhead.out" 2>&1 || {
+	cat "$work/test_overhead.out" >&2
+	echo "bench_encryption: bench/encryption/overhead.py fails its own test" >&2
+	exit 1
+}
 
 if [ -f "$examples/two-sites-secure.json" ] && [ -f "$examples/two-sites-secure-plain.json" ]; then
 	tern_topo=$examples/two-sites-secure.json
@@ -127,7 +146,7 @@ EOF
 iperf3_run() {
 	local name=$1
 	shift
-	timeout $((seconds + 20)) $ternlab exec --lab "$lab" a1 -- \
+	fg timeout $((seconds + 20)) $ternlab exec --lab "$lab" a1 -- \
 		iperf3 -c 10.2.0.10 -t "$seconds" -J "$@" >"$work/$variant-$name.json" 2>"$work/$variant-$name.err" || {
 		echo "  $name: iperf3 failed" >&2
 		return 0
@@ -214,7 +233,7 @@ run_variant() {
 	iperf3_run udp1400 -u -l 1372 -b 1G
 	# Download rates, 64 MiB each.
 	for proto in http https; do
-		timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
+		fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
 			-w "%{size_download} %{time_total}\n" "$proto://10.2.0.10/big.bin" \
 			>"$work/$variant-$proto.txt" || true
 	done
@@ -229,7 +248,7 @@ run_variant() {
 	# HTTP and HTTPS downloads of 32 MiB b1 -> a1: the data enters at router b.
 	for proto in http https; do
 		capture_start b "$variant-$proto" || return 1
-		timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
+		fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
 			"$proto://10.2.0.10/file.bin" || true
 		capture_stop
 		overhead "$proto" --lan 10.2.0.10 10.1.0.10 --proto tcp \
@@ -240,7 +259,7 @@ run_variant() {
 		>"$work/$variant-voip-recv.txt" 2>&1 &
 	bg_pids+=($!)
 	capture_start a "$variant-voip" || return 1
-	timeout 20 $ternlab exec --lab "$lab" a1 -- python3 "$root/$enc/voip.py" send 10.2.0.10 16384 5 \
+	fg timeout 20 $ternlab exec --lab "$lab" a1 -- python3 "$root/$enc/voip.py" send 10.2.0.10 16384 5 \
 		>"$work/$variant-voip-send.txt" || true
 	capture_stop
 	overhead voip --lan 10.1.0.10 10.2.0.10 --proto udp --port 16384 --wan 192.0.2.1 192.0.2.2
@@ -249,7 +268,6 @@ run_variant() {
 	python3 "$enc/summary.py" row "$work" "$variant"
 }
 
-cap_pids=()
 for v in "${variants[@]}"; do
 	run_variant "$v" || {
 		echo "$v: FAILED (its figures are null; logs were in $work)" >&2

@@ -161,22 +161,11 @@ def pair(lan, wan, window=0.2, max_extra=200, lookahead=16, slack=0.0005):
     return pairs, expired + len(pending) + len(wan) - nxt
 
 
-def main(argv):
-    p = argparse.ArgumentParser()
-    p.add_argument("lan_pcap")
-    p.add_argument("wan_pcap")
-    p.add_argument("--lan", nargs=2, required=True, metavar=("SRC", "DST"))
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--proto", choices=("tcp", "udp"), required=True)
-    p.add_argument("--wan", nargs=2, required=True, metavar=("SRC", "DST"))
-    p.add_argument("--carrier", choices=("tern", "wg", "esp"), required=True)
-    p.add_argument("--skip", type=int, default=32)
-    a = p.parse_args(argv)
-    lan = lan_flow(a.lan_pcap, a.lan[0], a.lan[1], a.proto, a.port)
-    wan = wan_carrier(a.wan_pcap, a.wan[0], a.wan[1], a.carrier)
+def analyse(lan, wan, skip):
+    """The figures (a dict) of lan_flow() and wan_carrier() lists."""
     pairs, wan_skipped = pair(lan, wan)
-    extra = [wan[k][1] - lan[i][1] for i, k in pairs if i >= a.skip and lan[i][2]]
-    first = [wan[k][1] - lan[i][1] for i, k in pairs if i < a.skip]
+    extra = [wan[k][1] - lan[i][1] for i, k in pairs if i >= skip and lan[i][2]]
+    first = [wan[k][1] - lan[i][1] for i, k in pairs if i < skip]
     # Packets the router sent before one that reached it earlier.
     reordered, high = 0, -1
     for _, k in pairs:
@@ -198,6 +187,23 @@ def main(argv):
         "first_packets": len(first),
         "first_packets_overhead": round(sum(first) / len(first), 2) if first else None,
     }
+    return res
+
+
+def main(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument("lan_pcap")
+    p.add_argument("wan_pcap")
+    p.add_argument("--lan", nargs=2, required=True, metavar=("SRC", "DST"))
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--proto", choices=("tcp", "udp"), required=True)
+    p.add_argument("--wan", nargs=2, required=True, metavar=("SRC", "DST"))
+    p.add_argument("--carrier", choices=("tern", "wg", "esp"), required=True)
+    p.add_argument("--skip", type=int, default=32)
+    a = p.parse_args(argv)
+    lan = lan_flow(a.lan_pcap, a.lan[0], a.lan[1], a.proto, a.port)
+    wan = wan_carrier(a.wan_pcap, a.wan[0], a.wan[1], a.carrier)
+    res = analyse(lan, wan, a.skip)
     print(json.dumps(res))
     return 0
 
