@@ -65,11 +65,11 @@ source "$enc/peers.sh"
 
 x() { $ternlab exec --lab "$lab" "$@"; }
 
-# fg CMD...: CMD in the background, waited for: bash runs a trap only between
+# run_fg CMD...: CMD in the background, waited for: bash runs a trap only between
 # commands, and a command under timeout(1) does not get the terminal's ^C (timeout
 # gives it a process group of its own), so a plain foreground run would hold ^C or a
 # TERM back until it ended. lab_end then stops it with the lab.
-fg() {
+run_fg() {
 	"$@" &
 	wait $!
 }
@@ -146,7 +146,7 @@ EOF
 iperf3_run() {
 	local name=$1
 	shift
-	fg timeout $((seconds + 20)) $ternlab exec --lab "$lab" a1 -- \
+	run_fg timeout $((seconds + 20)) $ternlab exec --lab "$lab" a1 -- \
 		iperf3 -c 10.2.0.10 -t "$seconds" -J "$@" >"$work/$variant-$name.json" 2>"$work/$variant-$name.err" || {
 		echo "  $name: iperf3 failed" >&2
 		return 0
@@ -233,7 +233,7 @@ run_variant() {
 	iperf3_run udp1400 -u -l 1372 -b 1G
 	# Download rates, 64 MiB each.
 	for proto in http https; do
-		fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
+		run_fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
 			-w "%{size_download} %{time_total}\n" "$proto://10.2.0.10/big.bin" \
 			>"$work/$variant-$proto.txt" || true
 	done
@@ -248,7 +248,7 @@ run_variant() {
 	# HTTP and HTTPS downloads of 32 MiB b1 -> a1: the data enters at router b.
 	for proto in http https; do
 		capture_start b "$variant-$proto" || return 1
-		fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
+		run_fg timeout 60 $ternlab exec --lab "$lab" a1 -- curl -sk --max-time 50 -o /dev/null \
 			"$proto://10.2.0.10/file.bin" || true
 		capture_stop
 		overhead "$proto" --lan 10.2.0.10 10.1.0.10 --proto tcp \
@@ -259,7 +259,7 @@ run_variant() {
 		>"$work/$variant-voip-recv.txt" 2>&1 &
 	bg_pids+=($!)
 	capture_start a "$variant-voip" || return 1
-	fg timeout 20 $ternlab exec --lab "$lab" a1 -- python3 "$root/$enc/voip.py" send 10.2.0.10 16384 5 \
+	run_fg timeout 20 $ternlab exec --lab "$lab" a1 -- python3 "$root/$enc/voip.py" send 10.2.0.10 16384 5 \
 		>"$work/$variant-voip-send.txt" || true
 	capture_stop
 	overhead voip --lan 10.1.0.10 10.2.0.10 --proto udp --port 16384 --wan 192.0.2.1 192.0.2.2
