@@ -69,6 +69,7 @@
 	X(SVR_CONTROL_NO_SESSION, "svr-control-no-session")                                        \
 	X(SVR_CONTROL_BAD, "svr-control-bad")                                                      \
 	X(SVR_SESSION_CONFLICT, "svr-session-conflict")                                            \
+	X(SVR_NO_PATH, "svr-no-path")                                                              \
 	/* security (src/svr data path, src/keyx handshakes; svr-profile section 6) */             \
 	X(SEC_AUTH_FAILED, "sec-auth-failed")                                                      \
 	X(SEC_REPLAY, "sec-replay")                                                                \

@@ -9,7 +9,11 @@
  * Packets from the LAN (svr_lan_rx_burst):
  *   hit  -> rewritten to the waypoint tuple (forward metadata added at the ingress until
  *           reverse metadata arrived; reverse metadata added at the egress until a
- *           forward packet without metadata arrived) -> SVR_VERDICT_TO_WAN;
+ *           forward packet without metadata arrived) -> SVR_VERDICT_TO_WAN; at the
+ *           ingress, a session whose path is down is first moved (rt->path_pick,
+ *           svr_session_migrate()); at the egress, which does not own the waypoint
+ *           ports, a reverse packet on a down path stays on it until the ingress moves
+ *           the session (its next forward packet or the sweep's keep-alive);
  *   miss -> SVR_VERDICT_NEW_SESSION: the caller classifies (tenant, service, access,
  *           path) and calls svr_lan_first().
  * Packets from the WAN (svr_wan_rx_burst):
@@ -52,6 +56,8 @@ enum svr_session_flag {
 	SVR_SESSION_DISABLE_SENT = 1u << 3, /* egress: disable-forward-metadata control sent */
 	SVR_SESSION_XLATE = 1u << 4, /* hosts and waypoints differ in family: new IP header */
 	SVR_SESSION_NAT = 1u << 5,   /* egress: the LAN tuple is translated (struct svr_accept) */
+	/* egress: re-bound to a new tuple and nothing sent back since (one-way rule again) */
+	SVR_SESSION_MOVED = 1u << 6,
 };
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8
@@ -69,6 +75,16 @@ enum svr_session_flag {
 /* Control packets one burst may originate. */
 #define SVR_CTRL_OUT_MAX 64
 
+/* struct svr_path.state: what the prober last said, as the data path sees it. */
+enum svr_path_state {
+	SVR_PATH_UP = 0,   /* usable (the zero value: a path nobody marked is up) */
+	SVR_PATH_DOWN = 1, /* dead or failing its SLA: ingress sessions on it move */
+};
+
+/* Path ids with a meaning for path_pick (never valid indices into rt->paths). */
+#define SVR_PATH_NONE UINT16_MAX       /* keep the session where it is */
+#define SVR_PATH_DROP (UINT16_MAX - 1) /* policy says drop: the packet is SVR_NO_PATH */
+
 /* One peer path: a (local waypoint, remote waypoint) pair. */
 struct svr_path {
 	struct addr local;  /* our waypoint address */
@@ -78,6 +94,12 @@ struct svr_path {
 	struct svr_waypoint_ports *ports; /* pairs this router allocates on the path */
 	const char *name;                 /* peer path id TLV; NULL leaves it out */
 	uint16_t peer_id;                 /* index into rt->peer_keys of the path's peer */
+	/*
+	 * enum svr_path_state. Written by the worker that owns the router, between bursts,
+	 * when the control plane reports a path change; the fast path reads it with one
+	 * load per LAN packet. The transforms never write it.
+	 */
+	uint8_t state;
 };
 
 struct svr_stats {
@@ -88,6 +110,10 @@ struct svr_stats {
 	uint64_t control_rx;
 	uint64_t rebinds;  /* sessions moved to a new waypoint tuple with the same UUID */
 	uint64_t replaced; /* sessions dropped because their tuple began a new session */
+	/* failover (svr_session_migrate) */
+	uint64_t migrations;       /* ingress sessions moved to another path */
+	uint64_t migrate_failures; /* moves refused (no ports, another peer, ...) */
+	uint64_t down_path_tx;     /* packets sent on a path marked down (nothing better) */
 	/* security (rt->security) */
 	uint64_t meta_sealed;    /* metadata blocks sealed (control packets included) */
 	uint64_t meta_opened;    /* sealed metadata blocks opened */
@@ -139,6 +165,24 @@ struct svr_router {
 	/* Internal: WAN packets handed back as NEW_SESSION whose sealed block is open already. */
 	const struct pkt_buf *opened[SVR_BURST_MAX];
 	unsigned opened_count;
+	/*
+	 * Failover. path_pick (NULL: sessions never move by themselves) is called for an
+	 * ingress session that must leave its path: by svr_lan_rx_burst() when the path is
+	 * down, by svr_sessions_migrate_path() for every session of the swept path. It
+	 * returns the path to move to (same peer), SVR_PATH_NONE to keep the session where
+	 * it is (its packets still leave by the old path: a path declared down by probes
+	 * may still carry some traffic, and the session survives if it comes back), or
+	 * SVR_PATH_DROP when the service's policy prefers a drop (counted SVR_NO_PATH).
+	 * It runs on the worker thread, per packet while a path is down: keep it cheap.
+	 */
+	uint16_t (*path_pick)(struct svr_router *rt, const struct session *s, void *arg);
+	void *path_pick_arg;
+	/* Internal: the pass of svr_sessions_migrate_path() in progress. */
+	struct {
+		uint32_t next;      /* next session index to look at */
+		uint16_t from_path; /* the path being swept */
+		bool active;
+	} sweep;
 };
 
 enum svr_verdict {
@@ -203,7 +247,8 @@ void svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, 
  * Decodes the metadata of a WAN packet that matched no session. 0 with *m filled (it
  * borrows from p); -EBADMSG counted in rt->drops (META_REQUIRED when there is no
  * block, the decoder's reason when it is malformed, META_MISSING_CONTEXT when it lacks
- * a forward context, SVR_CONTROL_NO_SESSION for a control packet).
+ * a forward context, SVR_CONTROL_NO_SESSION for a control packet other than a
+ * keep-alive with forward context and UUID, which goes on to svr_wan_first()).
  */
 int svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m);
 
@@ -212,6 +257,13 @@ int svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
  * policy: installs the session (or re-binds an existing one with the same UUID to the
  * new waypoint tuple), strips the metadata, restores the original tuple.
  * Returns SVR_VERDICT_TO_LAN or SVR_VERDICT_DROP.
+ *
+ * Re-binding (the ingress moved the session, svr_session_migrate()): the session keeps
+ * its UUID, protection decisions and counters; its WAN key becomes the packet's tuple
+ * and reverse traffic leaves by accept->path_id from then on. The path must lead to the
+ * same peer as before (else SVR_SESSION_CONFLICT). A keep-alive control that carries
+ * forward metadata (the ingress's sweep) only re-binds: SVR_VERDICT_CONSUMED, or a drop
+ * SVR_CONTROL_NO_SESSION when there is no session to re-bind.
  */
 enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
     const struct svr_accept *accept, uint64_t now_ns);
@@ -221,6 +273,42 @@ enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const s
  * allocated it. Call from the session table's on_expire hook before deletion.
  */
 void svr_session_release(struct svr_router *rt, const struct session *s);
+
+/*
+ * Failover (svr-profile section 7, docs/protocol.md "Failover"), at the ingress only:
+ * moves session index to path new_path_id. A new waypoint pair is taken from the new
+ * path's allocator, the session's WAN key becomes the new tuple (new waypoint
+ * addresses, ports and WAN zone), the checksum deltas are recomputed, the old pair goes
+ * back to the old path, and forward metadata (same UUID) is due again so the egress
+ * re-binds the session on the first packet that reaches it. The payload protection
+ * state is kept: same peer, same keys, same UUID in the associated data. Sends nothing
+ * itself: the next forward packet (or the sweep's keep-alive) carries the metadata.
+ * Packets of the session still in flight on the old tuple are lost.
+ * 0; -ENOENT (no session there), -EPERM (not an ingress session), -EINVAL (no such
+ * path), -EALREADY (already on that path), -EXDEV (the path leads to another peer),
+ * -EAFNOSUPPORT (the path's waypoints differ in family), -EADDRNOTAVAIL (no free pair
+ * on the new path), -EEXIST (the new tuple is taken); on error nothing changed.
+ * Counted in rt->stats (migrations, migrate_failures).
+ */
+int svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
+    uint64_t now_ns);
+
+/*
+ * Proactive failover and revert: walks the sessions (at most budget of them per call;
+ * the cursor stays in rt) and, for every ingress session on from_path, asks path_pick
+ * and migrates it. Each migrated session gets a keep-alive control with its forward
+ * metadata on the new path (into rt->ctrl_out: the worker sends them after the call, as
+ * after a burst), so the egress re-binds it even if the client is silent. A call with
+ * another from_path than the pass in progress starts a new pass; a pass also pauses when
+ * rt->ctrl_out is full. Returns the sessions migrated by this call. Call it every tick
+ * while the path is down (or, for a revert, for the path the sessions moved to once the
+ * preferred one is back) until svr_sessions_migrate_done().
+ */
+unsigned svr_sessions_migrate_path(struct svr_router *rt, uint16_t from_path, unsigned budget,
+    uint64_t now_ns);
+
+/* True unless a pass over from_path is in progress (so also before the first call). */
+bool svr_sessions_migrate_done(const struct svr_router *rt, uint16_t from_path);
 
 /*
  * Sends what the router owes its peers at the end of a burst: protection acks that no
