@@ -48,10 +48,13 @@
 /* Shortest buffer path_choice_format() fills without cutting for 16 candidates. */
 #define PATH_CHOICE_TEXT_MAX 2048
 
-/* What happens to sessions when their path fails (service policy "resiliency"). */
+/*
+ * What happens to sessions when their path fails (service policy "resiliency"). Failover
+ * is 0 so that a zeroed policy is the default one.
+ */
 enum path_resiliency {
-	PATH_RESILIENCY_NONE = 0,                /* sessions never move */
-	PATH_RESILIENCY_FAILOVER = 1,            /* move when the path dies or breaks the SLA */
+	PATH_RESILIENCY_FAILOVER = 0,            /* move when the path dies or breaks the SLA */
+	PATH_RESILIENCY_NONE = 1,                /* sessions never move */
 	PATH_RESILIENCY_REVERTIBLE_FAILOVER = 2, /* also move back to a preferred path */
 	PATH_RESILIENCY_DUPLICATE = 3,           /* send over two paths; moves as revertible */
 };
