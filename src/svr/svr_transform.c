@@ -10,6 +10,7 @@
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_parse.h"
 #include "svr/svr_seal.h"
+#include "svr/svr_transform_int.h"
 
 #define SVR_UDP_HDR_LEN 8
 
@@ -131,11 +132,7 @@ svr_wan_key(const struct pkt_buf *p, uint16_t wan_zone, struct session_key *key)
 	return 0;
 }
 
-/*
- * Checksum deltas for packets arriving with tuple `in` and leaving with the reverse of
- * `out` (src = out->dst, dst = out->src, sport = out->dport, dport = out->sport).
- */
-static void
+void
 svr_deltas_compute(struct session *s, enum session_dir dir, const struct session_key *in,
     const struct session_key *out)
 {
@@ -581,6 +578,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	if (pkt_parse(p, &reason) < 0)
 		goto drop;
 	session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, tcp_flags, len_before, now_ns);
+	s->flags &= ~(uint32_t)SVR_SESSION_MOVED; /* something went back since the re-bind */
 	p->port = svr_wan_port_of(rt, s);
 	return SVR_VERDICT_TO_WAN;
 drop:
@@ -634,6 +632,29 @@ svr_lan_secure_is_fast(const struct session *s, const struct pkt_info *info)
 	    (s->flags & (clear | SVR_PROT_TX_ENCRYPTED)) == clear;
 }
 
+/*
+ * The session's path is down. The ingress asks the router for another path and moves
+ * the session there before this packet leaves (it then carries forward metadata); the
+ * egress does not own the waypoint ports, so its packet stays on the dead path until the
+ * ingress moves the session. 0, or -ENETUNREACH when the policy drops (counted).
+ */
+static int
+svr_lan_path_down(struct svr_router *rt, struct session *s, uint32_t index, uint64_t now_ns)
+{
+	uint16_t to = SVR_PATH_NONE;
+
+	if (s->role == SESSION_ROLE_INGRESS && rt->path_pick != NULL)
+		to = rt->path_pick(rt, s, rt->path_pick_arg);
+	if (to == SVR_PATH_DROP) {
+		svr_drop(rt, PKT_DROP_SVR_NO_PATH);
+		return -ENETUNREACH;
+	}
+	if (to == SVR_PATH_NONE || to == s->path_id ||
+	    svr_session_migrate(rt, index, to, now_ns) < 0)
+		rt->stats.down_path_tx++;
+	return 0;
+}
+
 void
 svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
@@ -653,6 +674,11 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		}
 		s = session_table_at(rt->sessions, idx[j]);
 		p->user = idx[j];
+		if (s->path_id < rt->path_count && rt->paths[s->path_id].state != SVR_PATH_UP &&
+		    svr_lan_path_down(rt, s, idx[j], now_ns) < 0) {
+			verdicts[slot[j]] = SVR_VERDICT_DROP;
+			continue;
+		}
 		d = p->buf + p->head;
 		if (p->info.tcp_flags & 0x02)
 			svr_tcp_mss_clamp(rt, p);
@@ -800,9 +826,8 @@ drop:
 	return SVR_VERDICT_DROP;
 }
 
-/* Builds a control packet on the session's waypoint tuple, toward the peer. */
-static void
-svr_control_send(struct svr_router *rt, struct session *s, uint8_t control)
+void
+svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool fwd_meta)
 {
 	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD];
 	enum pkt_drop_reason reason = PKT_DROP_PKT_TOO_BIG;
@@ -814,8 +839,11 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control)
 	uint8_t *d;
 	int rc;
 
-	memset(&m, 0, sizeof(m));
-	m.present = SVR_META_F_CONTROL;
+	if (fwd_meta)
+		svr_meta_build_forward(rt, s, &m);
+	else
+		memset(&m, 0, sizeof(m));
+	m.present |= SVR_META_F_CONTROL;
 	m.control = control;
 	if (control == SVR_CONTROL_DISABLE_META)
 		m.present |= SVR_META_F_DISABLE_FWD_META;
@@ -897,7 +925,7 @@ svr_router_flush(struct svr_router *rt)
 		/* TCP always has a reverse segment to carry the ack; the control rides UDP. */
 		if (s != NULL && (s->flags & SVR_PROT_RX_ACK_DUE) &&
 		    s->wan_key.proto == IPPROTO_UDP)
-			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE);
+			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, false);
 	}
 	rt->ack_pending_count = 0;
 }
@@ -1160,10 +1188,10 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		 */
 		if ((count >= SVR_UNIDIRECTIONAL_META_PACKETS ||
 		        now_ns - s->created_ns >= SVR_UNIDIRECTIONAL_META_NS) &&
-		    s->packets[0] == 0 && s->wan_key.proto == IPPROTO_UDP &&
-		    !(s->flags & SVR_SESSION_DISABLE_SENT)) {
+		    (s->packets[0] == 0 || (s->flags & SVR_SESSION_MOVED)) &&
+		    s->wan_key.proto == IPPROTO_UDP && !(s->flags & SVR_SESSION_DISABLE_SENT)) {
 			s->flags |= SVR_SESSION_DISABLE_SENT;
-			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META);
+			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META, false);
 		}
 	}
 	goto payload;
@@ -1266,7 +1294,11 @@ svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
 	}
 	if (rc < 0)
 		goto drop;
-	if (m->present & SVR_META_F_CONTROL) {
+	/* A keep-alive with forward metadata re-binds a moved session (svr_wan_first). */
+	if ((m->present & SVR_META_F_CONTROL) &&
+	    (m->control != SVR_CONTROL_KEEPALIVE ||
+	        (m->present & (SVR_META_F_FWD_CTX | SVR_META_F_UUID)) !=
+	            (SVR_META_F_FWD_CTX | SVR_META_F_UUID))) {
 		reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
 		goto drop;
 	}
@@ -1283,12 +1315,13 @@ drop:
 /*
  * Security for the first packet of a session at the egress: the block svr_wan_decode()
  * opened must be under a key of the path's peer; the payload is opened before any state
- * is made. 0 or a drop reason.
+ * is made. A re-bound session (s, else NULL) keeps the decision it knows when the block
+ * repeats none. 0 or a drop reason.
  */
 static int
 svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
-    const struct svr_accept *accept, size_t block_len, struct svr_seal_protection *prot,
-    enum pkt_drop_reason *reason)
+    const struct svr_accept *accept, const struct session *s, size_t block_len,
+    struct svr_seal_protection *prot, enum pkt_drop_reason *reason)
 {
 	uint16_t peer = rt->paths[accept->path_id].peer_id;
 	struct svr_peer_keys *k =
@@ -1296,6 +1329,7 @@ svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct s
 	const struct pkt_info *info = &p->info;
 	size_t off = (size_t)info->payload_off + block_len;
 	uint8_t ad[CRYPTO_AEAD_AD_LEN];
+	bool encrypted;
 
 	if (k == NULL) {
 		*reason = PKT_DROP_SEC_NO_KEY;
@@ -1312,11 +1346,15 @@ svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct s
 	}
 	if (off >= info->ip_len)
 		return 0;
-	if (!prot->has_decision) {
+	if (prot->has_decision) {
+		encrypted = prot->mode != 0;
+	} else if (s != NULL && (s->flags & SVR_PROT_RX_KNOWN)) {
+		encrypted = s->flags & SVR_PROT_RX_ENCRYPTED;
+	} else {
 		*reason = PKT_DROP_SEC_DECISION_MISSING;
 		return -EPROTO;
 	}
-	if (prot->mode == 0)
+	if (!encrypted)
 		return 0;
 	if (!(m->present & SVR_META_F_UUID)) {
 		*reason = PKT_DROP_SEC_AUTH_FAILED;
@@ -1329,6 +1367,35 @@ svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct s
 	return 0;
 }
 
+/*
+ * The egress session the forward metadata of a packet on an unknown tuple re-binds, or
+ * NULL for a new session. A session with that LAN tuple must be the same one: an egress
+ * session of the same UUID reached from the same peer. 0 or a drop reason.
+ */
+static int
+svr_wan_rebind_find(struct svr_router *rt, const struct session_key *lan_key,
+    const struct svr_meta *m, const struct svr_accept *accept, struct session **s_out,
+    uint32_t *index, enum pkt_drop_reason *reason)
+{
+	struct session *s;
+
+	*s_out = NULL;
+	*index = session_table_lookup(rt->sessions, lan_key,
+	    session_key_hash(rt->sessions, lan_key), NULL);
+	s = *index != SESSION_INDEX_NONE ? session_table_get(rt->sessions, *index) : NULL;
+	if (s == NULL)
+		return 0;
+	/* Another peer naming our session's UUID is not a move: never let it take it. */
+	if (!(m->present & SVR_META_F_UUID) || memcmp(s->uuid, m->uuid, sizeof(s->uuid)) != 0 ||
+	    s->role != SESSION_ROLE_EGRESS || s->path_id >= rt->path_count ||
+	    rt->paths[s->path_id].peer_id != rt->paths[accept->path_id].peer_id) {
+		*reason = PKT_DROP_SVR_SESSION_CONFLICT;
+		return -EEXIST;
+	}
+	*s_out = s;
+	return 0;
+}
+
 enum svr_verdict
 svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
     const struct svr_accept *accept, uint64_t now_ns)
@@ -1336,10 +1403,11 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	const struct svr_ctx *ctx = &m->fwd_ctx;
 	const struct pkt_info *info = &p->info;
 	const uint8_t *d = p->buf + p->head;
+	bool control = m->present & SVR_META_F_CONTROL;
 	struct svr_seal_protection prot = {0};
 	struct session_key lan_key, wan_key;
 	enum pkt_drop_reason reason;
-	uint32_t prot_keep = 0;
+	uint32_t prot_keep = 0, moved = 0;
 	struct session *s;
 	size_t block_len;
 	uint32_t index;
@@ -1350,13 +1418,18 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
 		goto drop;
 	}
+	if (control && (m->control != SVR_CONTROL_KEEPALIVE || !(m->present & SVR_META_F_UUID))) {
+		reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
+		goto drop;
+	}
 	as_udp = !svr_proto_is_native(ctx->proto);
-	if (as_udp && info->l4_proto != IPPROTO_UDP) {
+	/* A control rides UDP whatever the session is carried as. */
+	if (!control && as_udp && info->l4_proto != IPPROTO_UDP) {
 		reason = PKT_DROP_SVR_NOT_CARRIED_AS_UDP;
 		goto drop;
 	}
 	/* TCP carried in UDP (the UDP transform) comes with multipath. */
-	if (!as_udp && info->l4_proto != ctx->proto) {
+	if (!control && !as_udp && info->l4_proto != ctx->proto) {
 		reason = PKT_DROP_PROTO_UNSUPPORTED;
 		goto drop;
 	}
@@ -1365,12 +1438,6 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
-	block_len = svr_meta_header_len(d + info->payload_off) +
-	    svr_meta_payload_len(d + info->payload_off);
-	if (rt->security &&
-	    svr_wan_first_unprotect(rt, p, m, accept, block_len, &prot, &reason) < 0)
-		goto drop;
-	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
 	if ((accept->server != NULL && accept->server->family != ctx->src.family) ||
 	    (accept->client != NULL && accept->client->family != ctx->src.family)) {
 		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
@@ -1380,27 +1447,38 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	    accept->server != NULL ? accept->server->bytes : ctx->dst.bytes,
 	    accept->client != NULL ? accept->client->bytes : ctx->src.bytes, ctx->dport,
 	    accept->client != NULL ? accept->client_port : ctx->sport);
-	rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
-	if (rc == -EEXIST) {
-		/* Same session on a new waypoint tuple (the peer changed path): re-bind. */
-		index = session_table_lookup(rt->sessions, &lan_key,
-		    session_key_hash(rt->sessions, &lan_key), NULL);
-		s = index != SESSION_INDEX_NONE ? session_table_get(rt->sessions, index) : NULL;
-		if (s == NULL || !(m->present & SVR_META_F_UUID) ||
-		    memcmp(s->uuid, m->uuid, sizeof(s->uuid)) != 0 ||
-		    session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
+	if (svr_wan_rebind_find(rt, &lan_key, m, accept, &s, &index, &reason) < 0)
+		goto drop;
+	if (s == NULL && control) {
+		reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
+		goto drop;
+	}
+	block_len = svr_meta_header_len(d + info->payload_off) +
+	    svr_meta_payload_len(d + info->payload_off);
+	if (rt->security &&
+	    svr_wan_first_unprotect(rt, p, m, accept, s, block_len, &prot, &reason) < 0)
+		goto drop;
+	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
+	if (s != NULL) {
+		/* Same session on a new waypoint tuple (the ingress moved it): re-bind. */
+		if (control)
+			wan_key.proto = s->wan_key.proto;
+		if (session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
 			reason = PKT_DROP_SVR_SESSION_CONFLICT;
 			goto drop;
 		}
 		s->path_id = accept->path_id;
 		/* Same session, same UUID: its protection decisions stand. */
 		prot_keep = s->flags & SVR_PROT_MASK & ~(3u << SVR_PROT_MODE_SHIFT);
+		moved = SVR_SESSION_MOVED;
 		rt->stats.rebinds++;
-	} else if (rc < 0) {
-		reason =
-		    rc == -ENOSPC ? PKT_DROP_SESSION_TABLE_FULL : PKT_DROP_SVR_SESSION_CONFLICT;
-		goto drop;
 	} else {
+		rc = session_table_insert(rt->sessions, &lan_key, &wan_key, now_ns, &index);
+		if (rc < 0) {
+			reason = rc == -ENOSPC ? PKT_DROP_SESSION_TABLE_FULL :
+			                         PKT_DROP_SVR_SESSION_CONFLICT;
+			goto drop;
+		}
 		s = session_table_get(rt->sessions, index);
 		s->role = SESSION_ROLE_EGRESS;
 		s->tenant_id = accept->tenant_id;
@@ -1413,15 +1491,19 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	}
 	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
 	    (accept->server != NULL || accept->client != NULL ? SVR_SESSION_NAT : 0) |
-	    (ctx->src.family != info->family ? SVR_SESSION_XLATE : 0) |
-	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep |
+	    (ctx->src.family != s->wan_key.family ? SVR_SESSION_XLATE : 0) |
+	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep | moved |
 	    ((uint32_t)(accept->encrypt & 3) << SVR_PROT_MODE_SHIFT);
 	if (rt->security)
 		svr_rx_decision_apply(rt, s, index, &prot);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
-	rt->stats.meta_rx++;
 	p->user = index;
+	if (control) {
+		rt->stats.control_rx++;
+		return SVR_VERDICT_CONSUMED;
+	}
+	rt->stats.meta_rx++;
 	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
 drop:
 	svr_drop(rt, reason);

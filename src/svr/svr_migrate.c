@@ -1,0 +1,124 @@
+/*
+ * Session migration for failover (svr-profile section 7, docs/protocol.md "Failover"):
+ * the ingress moves a session to another path of the same peer with a new waypoint
+ * pair and sends forward metadata again; the egress re-binds it by its UUID
+ * (svr_wan_first). See svr_transform.h for the contract.
+ */
+#include <errno.h>
+
+#include "session/session_table.h"
+#include "svr/svr_ctrl.h"
+#include "svr/svr_transform.h"
+#include "svr/svr_transform_int.h"
+#include "svr/svr_waypoint.h"
+
+int
+svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id, uint64_t now_ns)
+{
+	struct session *s = session_table_get(rt->sessions, index);
+	const struct svr_path *from, *to;
+	struct session_key wan_key;
+	uint16_t local_port, peer_port, old_port;
+	int rc;
+
+	(void)now_ns;
+	if (s == NULL)
+		return -ENOENT;
+	/* Only the router that chose the waypoint pair may choose another. */
+	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
+		return -EPERM;
+	if (new_path_id == s->path_id)
+		return -EALREADY;
+	if (new_path_id >= rt->path_count) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	from = &rt->paths[s->path_id];
+	to = &rt->paths[new_path_id];
+	/* Another peer is another egress: it holds no state for this session. */
+	if (to->peer_id != from->peer_id) {
+		rc = -EXDEV;
+		goto fail;
+	}
+	if (to->local.family != to->remote.family) {
+		rc = -EAFNOSUPPORT;
+		goto fail;
+	}
+	if (svr_waypoint_ports_get(to->ports, &local_port, &peer_port) < 0) {
+		rc = -EADDRNOTAVAIL;
+		goto fail;
+	}
+	session_key_set(&wan_key, to->local.family, s->wan_key.proto, to->wan_zone,
+	    to->remote.bytes, to->local.bytes, peer_port, local_port);
+	old_port = s->wan_key.dport;
+	rc = session_table_rekey_wan(rt->sessions, index, &wan_key);
+	if (rc < 0) {
+		svr_waypoint_ports_put(to->ports, local_port);
+		goto fail;
+	}
+	svr_waypoint_ports_put(from->ports, old_port);
+	s->path_id = new_path_id;
+	/*
+	 * Forward metadata again until the egress answers from the new tuple; the
+	 * protection bits stay (same peer keys, and the payload's associated data is the
+	 * UUID, not the tuple). The new path may differ from the old in family.
+	 */
+	s->flags = (s->flags & ~(uint32_t)SVR_SESSION_XLATE) | SVR_SESSION_FWD_META |
+	    (to->local.family != s->lan_key.family ? SVR_SESSION_XLATE : 0);
+	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
+	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
+	rt->stats.migrations++;
+	return 0;
+fail:
+	rt->stats.migrate_failures++;
+	return rc;
+}
+
+unsigned
+svr_sessions_migrate_path(struct svr_router *rt, uint16_t from_path, unsigned budget,
+    uint64_t now_ns)
+{
+	unsigned moved = 0;
+
+	if (!rt->sweep.active || rt->sweep.from_path != from_path) {
+		rt->sweep.active = true;
+		rt->sweep.from_path = from_path;
+		rt->sweep.next = 0;
+	}
+	for (; budget > 0; budget--) {
+		uint32_t index = session_table_next(rt->sessions, rt->sweep.next);
+		struct session *s;
+		uint16_t to;
+
+		if (index == SESSION_INDEX_NONE) {
+			rt->sweep.active = false;
+			break;
+		}
+		s = session_table_get(rt->sessions, index);
+		if (s->role == SESSION_ROLE_INGRESS && s->path_id == from_path) {
+			/* No room for its keep-alive: resume with this session next call. */
+			if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX)
+				break;
+			/* SVR_PATH_DROP has no packet to drop here: the session stays. */
+			to = rt->path_pick != NULL ? rt->path_pick(rt, s, rt->path_pick_arg) :
+			                             SVR_PATH_NONE;
+			/*
+			 * The egress re-binds from the keep-alive alone, so a session whose
+			 * client is silent (a download) moves too.
+			 */
+			if (to < rt->path_count && to != from_path &&
+			    svr_session_migrate(rt, index, to, now_ns) == 0) {
+				svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+				moved++;
+			}
+		}
+		rt->sweep.next = index + 1;
+	}
+	return moved;
+}
+
+bool
+svr_sessions_migrate_done(const struct svr_router *rt, uint16_t from_path)
+{
+	return !rt->sweep.active || rt->sweep.from_path != from_path;
+}
