@@ -27,8 +27,8 @@ static const struct router_config_timeouts timeouts_default = {
     .icmp_s = 10,
 };
 
-static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants", "services",
-    "timeouts", "limits", NULL};
+static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants",
+    "service_policies", "services", "timeouts", "limits", NULL};
 static const char *const keys_router[] = {"name", "private_key_file", "cipher", "rekey_after_s",
     NULL};
 static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
@@ -37,10 +37,30 @@ static const char *const keys_tenant[] = {"name", NULL};
 static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes",
     "nat_pool", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
-static const char *const keys_peer[] = {"name", "public_key", "paths", NULL};
-static const char *const keys_path[] = {"wan", "remote", "name", NULL};
+static const char *const keys_peer[] = {"name", "public_key", "paths", "probe", NULL};
+static const char *const keys_path[] = {"wan", "remote", "name", "probe", NULL};
+static const char *const keys_probe[] = {"interval_ms", "down_after", "hold_down_ms",
+    "hold_down_max_ms", NULL};
+static const char *const keys_policy[] = {"name", "sla", "vector_costs", "default_cost",
+    "resiliency", "no_path", NULL};
+static const char *const keys_sla[] = {"max_latency_ms", "max_jitter_ms", "max_loss_pct", "min_mos",
+    NULL};
+/* Written in this order in messages; resiliency_values maps them to the enum. */
+static const char *const resiliency_names[] = {"none", "failover", "revertible-failover",
+    "duplicate", NULL};
+static const uint8_t resiliency_values[] = {ROUTER_CONFIG_RESILIENCY_NONE,
+    ROUTER_CONFIG_RESILIENCY_FAILOVER, ROUTER_CONFIG_RESILIENCY_REVERTIBLE_FAILOVER,
+    ROUTER_CONFIG_RESILIENCY_DUPLICATE};
+static const char *const no_path_names[] = {"best-effort", "drop", NULL};
 static const char *const keys_service[] = {"name", "prefixes", "ports", "access", "route",
-    "encryption", "address", NULL};
+    "encryption", "address", "policy", NULL};
+
+static const struct router_config_probe probe_default = {
+    .interval_ms = ROUTER_CONFIG_PROBE_INTERVAL_DEFAULT_MS,
+    .down_after = ROUTER_CONFIG_PROBE_DOWN_AFTER_DEFAULT,
+    .hold_down_ms = ROUTER_CONFIG_PROBE_HOLD_DOWN_DEFAULT_MS,
+    .hold_down_max_ms = ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_DEFAULT_MS,
+};
 static const char *const keys_route[] = {"peer", "lan", NULL};
 static const char *const keys_timeouts[] = {"tcp_opening_s", "tcp_established_s", "tcp_closing_s",
     "udp_s", "icmp_s", NULL};
@@ -79,10 +99,20 @@ router_config_free(struct router_config *cfg)
 		free(cfg->paths[i].wan_name);
 	}
 	free(cfg->paths);
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		struct router_config_policy *pol = &cfg->policies[i];
+
+		free(pol->name);
+		for (size_t j = 0; j < pol->vector_cost_count; j++)
+			free(pol->vector_costs[j].vector);
+		free(pol->vector_costs);
+	}
+	free(cfg->policies);
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		struct router_config_service *s = &cfg->services[i];
 
 		free(s->name);
+		free(s->policy_name);
 		free(s->prefixes);
 		free(s->ports);
 		for (size_t j = 0; j < s->access_count; j++)
@@ -253,6 +283,50 @@ read_wan(struct router_config_reader *r, const json_t *obj, void *item, void *ct
 	read_names(r, obj, "vectors", false, &wan->vectors, &wan->vector_count);
 }
 
+/*
+ * Reads obj["probe"], if present, over *probe (the peer's values for a path, the
+ * defaults for a peer). The hold-down cap is checked against the first hold-down only
+ * when this object sets one of them, so a peer's mistake is reported once, at the peer.
+ */
+static void
+read_probe(struct router_config_reader *r, const json_t *obj, struct router_config_probe *probe)
+{
+	const json_t *value = json_object_get(obj, "probe");
+	size_t saved, at;
+
+	if (value == NULL)
+		return;
+	saved = router_config_reader_key(r, "probe");
+	if (!router_config_read_object(r, value, keys_probe))
+		goto out;
+	router_config_read_uint(r, value, "interval_ms", ROUTER_CONFIG_PROBE_INTERVAL_MIN_MS,
+	    ROUTER_CONFIG_PROBE_INTERVAL_MAX_MS, &probe->interval_ms);
+	router_config_read_uint(r, value, "down_after", ROUTER_CONFIG_PROBE_DOWN_AFTER_MIN,
+	    ROUTER_CONFIG_PROBE_DOWN_AFTER_MAX, &probe->down_after);
+	router_config_read_uint(r, value, "hold_down_ms", 0, ROUTER_CONFIG_PROBE_HOLD_DOWN_MAX_MS,
+	    &probe->hold_down_ms);
+	router_config_read_uint(r, value, "hold_down_max_ms", 0,
+	    ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_MAX_MS, &probe->hold_down_max_ms);
+	if (probe->hold_down_max_ms >= probe->hold_down_ms)
+		goto out;
+	if (json_object_get(value, "hold_down_max_ms") != NULL) {
+		at = router_config_reader_key(r, "hold_down_max_ms");
+		router_config_reader_error(r,
+		    "%u is less than hold_down_ms %u (expected the longest hold-down, at least "
+		    "the first)",
+		    probe->hold_down_max_ms, probe->hold_down_ms);
+		router_config_reader_up(r, at);
+	} else if (json_object_get(value, "hold_down_ms") != NULL) {
+		at = router_config_reader_key(r, "hold_down_ms");
+		router_config_reader_error(r,
+		    "%u is more than hold_down_max_ms %u (inherited; set hold_down_max_ms too)",
+		    probe->hold_down_ms, probe->hold_down_max_ms);
+		router_config_reader_up(r, at);
+	}
+out:
+	router_config_reader_up(r, saved);
+}
+
 /* Peers fill cfg->paths, which read_config sized from every valid "paths" array. */
 static void
 read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
@@ -265,6 +339,8 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 	if (!router_config_read_object(r, obj, keys_peer))
 		return;
 	router_config_read_name(r, obj, "name", true, &peer->name);
+	peer->probe = probe_default;
+	read_probe(r, obj, &peer->probe);
 	peer->public_key_given = json_object_get(obj, "public_key") != NULL;
 	peer->has_public_key =
 	    router_config_read_public_key(r, obj, "public_key", peer->public_key);
@@ -279,10 +355,12 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 		struct router_config_path *p = &cfg->paths[cfg->path_count++];
 		size_t at = router_config_reader_index(r, i);
 
+		p->probe = peer->probe;
 		if (router_config_read_object(r, path, keys_path)) {
 			router_config_read_name(r, path, "wan", true, &p->wan_name);
 			router_config_read_addr(r, path, "remote", true, &p->remote);
 			router_config_read_name(r, path, "name", false, &p->name);
+			read_probe(r, path, &p->probe);
 		}
 		router_config_reader_up(r, at);
 	}
@@ -320,6 +398,109 @@ out:
 }
 
 static void
+read_sla(struct router_config_reader *r, const json_t *obj, struct router_config_sla *sla)
+{
+	const json_t *value = json_object_get(obj, "sla");
+	size_t saved;
+
+	if (value == NULL)
+		return;
+	saved = router_config_reader_key(r, "sla");
+	if (router_config_read_object(r, value, keys_sla)) {
+		router_config_read_uint(r, value, "max_latency_ms", 1, ROUTER_CONFIG_SLA_MS_MAX,
+		    &sla->max_latency_ms);
+		router_config_read_uint(r, value, "max_jitter_ms", 1, ROUTER_CONFIG_SLA_MS_MAX,
+		    &sla->max_jitter_ms);
+		sla->has_max_loss =
+		    router_config_read_number(r, value, "max_loss_pct", 0, 100, &sla->max_loss_pct);
+		router_config_read_number(r, value, "min_mos", ROUTER_CONFIG_MOS_MIN,
+		    ROUTER_CONFIG_MOS_MAX, &sla->min_mos);
+	}
+	router_config_reader_up(r, saved);
+}
+
+/* "vector_costs": an object from vector label to cost; JSON itself refuses a key twice. */
+static void
+read_vector_costs(struct router_config_reader *r, const json_t *obj,
+    struct router_config_policy *pol)
+{
+	const json_t *value = json_object_get(obj, "vector_costs"), *cost;
+	const char *key;
+	size_t saved;
+
+	if (value == NULL)
+		return;
+	saved = router_config_reader_key(r, "vector_costs");
+	if (!json_is_object(value)) {
+		router_config_reader_error(r,
+		    "expected an object of vector costs (e.g. {\"broadband\": 10}), got %s",
+		    router_config_json_type(value));
+		goto out;
+	}
+	if (json_object_size(value) > ROUTER_CONFIG_ITEMS_MAX) {
+		router_config_reader_error(r, "%zu vectors (at most %d allowed)",
+		    json_object_size(value), ROUTER_CONFIG_ITEMS_MAX);
+		goto out;
+	}
+	pol->vector_costs =
+	    router_config_reader_calloc(r, json_object_size(value), sizeof(*pol->vector_costs));
+	if (pol->vector_costs == NULL)
+		goto out;
+	json_object_foreach((json_t *)value, key, cost)
+	{
+		struct router_config_vector_cost *vc = &pol->vector_costs[pol->vector_cost_count];
+
+		if (!router_config_name_is_valid(key)) {
+			size_t at = router_config_reader_key(r, key);
+
+			router_config_reader_error(r,
+			    "not a vector name (expected 1 to %d characters of A-Z, a-z, 0-9, '.', "
+			    "'_', '-')",
+			    ROUTER_CONFIG_NAME_MAX);
+			router_config_reader_up(r, at);
+			continue;
+		}
+		if (!json_is_integer(cost)) {
+			size_t at = router_config_reader_key(r, key);
+
+			router_config_reader_error(r,
+			    "expected a cost, an integer from 0 to %d, got %s",
+			    ROUTER_CONFIG_COST_MAX, router_config_json_type(cost));
+			router_config_reader_up(r, at);
+			continue;
+		}
+		if (!router_config_read_uint(r, value, key, 0, ROUTER_CONFIG_COST_MAX, &vc->cost))
+			continue;
+		vc->vector = router_config_reader_strdup(r, key);
+		if (vc->vector != NULL)
+			pol->vector_cost_count++;
+	}
+out:
+	router_config_reader_up(r, saved);
+}
+
+static void
+read_policy(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_policy *pol = item;
+	uint8_t choice;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_policy))
+		return;
+	router_config_read_name(r, obj, "name", true, &pol->name);
+	read_sla(r, obj, &pol->sla);
+	read_vector_costs(r, obj, pol);
+	pol->default_cost = pol->vector_cost_count > 0 ? ROUTER_CONFIG_COST_MAX : 0;
+	router_config_read_uint(r, obj, "default_cost", 0, ROUTER_CONFIG_COST_MAX,
+	    &pol->default_cost);
+	pol->resiliency = ROUTER_CONFIG_RESILIENCY_FAILOVER;
+	if (router_config_read_choice(r, obj, "resiliency", resiliency_names, &choice))
+		pol->resiliency = resiliency_values[choice];
+	router_config_read_choice(r, obj, "no_path", no_path_names, &pol->no_path);
+}
+
+static void
 read_service(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
 {
 	struct router_config_service *s = item;
@@ -354,6 +535,7 @@ read_service(struct router_config_reader *r, const json_t *obj, void *item, void
 	read_route(r, obj, s);
 	router_config_read_choice(r, obj, "encryption", encryption_names, &s->encryption);
 	s->has_address = router_config_read_addr(r, obj, "address", false, &s->address);
+	router_config_read_name(r, obj, "policy", false, &s->policy_name);
 }
 
 static void
@@ -447,6 +629,8 @@ read_config(struct router_config_reader *r, const json_t *root, struct router_co
 		for (uint32_t j = 0; j < peer->path_count; j++)
 			cfg->paths[peer->path_first + j].peer_id = (uint32_t)i;
 	}
+	cfg->policies = read_list(r, root, "service_policies", sizeof(*cfg->policies),
+	    &cfg->policy_count, read_policy, NULL);
 	cfg->services = read_list(r, root, "services", sizeof(*cfg->services), &cfg->service_count,
 	    read_service, NULL);
 	read_settings(r, root, cfg);
@@ -670,6 +854,12 @@ router_config_wan_find(const struct router_config *cfg, const char *name)
 	FIND(cfg->wans, cfg->wan_count);
 }
 
+int
+router_config_policy_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->policies, cfg->policy_count);
+}
+
 static bool
 names_unique(const void *base, size_t stride, size_t offset, size_t n)
 {
@@ -704,6 +894,47 @@ prefixes_valid(const struct prefix *p, size_t n)
 }
 
 static bool
+probe_valid(const struct router_config_probe *p)
+{
+	return p->interval_ms >= ROUTER_CONFIG_PROBE_INTERVAL_MIN_MS &&
+	    p->interval_ms <= ROUTER_CONFIG_PROBE_INTERVAL_MAX_MS &&
+	    p->down_after >= ROUTER_CONFIG_PROBE_DOWN_AFTER_MIN &&
+	    p->down_after <= ROUTER_CONFIG_PROBE_DOWN_AFTER_MAX &&
+	    p->hold_down_ms <= ROUTER_CONFIG_PROBE_HOLD_DOWN_MAX_MS &&
+	    p->hold_down_max_ms <= ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_MAX_MS &&
+	    p->hold_down_max_ms >= p->hold_down_ms;
+}
+
+static bool
+policy_valid(const struct router_config_policy *pol)
+{
+	const struct router_config_sla *sla = &pol->sla;
+
+	if (sla->max_latency_ms > ROUTER_CONFIG_SLA_MS_MAX ||
+	    sla->max_jitter_ms > ROUTER_CONFIG_SLA_MS_MAX ||
+	    (sla->has_max_loss && !(sla->max_loss_pct >= 0 && sla->max_loss_pct <= 100)) ||
+	    (sla->min_mos != 0 &&
+	        !(sla->min_mos >= ROUTER_CONFIG_MOS_MIN && sla->min_mos <= ROUTER_CONFIG_MOS_MAX)))
+		return false;
+	if (pol->default_cost > ROUTER_CONFIG_COST_MAX ||
+	    pol->resiliency > ROUTER_CONFIG_RESILIENCY_DUPLICATE ||
+	    pol->no_path > ROUTER_CONFIG_NO_PATH_DROP)
+		return false;
+	for (size_t i = 0; i < pol->vector_cost_count; i++) {
+		const struct router_config_vector_cost *vc = &pol->vector_costs[i];
+
+		if (vc->vector == NULL || !router_config_name_is_valid(vc->vector) ||
+		    vc->cost > ROUTER_CONFIG_COST_MAX)
+			return false;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(pol->vector_costs[j].vector, vc->vector) == 0)
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool
 timeout_valid(uint32_t s)
 {
 	return s >= ROUTER_CONFIG_TIMEOUT_MIN_S && s <= ROUTER_CONFIG_TIMEOUT_MAX_S;
@@ -726,8 +957,14 @@ router_config_is_consistent(const struct router_config *cfg)
 	    !names_unique(cfg->peers, sizeof(*cfg->peers),
 	        offsetof(struct router_config_peer, name), cfg->peer_count) ||
 	    !names_unique(cfg->services, sizeof(*cfg->services),
-	        offsetof(struct router_config_service, name), cfg->service_count))
+	        offsetof(struct router_config_service, name), cfg->service_count) ||
+	    !names_unique(cfg->policies, sizeof(*cfg->policies),
+	        offsetof(struct router_config_policy, name), cfg->policy_count))
 		return false;
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		if (!policy_valid(&cfg->policies[i]))
+			return false;
+	}
 	for (size_t i = 0; i < cfg->lan_count; i++) {
 		const struct router_config_lan *lan = &cfg->lans[i];
 
@@ -757,7 +994,7 @@ router_config_is_consistent(const struct router_config *cfg)
 		const struct router_config_peer *peer = &cfg->peers[i];
 
 		/* Each peer's paths follow the previous peer's, and none is left over. */
-		if (peer->path_count < 1 || peer->path_first != paths)
+		if (peer->path_count < 1 || peer->path_first != paths || !probe_valid(&peer->probe))
 			return false;
 		paths += peer->path_count;
 		if (paths > cfg->path_count)
@@ -767,7 +1004,8 @@ router_config_is_consistent(const struct router_config *cfg)
 
 			if (p->peer_id != i || p->wan_id >= cfg->wan_count || p->name == NULL ||
 			    strcmp(cfg->wans[p->wan_id].name, p->wan_name) != 0 ||
-			    p->remote.family != cfg->wans[p->wan_id].waypoint.family)
+			    p->remote.family != cfg->wans[p->wan_id].waypoint.family ||
+			    !probe_valid(&p->probe))
 				return false;
 			for (uint32_t k = peer->path_first; k < j; k++) {
 				if (strcmp(cfg->paths[k].name, p->name) == 0)
@@ -809,6 +1047,10 @@ router_config_is_consistent(const struct router_config *cfg)
 			return false;
 		}
 		if (s->has_address && addr_bits(&s->address) == 0)
+			return false;
+		if (s->policy_name != NULL &&
+		    (s->policy_id >= cfg->policy_count ||
+		        strcmp(cfg->policies[s->policy_id].name, s->policy_name) != 0))
 			return false;
 	}
 	return timeout_valid(t->tcp_opening_s) && timeout_valid(t->tcp_established_s) &&

@@ -12,6 +12,8 @@
  * - names are unique within their list (path names within their peer);
  * - addresses and prefixes are valid, prefixes have no host bits set, and a path's
  *   remote has the family of its WAN's waypoint.
+ * - every path's probe timers are resolved (path, then peer, then defaults), in range,
+ *   and hold_down_max_ms >= hold_down_ms; a service's policy_id names its policy.
  *
  * Errors are collected, not stopped at: a parse reports every problem it finds, each
  * with the JSON path of the value at fault (router_config_errors.h).
@@ -53,6 +55,23 @@
 #define ROUTER_CONFIG_SESSIONS_MAX     16777216
 #define ROUTER_CONFIG_SESSIONS_DEFAULT 262144
 
+/* Service policies (svr-profile section 7). */
+#define ROUTER_CONFIG_COST_MAX   1000000
+#define ROUTER_CONFIG_SLA_MS_MAX 60000 /* max_latency_ms, max_jitter_ms: 1..this */
+#define ROUTER_CONFIG_MOS_MIN    1.0
+#define ROUTER_CONFIG_MOS_MAX    4.5
+/* Path probes: range and default of each key of a "probe" object. */
+#define ROUTER_CONFIG_PROBE_INTERVAL_MIN_MS          10
+#define ROUTER_CONFIG_PROBE_INTERVAL_MAX_MS          10000
+#define ROUTER_CONFIG_PROBE_INTERVAL_DEFAULT_MS      100
+#define ROUTER_CONFIG_PROBE_DOWN_AFTER_MIN           1
+#define ROUTER_CONFIG_PROBE_DOWN_AFTER_MAX           100
+#define ROUTER_CONFIG_PROBE_DOWN_AFTER_DEFAULT       3
+#define ROUTER_CONFIG_PROBE_HOLD_DOWN_MAX_MS         600000
+#define ROUTER_CONFIG_PROBE_HOLD_DOWN_DEFAULT_MS     5000
+#define ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_MAX_MS     3600000 /* limit of hold_down_max_ms */
+#define ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_DEFAULT_MS 120000
+
 struct router_config_tenant {
 	char *name;
 };
@@ -82,17 +101,30 @@ struct router_config_wan {
 	size_t vector_count;
 };
 
+/*
+ * Probe timers of a path (svr-profile section 7). A path's "probe" keys override its
+ * peer's, which override the defaults; the snapshot holds the result in every path.
+ */
+struct router_config_probe {
+	uint32_t interval_ms;      /* a probe every this often */
+	uint32_t down_after;       /* missed probes in a row that make the path down */
+	uint32_t hold_down_ms;     /* good for this long before a down path is up again */
+	uint32_t hold_down_max_ms; /* the hold-down doubles per flap up to this; >= hold_down_ms */
+};
+
 /* A path belongs to exactly one peer; all paths live in one flat list, id = index. */
 struct router_config_path {
 	char *name; /* the WAN's name unless set */
 	uint32_t peer_id;
 	char *wan_name;
 	uint32_t wan_id;
-	struct addr remote; /* same family as the WAN's waypoint */
+	struct addr remote;               /* same family as the WAN's waypoint */
+	struct router_config_probe probe; /* resolved: path, then peer, then defaults */
 };
 
 struct router_config_peer {
 	char *name;
+	struct router_config_probe probe; /* the peer's own keys over the defaults */
 	bool has_public_key;   /* a valid key; required when the router has a private key */
 	bool public_key_given; /* written in the document (valid or already reported) */
 	uint8_t public_key[32];
@@ -131,8 +163,53 @@ enum router_config_cipher {
 	ROUTER_CONFIG_CIPHER_CHACHA20_POLY1305 = 1,
 };
 
+/* Resiliency of a policy's sessions; the values match enum path_resiliency. */
+enum router_config_resiliency {
+	ROUTER_CONFIG_RESILIENCY_FAILOVER = 0,
+	ROUTER_CONFIG_RESILIENCY_NONE = 1,
+	ROUTER_CONFIG_RESILIENCY_REVERTIBLE_FAILOVER = 2,
+	ROUTER_CONFIG_RESILIENCY_DUPLICATE = 3,
+};
+
+/* What a session gets when no path meets the SLA; the values match enum path_no_path. */
+enum router_config_no_path {
+	ROUTER_CONFIG_NO_PATH_BEST_EFFORT = 0,
+	ROUTER_CONFIG_NO_PATH_DROP = 1,
+};
+
+/* SLA limits of a service policy; 0 (has_max_loss false) means no limit. */
+struct router_config_sla {
+	uint32_t max_latency_ms; /* one way; 0 or 1..ROUTER_CONFIG_SLA_MS_MAX */
+	uint32_t max_jitter_ms;  /* 0 or 1..ROUTER_CONFIG_SLA_MS_MAX */
+	bool has_max_loss;
+	double max_loss_pct; /* 0..100, fractions allowed */
+	double min_mos;      /* 0, or ROUTER_CONFIG_MOS_MIN..ROUTER_CONFIG_MOS_MAX */
+};
+
+struct router_config_vector_cost {
+	char *vector;  /* a vector label; it need not be carried by a WAN of this router */
+	uint32_t cost; /* 0..ROUTER_CONFIG_COST_MAX */
+};
+
+struct router_config_policy {
+	char *name;
+	struct router_config_sla sla;
+	struct router_config_vector_cost *vector_costs; /* names unique */
+	size_t vector_cost_count;
+	/*
+	 * Cost of a path none of whose vectors is listed (and of a path whose WAN has no
+	 * vectors): as written, else 0 when vector_costs is empty and ROUTER_CONFIG_COST_MAX
+	 * otherwise, so unlisted paths are the last resort.
+	 */
+	uint32_t default_cost;
+	uint8_t resiliency; /* enum router_config_resiliency */
+	uint8_t no_path;    /* enum router_config_no_path */
+};
+
 struct router_config_service {
 	char *name;
+	char *policy_name;       /* NULL: no policy (no SLA, cost 0 everywhere, failover) */
+	uint32_t policy_id;      /* index into router_config.policies when policy_name is set */
 	uint8_t encryption;      /* enum router_config_encryption */
 	struct prefix *prefixes; /* at least one */
 	size_t prefix_count;
@@ -181,6 +258,8 @@ struct router_config {
 	size_t peer_count;
 	struct router_config_path *paths;
 	size_t path_count;
+	struct router_config_policy *policies; /* "service_policies" */
+	size_t policy_count;
 	struct router_config_service *services;
 	size_t service_count;
 	struct router_config_timeouts timeouts;
@@ -220,5 +299,6 @@ int router_config_service_find(const struct router_config *cfg, const char *name
 int router_config_peer_find(const struct router_config *cfg, const char *name);
 int router_config_lan_find(const struct router_config *cfg, const char *name);
 int router_config_wan_find(const struct router_config *cfg, const char *name);
+int router_config_policy_find(const struct router_config *cfg, const char *name);
 
 #endif

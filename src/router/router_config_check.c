@@ -378,7 +378,8 @@ check_route(struct router_config_reader *r, struct router_config_service *s,
 
 static void
 check_services(struct router_config_reader *r, struct router_config *cfg,
-    const struct name_index *tenants, const struct name_index *peers, const struct name_index *lans)
+    const struct name_index *tenants, const struct name_index *peers, const struct name_index *lans,
+    const struct name_index *policies)
 {
 	/* seen[t] == service index + 1 when tenant t is already in that service's access. */
 	uint32_t *seen = router_config_reader_calloc(r, cfg->tenant_count, sizeof(*seen));
@@ -408,6 +409,12 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 			router_config_reader_up(r, at);
 		}
 		check_route(r, s, peers, lans);
+		if (s->policy_name != NULL) {
+			size_t at = router_config_reader_key(r, "policy");
+
+			resolve(r, policies, s->policy_name, &s->policy_id);
+			router_config_reader_up(r, at);
+		}
 		if (s->has_address &&
 		    (s->prefix_count != 1 ||
 		        s->prefixes[0].len != addr_bits(&s->prefixes[0].addr))) {
@@ -441,7 +448,7 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 void
 router_config_check(struct router_config_reader *r, struct router_config *cfg)
 {
-	struct name_index tenants, lans, wans, peers, services;
+	struct name_index tenants, lans, wans, peers, services, policies;
 
 	name_index_build(r, &tenants, "tenants", "a tenant", cfg->tenants,
 	    offsetof(struct router_config_tenant, name), sizeof(*cfg->tenants), cfg->tenant_count);
@@ -454,16 +461,19 @@ router_config_check(struct router_config_reader *r, struct router_config *cfg)
 	name_index_build(r, &services, "services", "a service", cfg->services,
 	    offsetof(struct router_config_service, name), sizeof(*cfg->services),
 	    cfg->service_count);
+	name_index_build(r, &policies, "service_policies", "a service policy", cfg->policies,
+	    offsetof(struct router_config_policy, name), sizeof(*cfg->policies), cfg->policy_count);
 	if (!r->has_oom) {
 		check_lans(r, cfg, &tenants);
 		check_devices(r, cfg);
 		check_peers(r, cfg, &wans);
 		check_peer_keys(r, cfg);
-		check_services(r, cfg, &tenants, &peers, &lans);
+		check_services(r, cfg, &tenants, &peers, &lans, &policies);
 	}
 	name_index_fini(&tenants);
 	name_index_fini(&lans);
 	name_index_fini(&wans);
 	name_index_fini(&peers);
 	name_index_fini(&services);
+	name_index_fini(&policies);
 }

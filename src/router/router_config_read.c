@@ -336,6 +336,36 @@ out:
 }
 
 bool
+router_config_read_number(struct router_config_reader *r, const json_t *obj, const char *key,
+    double min, double max, double *out)
+{
+	const json_t *value = json_object_get(obj, key);
+	size_t saved;
+	double v;
+	bool ok = false;
+
+	if (value == NULL)
+		return false;
+	saved = router_config_reader_key(r, key);
+	if (!json_is_number(value)) {
+		router_config_reader_error(r, "expected a number from %g to %g, got %s", min, max,
+		    router_config_json_type(value));
+		goto out;
+	}
+	v = json_number_value(value);
+	if (!(v >= min && v <= max)) {
+		router_config_reader_error(r, "%g is out of range (expected %g to %g)", v, min,
+		    max);
+		goto out;
+	}
+	*out = v;
+	ok = true;
+out:
+	router_config_reader_up(r, saved);
+	return ok;
+}
+
+bool
 router_config_read_addr(struct router_config_reader *r, const json_t *obj, const char *key,
     bool required, struct addr *out)
 {

@@ -175,6 +175,20 @@ test_router_config_parse_full_every_field(void **state)
 	assert_int_equal(cfg->paths[2].peer_id, 1);
 	assert_int_equal(addr_format(&cfg->paths[2].remote, text, sizeof(text)), 0);
 	assert_string_equal(text, "192.0.2.20");
+	assert_int_equal(cfg->peers[0].probe.interval_ms, 200);
+	assert_int_equal(cfg->paths[0].probe.interval_ms, 200);  /* the peer's */
+	assert_int_equal(cfg->paths[0].probe.down_after, 3);     /* the default */
+	assert_int_equal(cfg->paths[1].probe.interval_ms, 1000); /* its own */
+	assert_int_equal(cfg->paths[1].probe.down_after, 5);
+	assert_int_equal(cfg->paths[1].probe.hold_down_ms, 10000);
+	assert_int_equal(cfg->paths[1].probe.hold_down_max_ms, 120000);
+	assert_int_equal(cfg->paths[2].probe.interval_ms, 100);
+
+	assert_int_equal(cfg->policy_count, 1);
+	assert_string_equal(cfg->policies[0].name, "voice");
+	assert_true(cfg->policies[0].sla.max_loss_pct == 1.5);
+	assert_int_equal(cfg->policies[0].vector_costs[1].cost, 100);
+	assert_int_equal(cfg->policies[0].default_cost, ROUTER_CONFIG_COST_MAX);
 
 	assert_int_equal(cfg->service_count, 2);
 	s = &cfg->services[0];
@@ -199,7 +213,9 @@ test_router_config_parse_full_every_field(void **state)
 	assert_true(s->has_address);
 	assert_int_equal(addr_format(&s->address, text, sizeof(text)), 0);
 	assert_string_equal(text, "10.99.0.10");
+	assert_int_equal(s->policy_id, 0);
 	s = &cfg->services[1];
+	assert_null(s->policy_name);
 	assert_int_equal(s->port_count, 0);
 	assert_int_equal(s->access_count, 2);
 	assert_int_equal(s->access_tenant_ids[1], 1);
@@ -280,7 +296,7 @@ test_router_config_parse_unknown_keys(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'authority': 'acme'}",
 	    "$.authority: unknown key (expected one of: router, lan, wan, peers, tenants, "
-	    "services, timeouts, limits)\n");
+	    "service_policies, services, timeouts, limits)\n");
 	expect_errors("{'router': {'name': 'r', 'x y': 1}}",
 	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
 	    "rekey_after_s)\n");
@@ -902,6 +918,226 @@ test_router_config_parse_security(void **state)
 	    "$.router.rekey_after_s: 600 is out of range (expected 2 to 120)\n");
 }
 
+/* A WAN, a peer with two paths, and a service; POLICIES and PEER_PROBE/PATH_PROBE vary. */
+#define NET(policies, peer_extra, path_extra, service_extra)                                       \
+	"{" ROUTER ", 'tenants': [{'name': 't'}], "                                                \
+	"'wan': [{'name': 'inet', 'device': 'eth0', 'waypoint': '192.0.2.1', 'vectors': "          \
+	"['broadband']}, {'name': 'lte', 'device': 'eth1', 'waypoint': '192.0.2.2'}], "            \
+	"'peers': [{'name': 'hub'" peer_extra ", 'paths': [{'wan': 'inet', 'remote': "             \
+	"'198.51.100.1'" path_extra "}, {'wan': 'lte', 'remote': '198.51.100.2'}]}], "             \
+	"'service_policies': [" policies "], "                                                     \
+	"'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], 'access': ['t'], 'route': "        \
+	"{'peer': 'hub'}" service_extra "}]}"
+
+static void
+test_router_config_parse_service_policies(void **state)
+{
+	const struct router_config_policy *pol;
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    NET("{'name': 'voice', 'sla': {'max_latency_ms': 150, 'max_jitter_ms': 30, "
+	        "'max_loss_pct': 0.5, 'min_mos': 3.6}, 'vector_costs': {'broadband': "
+	        "10, 'lte': 100}, 'default_cost': 50, 'resiliency': "
+	        "'revertible-failover', 'no_path': 'drop'}, {'name': 'bulk'}, "
+	        "{'name': 'dup', 'vector_costs': {'lte': 1}, 'resiliency': 'duplicate'}, "
+	        "{'name': 'pinned', 'resiliency': 'none', 'sla': {'max_loss_pct': 0}}",
+	        "", "", ", 'policy': 'voice'"));
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(router_config_is_consistent(p.cfg));
+	assert_int_equal(p.cfg->policy_count, 4);
+	pol = &p.cfg->policies[0];
+	assert_string_equal(pol->name, "voice");
+	assert_int_equal(pol->sla.max_latency_ms, 150);
+	assert_int_equal(pol->sla.max_jitter_ms, 30);
+	assert_true(pol->sla.has_max_loss);
+	assert_true(pol->sla.max_loss_pct == 0.5);
+	assert_true(pol->sla.min_mos == 3.6);
+	assert_int_equal(pol->vector_cost_count, 2);
+	assert_string_equal(pol->vector_costs[0].vector, "broadband");
+	assert_int_equal(pol->vector_costs[0].cost, 10);
+	assert_string_equal(pol->vector_costs[1].vector, "lte");
+	assert_int_equal(pol->vector_costs[1].cost, 100);
+	assert_int_equal(pol->default_cost, 50);
+	assert_int_equal(pol->resiliency, ROUTER_CONFIG_RESILIENCY_REVERTIBLE_FAILOVER);
+	assert_int_equal(pol->no_path, ROUTER_CONFIG_NO_PATH_DROP);
+	/* Defaults: no SLA, cost 0, failover, best effort. */
+	pol = &p.cfg->policies[1];
+	assert_int_equal(pol->sla.max_latency_ms, 0);
+	assert_int_equal(pol->sla.max_jitter_ms, 0);
+	assert_false(pol->sla.has_max_loss);
+	assert_true(pol->sla.min_mos == 0);
+	assert_int_equal(pol->vector_cost_count, 0);
+	assert_int_equal(pol->default_cost, 0);
+	assert_int_equal(pol->resiliency, ROUTER_CONFIG_RESILIENCY_FAILOVER);
+	assert_int_equal(pol->no_path, ROUTER_CONFIG_NO_PATH_BEST_EFFORT);
+	/* Unlisted vectors are the last resort once some are listed. */
+	pol = &p.cfg->policies[2];
+	assert_int_equal(pol->default_cost, ROUTER_CONFIG_COST_MAX);
+	assert_int_equal(pol->resiliency, ROUTER_CONFIG_RESILIENCY_DUPLICATE);
+	pol = &p.cfg->policies[3];
+	assert_int_equal(pol->resiliency, ROUTER_CONFIG_RESILIENCY_NONE);
+	assert_true(pol->sla.has_max_loss);
+	assert_true(pol->sla.max_loss_pct == 0);
+	assert_string_equal(p.cfg->services[0].policy_name, "voice");
+	assert_int_equal(p.cfg->services[0].policy_id, 0);
+	assert_int_equal(router_config_policy_find(p.cfg, "dup"), 2);
+	assert_int_equal(router_config_policy_find(p.cfg, "nope"), -ENOENT);
+	parsed_fini(&p);
+
+	/* A service without a policy. */
+	parse_json(&p, NET("", "", "", ""));
+	assert_int_equal(p.rc, 0);
+	assert_null(p.cfg->services[0].policy_name);
+	assert_int_equal(p.cfg->policy_count, 0);
+	parsed_fini(&p);
+}
+
+static void
+test_router_config_parse_service_policy_errors(void **state)
+{
+	(void)state;
+	expect_errors(NET("{'name': 'v', 'sla': {'max_latency_ms': 0, 'max_jitter_ms': 60001, "
+	                  "'max_loss_pct': 100.5, 'min_mos': 4.6, 'max_rtt_ms': 1}}, "
+	                  "{'name': 'w', 'sla': {'max_loss_pct': '1%', 'min_mos': 0.9}}",
+	                  "", "", ""),
+	    "$.service_policies[0].sla.max_rtt_ms: unknown key (expected one of: max_latency_ms, "
+	    "max_jitter_ms, max_loss_pct, min_mos)\n"
+	    "$.service_policies[0].sla.max_latency_ms: 0 is out of range (expected 1 to 60000)\n"
+	    "$.service_policies[0].sla.max_jitter_ms: 60001 is out of range (expected 1 to "
+	    "60000)\n"
+	    "$.service_policies[0].sla.max_loss_pct: 100.5 is out of range (expected 0 to 100)\n"
+	    "$.service_policies[0].sla.min_mos: 4.6 is out of range (expected 1 to 4.5)\n"
+	    "$.service_policies[1].sla.max_loss_pct: expected a number from 0 to 100, got a "
+	    "string\n"
+	    "$.service_policies[1].sla.min_mos: 0.9 is out of range (expected 1 to 4.5)\n");
+	expect_errors(NET("{'name': 'v', 'vector_costs': {'broadband': 1000001, 'bad name': 1, "
+	                  "'lte': 1.5, 'x': -1}, 'default_cost': 2000000, 'resiliency': 'always', "
+	                  "'no_path': 'queue'}, {'name': 'w', 'vector_costs': ['lte']}, "
+	                  "{'sla': 3}",
+	                  "", "", ""),
+	    "$.service_policies[0].vector_costs.broadband: 1000001 is out of range (expected 0 to "
+	    "1000000)\n"
+	    "$.service_policies[0].vector_costs[\"bad name\"]: not a vector name (expected 1 to 63 "
+	    "characters of A-Z, a-z, 0-9, '.', '_', '-')\n"
+	    "$.service_policies[0].vector_costs.lte: expected a cost, an integer from 0 to "
+	    "1000000, got a number with a fraction or exponent\n"
+	    "$.service_policies[0].vector_costs.x: -1 is out of range (expected 0 to 1000000)\n"
+	    "$.service_policies[0].default_cost: 2000000 is out of range (expected 0 to "
+	    "1000000)\n"
+	    "$.service_policies[0].resiliency: \"always\" is not one of \"none\", \"failover\", "
+	    "\"revertible-failover\", \"duplicate\"\n"
+	    "$.service_policies[0].no_path: \"queue\" is not one of \"best-effort\", \"drop\"\n"
+	    "$.service_policies[1].vector_costs: expected an object of vector costs (e.g. "
+	    "{\"broadband\": 10}), got an array\n"
+	    "$.service_policies[2].name: missing (expected a name)\n"
+	    "$.service_policies[2].sla: expected an object, got an integer\n");
+	/* References: unknown and duplicate policy names. */
+	expect_errors(NET("{'name': 'gold'}, {'name': 'silver'}, {'name': 'gold'}", "", "",
+	                  ", 'policy': 'platinum'"),
+	    "$.service_policies[2].name: duplicate name \"gold\" (also "
+	    "$.service_policies[0].name)\n"
+	    "$.services[0].policy: \"platinum\" is not a service policy (known: gold, silver)\n");
+	expect_errors(NET("", "", "", ", 'policy': 'gold'"),
+	    "$.services[0].policy: \"gold\" is not a service policy (known: none defined)\n");
+	expect_errors(NET("", "", "", ", 'policy': 7"),
+	    "$.services[0].policy: expected a name (a string), got an integer\n");
+}
+
+static void
+test_router_config_parse_probe_defaults_and_overrides(void **state)
+{
+	const struct router_config_probe *pr;
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p, NET("", "", "", ""));
+	assert_int_equal(p.rc, 0);
+	for (size_t i = 0; i < 2; i++) {
+		pr = &p.cfg->paths[i].probe;
+		assert_int_equal(pr->interval_ms, 100);
+		assert_int_equal(pr->down_after, 3);
+		assert_int_equal(pr->hold_down_ms, 5000);
+		assert_int_equal(pr->hold_down_max_ms, 120000);
+	}
+	assert_int_equal(p.cfg->peers[0].probe.interval_ms, 100);
+	parsed_fini(&p);
+
+	/* Path over peer over defaults, key by key. */
+	parse_json(&p,
+	    NET("", ", 'probe': {'interval_ms': 50, 'hold_down_ms': 1000}",
+	        ", 'probe': {'interval_ms': 20, 'down_after': 5, 'hold_down_max_ms': "
+	        "2000}",
+	        ""));
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(router_config_is_consistent(p.cfg));
+	pr = &p.cfg->peers[0].probe;
+	assert_int_equal(pr->interval_ms, 50);
+	assert_int_equal(pr->down_after, 3);
+	assert_int_equal(pr->hold_down_ms, 1000);
+	assert_int_equal(pr->hold_down_max_ms, 120000);
+	pr = &p.cfg->paths[0].probe;
+	assert_int_equal(pr->interval_ms, 20);
+	assert_int_equal(pr->down_after, 5);
+	assert_int_equal(pr->hold_down_ms, 1000);
+	assert_int_equal(pr->hold_down_max_ms, 2000);
+	pr = &p.cfg->paths[1].probe;
+	assert_int_equal(pr->interval_ms, 50);
+	assert_int_equal(pr->down_after, 3);
+	assert_int_equal(pr->hold_down_ms, 1000);
+	assert_int_equal(pr->hold_down_max_ms, 120000);
+	parsed_fini(&p);
+
+	/* Limits are accepted. */
+	parse_json(&p,
+	    NET("",
+	        ", 'probe': {'interval_ms': 10, 'down_after': 100, 'hold_down_ms': "
+	        "0, 'hold_down_max_ms': 0}",
+	        ", 'probe': {'interval_ms': 10000, 'down_after': 1, 'hold_down_ms': "
+	        "600000, 'hold_down_max_ms': 3600000}",
+	        ""));
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cfg->paths[0].probe.hold_down_max_ms, 3600000);
+	assert_int_equal(p.cfg->paths[1].probe.hold_down_max_ms, 0);
+	parsed_fini(&p);
+}
+
+static void
+test_router_config_parse_probe_errors(void **state)
+{
+	(void)state;
+	expect_errors(NET("",
+	                  ", 'probe': {'interval_ms': 9, 'down_after': 0, 'hold_down_ms': "
+	                  "600001, 'hold_down_max_ms': 3600001, 'jitter': 1}",
+	                  ", 'probe': {'interval_ms': 10001, 'down_after': 101, 'hold_down_ms': "
+	                  "-1}",
+	                  ""),
+	    "$.peers[0].probe.jitter: unknown key (expected one of: interval_ms, down_after, "
+	    "hold_down_ms, hold_down_max_ms)\n"
+	    "$.peers[0].probe.interval_ms: 9 is out of range (expected 10 to 10000)\n"
+	    "$.peers[0].probe.down_after: 0 is out of range (expected 1 to 100)\n"
+	    "$.peers[0].probe.hold_down_ms: 600001 is out of range (expected 0 to 600000)\n"
+	    "$.peers[0].probe.hold_down_max_ms: 3600001 is out of range (expected 0 to 3600000)\n"
+	    "$.peers[0].paths[0].probe.interval_ms: 10001 is out of range (expected 10 to "
+	    "10000)\n"
+	    "$.peers[0].paths[0].probe.down_after: 101 is out of range (expected 1 to 100)\n"
+	    "$.peers[0].paths[0].probe.hold_down_ms: -1 is out of range (expected 0 to 600000)\n");
+	/* The hold-down cap below the first hold-down, set here or inherited. */
+	expect_errors(NET("", ", 'probe': {'hold_down_ms': 10000, 'hold_down_max_ms': 9000}",
+	                  ", 'probe': {'hold_down_ms': 200000}", ""),
+	    "$.peers[0].probe.hold_down_max_ms: 9000 is less than hold_down_ms 10000 (expected "
+	    "the longest hold-down, at least the first)\n"
+	    "$.peers[0].paths[0].probe.hold_down_ms: 200000 is more than hold_down_max_ms 9000 "
+	    "(inherited; set hold_down_max_ms too)\n");
+	expect_errors(NET("", ", 'probe': 100", ", 'probe': null", ""),
+	    "$.peers[0].probe: expected an object, got an integer\n"
+	    "$.peers[0].paths[0].probe: expected an object, got null\n");
+}
+
 int
 main(void)
 {
@@ -927,6 +1163,10 @@ main(void)
 	    cmocka_unit_test(test_router_config_quote_escapes_and_cuts),
 	    cmocka_unit_test(test_router_config_parse_random_mutations),
 	    cmocka_unit_test(test_router_config_parse_security),
+	    cmocka_unit_test(test_router_config_parse_service_policies),
+	    cmocka_unit_test(test_router_config_parse_service_policy_errors),
+	    cmocka_unit_test(test_router_config_parse_probe_defaults_and_overrides),
+	    cmocka_unit_test(test_router_config_parse_probe_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
