@@ -24,7 +24,10 @@
 
 #define PATH_LOSS_WINDOW_MAX 256
 
-/* MOS for a one-way latency, jitter (both us) and loss (percent). A clean path: 4.40. */
+/*
+ * MOS for a one-way latency, jitter (both us) and loss (percent), clamped to 1..4.5 (the
+ * cubic dips below 1 for R under about 6.5). A clean path: 4.40.
+ */
 double path_mos(double latency_us, double jitter_us, double loss_pct);
 
 /*

@@ -158,11 +158,11 @@ struct path_events {
 struct path_status {
 	uint32_t peer_id, path_id, local_id;
 	struct addr local, remote;
-	uint16_t remote_port;       /* where probes go now (learned from authenticated probes) */
-	uint8_t state;              /* enum path_state */
-	uint64_t since_ns;          /* last state change (or the time the path was added) */
-	uint64_t hold_down_ns;      /* in force now */
-	uint64_t hold_down_left_ns; /* HOLD_DOWN: until UP if answers continue */
+	uint16_t remote_port;        /* where probes go now (learned from authenticated probes) */
+	uint8_t state;               /* enum path_state */
+	uint64_t since_ns;           /* last state change (or the time the path was added) */
+	uint64_t hold_down_ns;       /* in force now */
+	uint64_t hold_down_until_ns; /* HOLD_DOWN: UP at this time if answers continue */
 	uint32_t flaps;
 	bool measured;           /* at least one round trip measured */
 	uint32_t rtt_us;         /* last */
