@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +57,29 @@ crypto_key_public(const uint8_t priv[CRYPTO_KEY_LEN], uint8_t pub[CRYPTO_KEY_LEN
 	    len == CRYPTO_KEY_LEN)
 		rc = 0;
 	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+crypto_key_derive(const uint8_t key[CRYPTO_KEY_LEN], const char *label, uint8_t out[CRYPTO_KEY_LEN])
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[4];
+	int rc = -EIO;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] =
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, CRYPTO_KEY_LEN);
+	params[2] =
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label, strlen(label));
+	params[3] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_KDF_derive(ctx, out, CRYPTO_KEY_LEN, params) == 1)
+		rc = 0;
+	else
+		OPENSSL_cleanse(out, CRYPTO_KEY_LEN);
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
 	return rc;
 }
 

@@ -31,6 +31,13 @@ int crypto_key_decode(const char *text, size_t len, uint8_t out[CRYPTO_KEY_LEN])
 /* The public key of an X25519 private key. 0, or -EINVAL if OpenSSL refuses it. */
 int crypto_key_public(const uint8_t priv[CRYPTO_KEY_LEN], uint8_t pub[CRYPTO_KEY_LEN]);
 
+/*
+ * A key for another use of the same secret: HKDF-SHA256 (RFC 5869) of key with the
+ * label as info and no salt. 0, or -EIO if OpenSSL fails (out is then zeroed).
+ */
+int crypto_key_derive(const uint8_t key[CRYPTO_KEY_LEN], const char *label,
+    uint8_t out[CRYPTO_KEY_LEN]);
+
 /* A new random private key from RAND_priv_bytes(). 0, or -EIO. */
 int crypto_key_generate(uint8_t priv[CRYPTO_KEY_LEN]);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,22 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 	a->cmd = argv[optind + 1];
 	if (strcmp(a->cmd, "reload") == 0 || ctl_show_find(a->cmd) == NULL)
 		return ctl_usage_error(err, "cannot show", a->cmd);
+	if (strcmp(a->cmd, "session") == 0) {
+		char *end;
+		long long id;
+
+		/* show session ID: one session, with why it is on its path. */
+		if (optind + 3 != argc)
+			return ctl_usage_error(err, "show session takes one session ID",
+			    optind + 2 < argc ? argv[argc - 1] : NULL);
+		errno = 0;
+		id = strtoll(argv[optind + 2], &end, 10);
+		if (argv[optind + 2][0] == '\0' || *end != '\0' || errno != 0 || id < 0 ||
+		    id > UINT32_MAX)
+			return ctl_usage_error(err, "not a session ID", argv[optind + 2]);
+		a->filters = json_pack("{s:I}", "id", (json_int_t)id);
+		return a->filters != NULL ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+	}
 	if (optind + 2 < argc && strcmp(a->cmd, "sessions") != 0)
 		return ctl_usage_error(err, "only show sessions takes filters", argv[optind + 2]);
 	return ctl_parse_filters(a, argc - optind - 2, argv + optind + 2, err);

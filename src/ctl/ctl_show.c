@@ -376,10 +376,73 @@ ctl_show_reload(const json_t *result, const struct ctl_show_options *opt, FILE *
 	return ferror(out) ? -EIO : 0;
 }
 
+/* Paths: state and quality per (local WAN, remote waypoint) of every peer. */
+int
+ctl_show_paths(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	static const struct ctl_table_column cols[] = {
+	    {"PEER", false},
+	    {"PATH", false},
+	    {"INTERFACE", false},
+	    {"REMOTE", false},
+	    {"STATE", false},
+	    {"LATENCY-MS", true},
+	    {"JITTER-MS", true},
+	    {"LOSS-PCT", true},
+	    {"MOS", true},
+	    {"HOLD-DOWN-S", true},
+	    {"FLAPS", true},
+	    {"SESSIONS", true},
+	};
+	static const char *const fields[] = {"peer", "name", "interface", "remote", "state",
+	    "latency_avg_ms", "jitter_ms", "loss_pct", "mos", "hold_down_s", "flaps", "sessions"};
+	const json_t *list = ctl_show_list(result, "paths");
+
+	if (list == NULL)
+		return -EBADMSG;
+	return ctl_show_table(list, cols, sizeof(cols) / sizeof(cols[0]), fields, NULL, NULL, opt,
+	    "no paths", out);
+}
+
+/* Events: path state changes, SLA breaches and failovers, oldest first. */
+int
+ctl_show_events(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	static const struct ctl_table_column cols[] = {
+	    {"TIME-S", true},
+	    {"KIND", false},
+	    {"PEER", false},
+	    {"PATH", false},
+	    {"DETAIL", false},
+	};
+	static const char *const fields[] = {"ts_s", "kind", "peer", "path", "detail"};
+	const json_t *list = ctl_show_list(result, "events");
+
+	if (list == NULL)
+		return -EBADMSG;
+	return ctl_show_table(list, cols, sizeof(cols) / sizeof(cols[0]), fields, NULL, NULL, opt,
+	    "no events", out);
+}
+
+/* One session as key: value lines, with why it is on its path. */
+int
+ctl_show_session(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	const json_t *s = json_object_get(result, "session");
+
+	(void)opt;
+	if (!json_is_object(s))
+		return -EBADMSG;
+	return ctl_show_key_values(s, out);
+}
+
 static const struct ctl_show_view ctl_show_views[] = {
     {"status", ctl_show_status},
     {"sessions", ctl_show_sessions},
+    {"session", ctl_show_session},
     {"peers", ctl_show_peers},
+    {"paths", ctl_show_paths},
+    {"events", ctl_show_events},
     {"drops", ctl_show_drops},
     {"interfaces", ctl_show_interfaces},
     {"config", ctl_show_config},

@@ -21,6 +21,9 @@ struct ctl_show_options {
 int ctl_show_status(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_peers(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_paths(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_events(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_session(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_drops(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_interfaces(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_config(const json_t *result, const struct ctl_show_options *opt, FILE *out);

@@ -81,6 +81,12 @@
 	X(SEC_BAD_COOKIE, "sec-bad-cookie")                                                        \
 	X(SEC_HANDSHAKE_REJECTED, "sec-handshake-rejected")                                        \
 	X(SEC_HANDSHAKE_RATE_LIMITED, "sec-handshake-rate-limited")                                \
+	/* path probes on UDP 1280 (src/path, counted by ternd's control thread) */                \
+	X(PROBE_MALFORMED, "probe-malformed")                                                      \
+	X(PROBE_UNKNOWN_PATH, "probe-unknown-path")                                                \
+	X(PROBE_UNKNOWN_KEY, "probe-unknown-key")                                                  \
+	X(PROBE_BAD_TAG, "probe-bad-tag")                                                          \
+	X(PROBE_REPLAY, "probe-replay")                                                            \
 	/* the router's worker (src/router/router_worker.c) */                                     \
 	X(ROUTER_NO_SERVICE, "router-no-service")                                                  \
 	X(ROUTER_LOCAL_SCOPE, "router-local-scope")                                                \

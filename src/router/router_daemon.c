@@ -25,7 +25,14 @@
 #include "lib/log.h"
 #include "router/router_api.h"
 #include "router/router_config.h"
+#include "path/path_log.h"
+#include "path/path_probe.h"
+#include "path/path_select.h"
+#include "path/path_prober.h"
 #include "router/router_keys.h"
+#include "router/router_ops.h"
+#include "router/router_paths.h"
+#include "router/router_wansock.h"
 #include "router/router_netlink.h"
 #include "router/router_nft.h"
 #include "router/router_worker.h"
@@ -73,7 +80,10 @@ struct router_daemon {
 	size_t route_count;
 	bool nft_installed;
 	struct router_worker *worker;
-	struct router_keys *keys; /* NULL: no private key, no security */
+	struct router_ops *ops;     /* control thread -> worker: keys, path states */
+	struct router_wansock *ws;  /* UDP 1280 on every waypoint (NULL without WANs) */
+	struct router_keys *keys;   /* NULL: no private key, no security */
+	struct router_paths *paths; /* the path prober (NULL without peers) */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -303,8 +313,8 @@ daemon_worker_main(void *arg)
 				    router_worker_peer_sent(d->worker, (uint32_t)i));
 			last_tick = now;
 		}
-		if (d->keys != NULL && router_keys_pending(d->keys))
-			router_keys_drain(d->keys, d->worker);
+		if (router_ops_pending(d->ops))
+			router_ops_drain(d->ops, d->worker);
 		if (atomic_load_explicit(&d->mbox.pending, memory_order_acquire))
 			daemon_mailbox_serve(d);
 		if (n == 0)
@@ -341,6 +351,9 @@ daemon_worker_stop(struct router_daemon *d)
 		pthread_join(d->thread, NULL);
 		d->thread_running = false;
 	}
+	/* Operations meant for this worker die with it (their contexts freed by it). */
+	if (d->worker != NULL && d->ops != NULL)
+		router_ops_drain(d->ops, d->worker);
 	router_worker_free(d->worker);
 	d->worker = NULL;
 }
@@ -484,7 +497,7 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	 * egress. */
 	return json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:s, s:s, s:s, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
+	    "s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o}",
 	    "id", (json_int_t)index, "uuid", uuid, "tenant",
 	    s->tenant_id < cfg->lan_count ? cfg->tenants[cfg->lans[s->tenant_id].tenant_id].name :
 	                                    "?",
@@ -507,7 +520,9 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	    (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN], "packets_in",
 	    (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN], "bytes_out",
 	    (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN], "bytes_in",
-	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN], "encryption", enc, "protection",
+	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN], "path",
+	    s->path_id < cfg->path_count ? cfg->paths[s->path_id].name : "?", "encryption", enc,
+	    "protection",
 	    json_pack("{s:o, s:o}", "out",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_LAN_TO_WAN]), "in",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
@@ -686,9 +701,59 @@ daemon_answer_status(struct router_daemon *d)
 	    (json_int_t)st->replaced);
 }
 
+/* One session with why it is on its path, or {"session": null}. */
+static json_t *
+daemon_answer_session(struct router_daemon *d, const json_t *args)
+{
+	struct session_table *t = router_worker_sessions(d->worker);
+	json_int_t id = json_integer_value(json_object_get(args, "id"));
+	const struct session *s;
+	char why[PATH_CHOICE_TEXT_MAX];
+	json_t *o;
+
+	if (id < 0 || id > UINT32_MAX || session_table_next(t, (uint32_t)id) != (uint32_t)id)
+		return json_pack("{s:n}", "session");
+	s = session_table_get(t, (uint32_t)id);
+	o = daemon_session_json(d, s, (uint32_t)id, clock_now_ns());
+	if (o == NULL)
+		return NULL;
+	if (router_worker_session_explain(d->worker, s, why, sizeof(why)) < 0)
+		snprintf(why, sizeof(why), "%s",
+		    s->role == SESSION_ROLE_EGRESS ? "egress: the ingress router chose the path" :
+		                                     "no explanation (no peer path)");
+	else if (s->role == SESSION_ROLE_EGRESS)
+		snprintf(why, sizeof(why), "egress: the ingress router chose the path");
+	json_object_set_new(o, "explanation", json_string(why));
+	return json_pack("{s:o}", "session", o);
+}
+
+/* Sessions per path, and the worker's failover events. */
+static json_t *
+daemon_answer_paths(struct router_daemon *d)
+{
+	json_t *counts = json_array(), *events = json_array();
+	const struct path_log *log = router_worker_log(d->worker);
+
+	for (size_t i = 0; i < d->cfg->path_count; i++)
+		json_array_append_new(counts,
+		    json_integer(router_worker_path_sessions(d->worker, (uint32_t)i)));
+	for (size_t i = 0; i < path_log_count(log); i++) {
+		const struct path_log_entry *e = path_log_get(log, i);
+		json_array_append_new(events,
+		    json_pack("{s:I, s:I, s:I, s:b}", "ts_ns", (json_int_t)e->ts_ns, "path",
+		        (json_int_t)e->path_id, "moved", (json_int_t)e->detail, "failed",
+		        e->reason != 0));
+	}
+	return json_pack("{s:o, s:o}", "sessions", counts, "failovers", events);
+}
+
 static json_t *
 daemon_answer(struct router_daemon *d, const char *cmd, const json_t *args)
 {
+	if (strcmp(cmd, "session") == 0)
+		return daemon_answer_session(d, args);
+	if (strcmp(cmd, "paths") == 0)
+		return daemon_answer_paths(d);
 	if (strcmp(cmd, "sessions") == 0)
 		return daemon_answer_sessions(d, args);
 	if (strcmp(cmd, "drops") == 0)
@@ -742,6 +807,159 @@ daemon_api_peers(const json_t *args, json_t **result, struct router_api_error *e
 	return 0;
 }
 
+/* `show session ID`: the worker's session, or an error naming the id. */
+static int
+daemon_api_session(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	int rc = daemon_api_ask(args, result, err, ctx, "session");
+
+	if (rc == 0 && json_is_null(json_object_get(*result, "session"))) {
+		json_decref(*result);
+		*result = NULL;
+		router_api_error_set(err, "not-found", "no session with id %lld",
+		    (long long)json_integer_value(json_object_get(args, "id")));
+		return -ENOENT;
+	}
+	return rc;
+}
+
+/* `show paths`: the prober's view (this thread) with the worker's session counts. */
+static int
+daemon_api_paths(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+	json_t *w = daemon_ask(d, "paths", args, err);
+	uint32_t *counts;
+	int rc = 0;
+
+	if (w == NULL)
+		return -ETIMEDOUT;
+	if (d->paths == NULL) {
+		*result = json_pack("{s:[]}", "paths");
+		json_decref(w);
+		return 0;
+	}
+	counts = calloc(d->cfg->path_count + 1, sizeof(*counts));
+	for (size_t i = 0; counts != NULL && i < d->cfg->path_count; i++)
+		counts[i] =
+		    (uint32_t)json_integer_value(json_array_get(json_object_get(w, "sessions"), i));
+	*result = router_paths_json(d->paths, counts, clock_now_ns());
+	if (*result == NULL)
+		rc = -ENOMEM;
+	free(counts);
+	json_decref(w);
+	return rc;
+}
+
+static const char *
+daemon_state_text(uint8_t state)
+{
+	return path_state_name((enum path_state)state);
+}
+
+/* One event of the prober's log (state changes, SLA breaches) for `show events`. */
+static json_t *
+daemon_event_json(struct router_daemon *d, const struct path_log_entry *e)
+{
+	const struct router_config *cfg = d->cfg;
+	/* The prober's path ids are the configuration's plus one. */
+	const char *path = e->path_id >= 1 && e->path_id - 1 < cfg->path_count ?
+	    cfg->paths[e->path_id - 1].name :
+	    "?";
+	const char *peer = e->peer_id < cfg->peer_count ? cfg->peers[e->peer_id].name : "?";
+	double ts = (double)(e->ts_ns > d->started_ns ? e->ts_ns - d->started_ns : 0) / 1e9;
+	char detail[256];
+	const char *kind;
+
+	if (e->kind == PATH_LOG_STATE) {
+		kind = e->new_state == PATH_STATE_UP     ? "path-up" :
+		    e->new_state == PATH_STATE_HOLD_DOWN ? "path-hold-down" :
+		                                           "path-down";
+		snprintf(detail, sizeof(detail), "%s -> %s (%s), hold-down %.1f s, %u flaps",
+		    daemon_state_text(e->old_state), daemon_state_text(e->new_state),
+		    path_change_reason_name((enum path_change_reason)e->reason),
+		    (double)e->hold_down_ns / 1e9, e->flaps);
+	} else {
+		const char *policy = e->other_path_id < cfg->policy_count ?
+		    cfg->policies[e->other_path_id].name :
+		    "?";
+		static const char *const limits[] = {"", "max-latency", "max-jitter", "max-loss",
+		    "min-mos"};
+
+		kind = e->detail != 0 ? "sla-breach" : "sla-met";
+		if (e->detail == 0)
+			snprintf(detail, sizeof(detail), "meets the SLA of policy %s again",
+			    policy);
+		else if (e->reason == 1 || e->reason == 2)
+			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.1f ms)",
+			    limits[e->reason], policy, (double)e->detail / 1000.0);
+		else
+			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.2f)",
+			    e->reason < 5 ? limits[e->reason] : "?", policy,
+			    (double)e->detail / 1000.0);
+	}
+	return json_pack("{s:f, s:I, s:s, s:s, s:s, s:s}", "ts_s", ts, "ts_ns",
+	    (json_int_t)e->ts_ns, "kind", kind, "peer", peer, "path", path, "detail", detail);
+}
+
+static int
+daemon_event_compare(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "ts_ns"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "ts_ns"));
+
+	return x < y ? -1 : x > y;
+}
+
+/* `show events`: the prober's and the worker's, merged in time order. */
+static int
+daemon_api_events(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	struct router_daemon *d = ctx;
+	json_t *w = daemon_ask(d, "paths", args, err), *list, *e, **all;
+	const struct path_log *log = d->paths != NULL ? router_paths_log(d->paths) : NULL;
+	size_t n = 0, i, cap;
+
+	if (w == NULL)
+		return -ETIMEDOUT;
+	cap = (log != NULL ? path_log_count(log) : 0) +
+	    json_array_size(json_object_get(w, "failovers")) + 1;
+	all = calloc(cap, sizeof(*all));
+	list = json_array();
+	for (i = 0; all != NULL && log != NULL && i < path_log_count(log); i++)
+		all[n++] = daemon_event_json(d, path_log_get(log, i));
+	json_array_foreach(json_object_get(w, "failovers"), i, e)
+	{
+		json_int_t path = json_integer_value(json_object_get(e, "path"));
+		json_int_t ts = json_integer_value(json_object_get(e, "ts_ns"));
+		char detail[128];
+
+		if (all == NULL || path < 0 || (size_t)path >= d->cfg->path_count)
+			continue;
+		snprintf(detail, sizeof(detail), "%lld sessions moved %s %s",
+		    (long long)json_integer_value(json_object_get(e, "moved")),
+		    json_is_true(json_object_get(e, "failed")) ? "off the failed path" :
+		                                                 "back to a preferred path from",
+		    d->cfg->paths[path].name);
+		all[n++] = json_pack("{s:f, s:I, s:s, s:s, s:s, s:s}", "ts_s",
+		    (double)((uint64_t)ts > d->started_ns ? (uint64_t)ts - d->started_ns : 0) / 1e9,
+		    "ts_ns", ts, "kind",
+		    json_is_true(json_object_get(e, "failed")) ? "failover" : "revert", "peer",
+		    d->cfg->peers[d->cfg->paths[path].peer_id].name, "path",
+		    d->cfg->paths[path].name, "detail", detail);
+	}
+	if (all != NULL)
+		qsort(all, n, sizeof(*all), daemon_event_compare);
+	for (i = 0; i < n; i++) {
+		json_object_del(all[i], "ts_ns");
+		json_array_append_new(list, all[i]);
+	}
+	free(all);
+	json_decref(w);
+	*result = json_pack("{s:o}", "events", list);
+	return *result != NULL ? 0 : -ENOMEM;
+}
+
 /* The worker's drops plus the handshake's, under the same reason names. */
 static int
 daemon_api_drops(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
@@ -751,6 +969,8 @@ daemon_api_drops(const json_t *args, json_t **result, struct router_api_error *e
 
 	if (rc == 0 && d->keys != NULL)
 		router_keys_drops_add(d->keys, json_object_get(*result, "drops"));
+	if (rc == 0 && d->paths != NULL)
+		router_paths_drops_add(d->paths, json_object_get(*result, "drops"));
 	return rc;
 }
 
@@ -863,6 +1083,8 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	daemon_routes_remove(d);
 	old = d->cfg;
 	d->cfg = next;
+	router_paths_free(d->paths);
+	d->paths = NULL;
 	if (keys_same) {
 		router_keys_set_config(d->keys, d->cfg);
 	} else {
@@ -879,6 +1101,8 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	if (rc < 0) {
 		/* Put the old policy back exactly as it ran. */
 		daemon_routes_remove(d);
+		router_paths_free(d->paths);
+		d->paths = NULL;
 		if (d->keys != NULL && keys_same) {
 			router_keys_set_config(d->keys, old);
 		} else {
@@ -908,26 +1132,40 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 
 /* ---- main loop ------------------------------------------------------------------------- */
 
-/* Starts the key exchange when the configuration has a private key (and none runs yet). */
+/*
+ * Starts what runs on UDP 1280: the sockets, the key exchange when the configuration has
+ * a private key, and the path prober when it has peers (each unless already running).
+ */
 static int
 daemon_keys_open(struct router_daemon *d)
 {
 	char why[256];
 	int rc;
 
-	if (d->keys != NULL)
-		return 0;
-	if (d->cfg->security.private_key_file == NULL) {
-		log_warning("no private_key_file: metadata and payloads cross the WAN unencrypted "
-		            "and unauthenticated");
-		return 0;
+	if (d->ws == NULL && d->cfg->wan_count > 0) {
+		rc = router_wansock_new(d->cfg, &d->ws, why, sizeof(why));
+		if (rc < 0)
+			return log_error_errno(rc, "%s", why);
 	}
-	rc = router_keys_new(d->cfg, clock_now_ns(), &d->keys, why, sizeof(why));
-	if (rc < 0)
-		return log_error_errno(rc, "%s: %s", d->cfg->security.private_key_file, why);
-	log_info("peer keys: %zu peers, cipher %s, rekey every %u s", d->cfg->peer_count,
-	    crypto_aead_alg_name((enum crypto_aead_alg)d->cfg->security.cipher),
-	    d->cfg->security.rekey_after_s);
+	if (d->keys == NULL && d->cfg->security.private_key_file == NULL) {
+		log_warning("no private_key_file: metadata and payloads cross the WAN unencrypted "
+		            "and unauthenticated, and path probes are not authenticated");
+	} else if (d->keys == NULL) {
+		rc = router_keys_new(d->cfg, d->ops, d->ws, clock_now_ns(), &d->keys, why,
+		    sizeof(why));
+		if (rc < 0)
+			return log_error_errno(rc, "%s: %s", d->cfg->security.private_key_file,
+			    why);
+		log_info("peer keys: %zu peers, cipher %s, rekey every %u s", d->cfg->peer_count,
+		    crypto_aead_alg_name((enum crypto_aead_alg)d->cfg->security.cipher),
+		    d->cfg->security.rekey_after_s);
+	}
+	if (d->paths == NULL && d->cfg->path_count > 0) {
+		rc = router_paths_new(d->cfg, d->ops, d->ws, d->keys, clock_now_ns(), &d->paths,
+		    why, sizeof(why));
+		if (rc < 0)
+			return log_error_errno(rc, "%s", why);
+	}
 	return 0;
 }
 
@@ -940,7 +1178,10 @@ daemon_api_open(struct router_daemon *d)
 	} commands[] = {
 	    {"status", daemon_api_status},
 	    {"sessions", daemon_api_sessions},
+	    {"session", daemon_api_session},
 	    {"peers", daemon_api_peers},
+	    {"paths", daemon_api_paths},
+	    {"events", daemon_api_events},
 	    {"drops", daemon_api_drops},
 	    {"interfaces", daemon_api_interfaces},
 	    {"config", daemon_api_config},
@@ -972,6 +1213,22 @@ daemon_api_open(struct router_daemon *d)
 	return 0;
 }
 
+/* A datagram on UDP 1280: a path probe, or the key exchange's. */
+static void
+daemon_wansock_rx(void *arg, uint32_t wan, const struct addr *from, uint16_t from_port,
+    const uint8_t *msg, size_t len)
+{
+	struct router_daemon *d = arg;
+	uint64_t now = clock_now_ns();
+
+	if (path_probe_is_probe(msg, len)) {
+		if (d->paths != NULL)
+			router_paths_receive(d->paths, wan, from, from_port, msg, len, now);
+	} else if (d->keys != NULL) {
+		router_keys_receive(d->keys, wan, from, from_port, msg, len, now);
+	}
+}
+
 static int
 daemon_loop(struct router_daemon *d, int sfd)
 {
@@ -982,29 +1239,36 @@ daemon_loop(struct router_daemon *d, int sfd)
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = router_api_fd(d->api), .events = POLLIN},
 		};
-		int key_fds[64];
-		size_t nkeys = d->keys != NULL ? router_keys_fds(d->keys, key_fds, 64) : 0;
-		bool key_ready = false;
+		int ws_fds[64];
+		size_t nws = d->ws != NULL ? router_wansock_fds(d->ws, ws_fds, 64) : 0;
+		bool ws_ready = false;
 		struct signalfd_siginfo si;
-		uint64_t now;
+		uint64_t now = clock_now_ns(), next = now + 500 * 1000000ull;
+		int timeout_ms;
 
-		for (size_t i = 0; i < nkeys; i++)
-			fds[2 + i] = (struct pollfd){.fd = key_fds[i], .events = POLLIN};
-		/* The key exchange's timers run every 100 ms; without keys, wake up rarely. */
-		if (poll(fds, (nfds_t)(2 + nkeys), d->keys != NULL ? 100 : 500) < 0 &&
-		    errno != EINTR)
+		for (size_t i = 0; i < nws; i++)
+			fds[2 + i] = (struct pollfd){.fd = ws_fds[i], .events = POLLIN};
+		/* Wake up for the prober's next probe and the key exchange's 100 ms timers. */
+		if (d->keys != NULL && last_tick + ROUTER_KEYS_TICK_NS < next)
+			next = last_tick + ROUTER_KEYS_TICK_NS;
+		if (d->paths != NULL && router_paths_next_ns(d->paths) < next)
+			next = router_paths_next_ns(d->paths);
+		timeout_ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		if (poll(fds, (nfds_t)(2 + nws), timeout_ms) < 0 && errno != EINTR)
 			return log_error_errno(-errno, "poll");
 		if (fds[1].revents)
 			router_api_on_readable(d->api);
-		for (size_t i = 0; i < nkeys; i++)
-			key_ready |= (fds[2 + i].revents & POLLIN) != 0;
+		for (size_t i = 0; i < nws; i++)
+			ws_ready |= (fds[2 + i].revents & POLLIN) != 0;
+		if (ws_ready)
+			router_wansock_read(d->ws, daemon_wansock_rx, d);
 		now = clock_now_ns();
-		if (d->keys != NULL && key_ready)
-			router_keys_on_readable(d->keys, now);
 		if (d->keys != NULL && now - last_tick >= ROUTER_KEYS_TICK_NS) {
 			router_keys_tick(d->keys, now);
 			last_tick = now;
 		}
+		if (d->paths != NULL && router_paths_next_ns(d->paths) <= now)
+			router_paths_tick(d->paths, now);
 		if (!(fds[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -1063,6 +1327,10 @@ router_daemon_run(const struct router_daemon_options *options)
 		goto out;
 	}
 	d.started_ns = clock_now_ns();
+	if (router_ops_new(&d.ops) < 0) {
+		log_error("cannot start: out of memory");
+		goto out;
+	}
 	if (daemon_devices_open(&d) < 0 || daemon_api_open(&d) < 0 || daemon_keys_open(&d) < 0 ||
 	    daemon_worker_start(&d) < 0)
 		goto out;
@@ -1072,7 +1340,10 @@ router_daemon_run(const struct router_daemon_options *options)
 	status = daemon_loop(&d, sfd) < 0 ? 1 : 0;
 out:
 	daemon_worker_stop(&d);
+	router_paths_free(d.paths);
 	router_keys_free(d.keys);
+	router_wansock_free(d.ws);
+	router_ops_free(d.ops);
 	router_api_free(d.api);
 	daemon_devices_close(&d);
 	router_netlink_close(d.nl);

@@ -1,34 +1,32 @@
 /* Peer keys on the control thread; see router_keys.h. */
 #include "router/router_keys.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "crypto/crypto_aead.h"
 #include "crypto/crypto_key.h"
 #include "lib/log.h"
 #include "pkt/pkt_drop.h"
+#include "router/router_ops.h"
+#include "router/router_wansock.h"
 #include "svr/svr_keys.h"
 
-/* Key operations waiting for the worker; the worker drains within a poll interval. */
-#define ROUTER_KEYS_QUEUE_MAX 256
-#define ROUTER_KEYS_NS        1000000000ull
+#define ROUTER_KEYS_NS 1000000000ull
+/* HKDF label of the probe keys: probes get a key of their own (docs/protocol.md). */
+#define ROUTER_KEYS_PROBE_LABEL "tern probe v1"
 
 struct router_keys_slot {
 	bool valid;
 	uint32_t index;
 	uint32_t age;
 	uint8_t key[KEYX_KEY_LEN];
+	struct crypto_aead *probe; /* the probe key derived from key (NULL if that failed) */
 };
 
 /* The mirror of one peer's live keys, to replay into a rebuilt worker. */
@@ -36,58 +34,56 @@ struct router_keys_peer {
 	struct router_keys_slot send;
 	struct router_keys_slot recv[SVR_KEYS_RECV_SLOTS];
 	_Atomic uint64_t sent; /* published by the worker */
+	uint32_t next_path;    /* the path the next handshake message goes by */
 };
 
 struct router_keys {
 	const struct router_config *cfg;
 	struct keyx *kx;
-	int *fds; /* by WAN id; -1 where the socket could not be opened */
-	size_t fd_count;
+	struct router_ops *ops;    /* borrowed: to the worker */
+	struct router_wansock *ws; /* borrowed: UDP 1280 */
 	struct router_keys_peer *peers;
 	uint32_t age_next;
-	uint64_t last_tick_ns;
-	uint64_t queue_full; /* key operations lost because the worker did not drain */
-	uint64_t send_errors;
-	pthread_mutex_t lock;
-	atomic_bool pending;
-	struct router_worker_key_op queue[ROUTER_KEYS_QUEUE_MAX];
-	unsigned queued;
+	void (*probe_hook)(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index);
+	void *probe_arg;
 	struct keyx_events events;
 };
 
 static void
 router_keys_slot_wipe(struct router_keys_slot *s)
 {
+	crypto_aead_free(s->probe);
 	OPENSSL_cleanse(s, sizeof(*s));
 }
 
-static bool
-router_keys_push(struct router_keys *rk, const struct router_worker_key_op *op)
+/* Fills the slot with key and its probe key. */
+static void
+router_keys_slot_set(struct router_keys *rk, struct router_keys_slot *s, uint32_t index,
+    const uint8_t key[KEYX_KEY_LEN])
 {
-	bool ok;
+	uint8_t probe[KEYX_KEY_LEN];
 
-	pthread_mutex_lock(&rk->lock);
-	ok = rk->queued < ROUTER_KEYS_QUEUE_MAX;
-	if (ok) {
-		rk->queue[rk->queued++] = *op;
-		atomic_store_explicit(&rk->pending, true, memory_order_release);
-	}
-	pthread_mutex_unlock(&rk->lock);
-	if (!ok) {
-		rk->queue_full++;
-		crypto_aead_free(op->aead);
-		log_warning("peer key queue full: a key operation for peer %u is lost",
-		    op->peer_id);
-	}
-	return ok;
+	router_keys_slot_wipe(s);
+	*s = (struct router_keys_slot){.valid = true, .index = index, .age = rk->age_next++};
+	memcpy(s->key, key, KEYX_KEY_LEN);
+	if (crypto_key_derive(key, ROUTER_KEYS_PROBE_LABEL, probe) < 0 ||
+	    crypto_aead_new(CRYPTO_AEAD_AES_256_GCM, probe, &s->probe) < 0)
+		s->probe = NULL;
+	OPENSSL_cleanse(probe, sizeof(probe));
+}
+
+static void
+router_keys_push(struct router_keys *rk, const struct router_worker_op *op)
+{
+	router_ops_push(rk->ops, op);
 }
 
 /* Queues an install of key (copied into a new AEAD context) for the worker. */
 static void
-router_keys_push_install(struct router_keys *rk, enum router_worker_key_kind kind, uint32_t peer_id,
+router_keys_push_install(struct router_keys *rk, enum router_worker_op_kind kind, uint32_t peer_id,
     uint32_t index, const uint8_t key[KEYX_KEY_LEN])
 {
-	struct router_worker_key_op op = {.kind = kind, .peer_id = peer_id, .index = index};
+	struct router_worker_op op = {.kind = kind, .peer_id = peer_id, .index = index};
 	int rc = crypto_aead_new((enum crypto_aead_alg)rk->cfg->security.cipher, key, &op.aead);
 
 	if (rc < 0) {
@@ -99,10 +95,10 @@ router_keys_push_install(struct router_keys *rk, enum router_worker_key_kind kin
 }
 
 static void
-router_keys_push_op(struct router_keys *rk, enum router_worker_key_kind kind, uint32_t peer_id,
+router_keys_push_op(struct router_keys *rk, enum router_worker_op_kind kind, uint32_t peer_id,
     uint32_t index)
 {
-	struct router_worker_key_op op = {.kind = kind, .peer_id = peer_id, .index = index};
+	struct router_worker_op op = {.kind = kind, .peer_id = peer_id, .index = index};
 
 	router_keys_push(rk, &op);
 }
@@ -128,39 +124,14 @@ router_keys_mirror_recv_slot(struct router_keys_peer *p, uint32_t index)
 	return pick;
 }
 
-/* The socket address of (a, port). */
-static socklen_t
-router_keys_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == ADDR_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, a->bytes, 4);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	memcpy(&sin6->sin6_addr, a->bytes, 16);
-	return sizeof(*sin6);
-}
-
+/* Tells the prober the peer's probe send key (or that there is none). */
 static void
-router_keys_send_datagram(struct router_keys *rk, uint32_t wan, const struct addr *to,
-    uint16_t port, const uint8_t *msg, size_t len)
+router_keys_probe_send(struct router_keys *rk, uint32_t peer_id)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	const struct router_keys_slot *s = &rk->peers[peer_id].send;
 
-	if (wan >= rk->fd_count || rk->fds[wan] < 0)
-		return;
-	sl = router_keys_sockaddr(to, port, &ss);
-	if (sendto(rk->fds[wan], msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
-		rk->send_errors++;
+	if (rk->probe_hook != NULL)
+		rk->probe_hook(rk->probe_arg, peer_id, s->valid ? s->probe : NULL, s->index);
 }
 
 static void
@@ -171,42 +142,46 @@ router_keys_handle_events(struct router_keys *rk)
 	for (unsigned i = 0; i < ev->count; i++) {
 		struct keyx_event *e = &ev->ev[i];
 		struct router_keys_peer *p;
-		struct router_keys_slot *slot;
+		struct router_keys_slot old;
 
 		if (e->peer_id >= rk->cfg->peer_count)
-			continue;
+			goto next;
 		p = &rk->peers[e->peer_id];
 		switch (e->kind) {
 		case KEYX_EVENT_SEND:
 			if (e->to.addr.family == ADDR_FAMILY_NONE) {
 				const struct router_config_peer *peer = &rk->cfg->peers[e->peer_id];
 
-				for (uint32_t j = 0; j < peer->path_count; j++) {
-					const struct router_config_path *path =
-					    &rk->cfg->paths[peer->path_first + j];
+				/*
+				 * One path per message, the next one each time: the same
+				 * initiation over every path would reach the peer twice and the
+				 * second copy would be refused as a replay. A retry (1 s later)
+				 * tries the next path, so a dead path costs one retry.
+				 */
+				const struct router_config_path *path =
+				    &rk->cfg->paths[peer->path_first +
+				        p->next_path++ % peer->path_count];
 
-					router_keys_send_datagram(rk, path->wan_id, &path->remote,
-					    KEYX_PORT, e->msg, e->len);
-				}
+				router_wansock_send(rk->ws, path->wan_id, &path->remote, KEYX_PORT,
+				    e->msg, e->len);
 			} else {
-				router_keys_send_datagram(rk, e->to.local_id, &e->to.addr,
-				    e->to.port, e->msg, e->len);
+				router_wansock_send(rk->ws, e->to.local_id, &e->to.addr, e->to.port,
+				    e->msg, e->len);
 			}
 			break;
 		case KEYX_EVENT_INSTALL_RECV:
-			slot = router_keys_mirror_recv_slot(p, e->index);
-			router_keys_slot_wipe(slot);
-			*slot = (struct router_keys_slot){.valid = true,
-			    .index = e->index,
-			    .age = rk->age_next++};
-			memcpy(slot->key, e->key, KEYX_KEY_LEN);
+			router_keys_slot_set(rk, router_keys_mirror_recv_slot(p, e->index),
+			    e->index, e->key);
 			router_keys_push_install(rk, ROUTER_WORKER_KEY_INSTALL_RECV, e->peer_id,
 			    e->index, e->key);
 			break;
 		case KEYX_EVENT_INSTALL_SEND:
-			router_keys_slot_wipe(&p->send);
-			p->send = (struct router_keys_slot){.valid = true, .index = e->index};
-			memcpy(p->send.key, e->key, KEYX_KEY_LEN);
+			/* The prober borrows the probe key: switch it before the old one dies. */
+			old = p->send;
+			memset(&p->send, 0, sizeof(p->send));
+			router_keys_slot_set(rk, &p->send, e->index, e->key);
+			router_keys_probe_send(rk, e->peer_id);
+			router_keys_slot_wipe(&old);
 			atomic_store(&p->sent, 0);
 			router_keys_push_install(rk, ROUTER_WORKER_KEY_INSTALL_SEND, e->peer_id,
 			    e->index, e->key);
@@ -219,18 +194,24 @@ router_keys_handle_events(struct router_keys *rk)
 			    e->index);
 			break;
 		case KEYX_EVENT_EXPIRE_SEND:
-			if (p->send.valid && p->send.index == e->index)
+			if (p->send.valid && p->send.index == e->index) {
+				p->send.valid = false;
+				router_keys_probe_send(rk, e->peer_id);
 				router_keys_slot_wipe(&p->send);
+			}
 			router_keys_push_op(rk, ROUTER_WORKER_KEY_EXPIRE_SEND, e->peer_id,
 			    e->index);
 			break;
 		case KEYX_EVENT_CLEAR:
+			p->send.valid = false;
+			router_keys_probe_send(rk, e->peer_id);
 			router_keys_slot_wipe(&p->send);
 			for (unsigned j = 0; j < SVR_KEYS_RECV_SLOTS; j++)
 				router_keys_slot_wipe(&p->recv[j]);
 			router_keys_push_op(rk, ROUTER_WORKER_KEY_CLEAR, e->peer_id, 0);
 			break;
 		}
+next:
 		OPENSSL_cleanse(e->key, sizeof(e->key));
 	}
 	if (ev->overflow > 0)
@@ -240,40 +221,9 @@ router_keys_handle_events(struct router_keys *rk)
 	ev->overflow = 0;
 }
 
-static int
-router_keys_socket_open(const struct addr *waypoint, int *out, char *why, size_t why_len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1, fd, err, family = waypoint->family == ADDR_FAMILY_V4 ? AF_INET : AF_INET6;
-	char text[ADDR_TEXT_MAX];
-
-	sl = router_keys_sockaddr(waypoint, KEYX_PORT, &ss);
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	/* The waypoint may be configured on the device a moment after ternd starts. */
-	if (family == AF_INET)
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	else
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		goto fail;
-	*out = fd;
-	return 0;
-fail:
-	err = errno;
-	addr_format(waypoint, text, sizeof(text));
-	snprintf(why, why_len, "cannot open the key exchange socket on %s port %d: %s", text,
-	    KEYX_PORT, strerror(err));
-	if (fd >= 0)
-		close(fd);
-	return -err;
-}
-
 int
-router_keys_new(const struct router_config *cfg, uint64_t now_ns, struct router_keys **out,
-    char *why, size_t why_len)
+router_keys_new(const struct router_config *cfg, struct router_ops *ops, struct router_wansock *ws,
+    uint64_t now_ns, struct router_keys **out, char *why, size_t why_len)
 {
 	struct keyx_peer_config *peers = NULL;
 	struct keyx_config kc;
@@ -290,15 +240,12 @@ router_keys_new(const struct router_config *cfg, uint64_t now_ns, struct router_
 	if (rk == NULL)
 		goto oom;
 	rk->cfg = cfg;
-	pthread_mutex_init(&rk->lock, NULL);
-	rk->fd_count = cfg->wan_count;
-	rk->fds = calloc(cfg->wan_count ? cfg->wan_count : 1, sizeof(*rk->fds));
+	rk->ops = ops;
+	rk->ws = ws;
 	rk->peers = calloc(cfg->peer_count ? cfg->peer_count : 1, sizeof(*rk->peers));
 	peers = calloc(cfg->peer_count ? cfg->peer_count : 1, sizeof(*peers));
-	if (rk->fds == NULL || rk->peers == NULL || peers == NULL)
+	if (rk->peers == NULL || peers == NULL)
 		goto oom;
-	for (size_t i = 0; i < rk->fd_count; i++)
-		rk->fds[i] = -1;
 	memset(&kc, 0, sizeof(kc));
 	rc = crypto_key_read_private_file(cfg->security.private_key_file, kc.private_key, why,
 	    why_len);
@@ -324,12 +271,6 @@ router_keys_new(const struct router_config *cfg, uint64_t now_ns, struct router_
 		    strerror(-rc));
 		goto fail;
 	}
-	for (size_t i = 0; i < rk->fd_count; i++) {
-		rc = router_keys_socket_open(&cfg->wans[i].waypoint, &rk->fds[i], why, why_len);
-		if (rc < 0)
-			goto fail;
-	}
-	rk->last_tick_ns = now_ns;
 	free(peers);
 	*out = rk;
 	return 0;
@@ -348,18 +289,15 @@ router_keys_free(struct router_keys *rk)
 	if (rk == NULL)
 		return;
 	keyx_free(rk->kx);
-	for (size_t i = 0; rk->fds != NULL && i < rk->fd_count; i++)
-		if (rk->fds[i] >= 0)
-			close(rk->fds[i]);
-	free(rk->fds);
 	if (rk->peers != NULL) {
-		OPENSSL_cleanse(rk->peers, sizeof(*rk->peers) * rk->cfg->peer_count);
+		for (size_t i = 0; i < rk->cfg->peer_count; i++) {
+			router_keys_slot_wipe(&rk->peers[i].send);
+			for (unsigned j = 0; j < SVR_KEYS_RECV_SLOTS; j++)
+				router_keys_slot_wipe(&rk->peers[i].recv[j]);
+		}
 		free(rk->peers);
 	}
-	for (unsigned i = 0; i < rk->queued; i++)
-		crypto_aead_free(rk->queue[i].aead);
 	OPENSSL_cleanse(&rk->events, sizeof(rk->events));
-	pthread_mutex_destroy(&rk->lock);
 	free(rk);
 }
 
@@ -386,53 +324,39 @@ router_keys_set_config(struct router_keys *rk, const struct router_config *cfg)
 	rk->cfg = cfg;
 }
 
-size_t
-router_keys_fds(const struct router_keys *rk, int *fds, size_t max)
+void
+router_keys_set_probe_hook(struct router_keys *rk,
+    void (*hook)(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index), void *arg)
 {
-	size_t n = 0;
+	rk->probe_hook = hook;
+	rk->probe_arg = arg;
+	for (size_t i = 0; i < rk->cfg->peer_count; i++)
+		router_keys_probe_send(rk, (uint32_t)i);
+}
 
-	for (size_t i = 0; i < rk->fd_count && n < max; i++)
-		if (rk->fds[i] >= 0)
-			fds[n++] = rk->fds[i];
-	return n;
+struct crypto_aead *
+router_keys_probe_open_key(struct router_keys *rk, uint32_t peer_id, uint32_t index)
+{
+	if (peer_id >= rk->cfg->peer_count)
+		return NULL;
+	for (unsigned j = 0; j < SVR_KEYS_RECV_SLOTS; j++) {
+		const struct router_keys_slot *s = &rk->peers[peer_id].recv[j];
+
+		if (s->valid && s->index == index)
+			return s->probe;
+	}
+	return NULL;
 }
 
 void
-router_keys_on_readable(struct router_keys *rk, uint64_t now_ns)
+router_keys_receive(struct router_keys *rk, uint32_t wan, const struct addr *from,
+    uint16_t from_port, const uint8_t *msg, size_t len, uint64_t now_ns)
 {
-	uint8_t buf[KEYX_MSG_MAX + 1];
+	struct keyx_endpoint ep = {.addr = *from, .port = from_port, .local_id = wan};
 
-	for (size_t wan = 0; wan < rk->fd_count; wan++) {
-		/* Bounded: a flood can not keep the control thread from its other work. */
-		for (unsigned n = 0; n < 64 && rk->fds[wan] >= 0; n++) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-			struct keyx_endpoint from;
-			ssize_t len = recvfrom(rk->fds[wan], buf, sizeof(buf), MSG_DONTWAIT,
-			    (struct sockaddr *)&ss, &sl);
-
-			if (len < 0)
-				break;
-			memset(&from, 0, sizeof(from));
-			from.local_id = (uint32_t)wan;
-			if (ss.ss_family == AF_INET) {
-				const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-				addr_set_v4(&from.addr, (const uint8_t *)&sin->sin_addr);
-				from.port = ntohs(sin->sin_port);
-			} else if (ss.ss_family == AF_INET6) {
-				const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-				addr_set_v6(&from.addr, (const uint8_t *)&sin6->sin6_addr);
-				from.port = ntohs(sin6->sin6_port);
-			} else {
-				continue;
-			}
-			/* Refusals are counted by the key exchange; nothing else to do. */
-			(void)keyx_receive(rk->kx, &from, buf, (size_t)len, now_ns, &rk->events);
-			router_keys_handle_events(rk);
-		}
-	}
+	/* Refusals are counted by the key exchange; nothing else to do. */
+	(void)keyx_receive(rk->kx, &ep, msg, len, now_ns, &rk->events);
+	router_keys_handle_events(rk);
 }
 
 void
@@ -442,7 +366,6 @@ router_keys_tick(struct router_keys *rk, uint64_t now_ns)
 		keyx_note_sent(rk->kx, (uint32_t)i, atomic_load(&rk->peers[i].sent));
 	keyx_tick(rk->kx, now_ns, &rk->events);
 	router_keys_handle_events(rk);
-	rk->last_tick_ns = now_ns;
 }
 
 void
@@ -471,28 +394,6 @@ router_keys_replay(struct router_keys *rk)
 			router_keys_push_install(rk, ROUTER_WORKER_KEY_INSTALL_SEND, (uint32_t)i,
 			    p->send.index, p->send.key);
 	}
-}
-
-bool
-router_keys_pending(struct router_keys *rk)
-{
-	return atomic_load_explicit(&rk->pending, memory_order_acquire);
-}
-
-void
-router_keys_drain(struct router_keys *rk, struct router_worker *w)
-{
-	struct router_worker_key_op ops[ROUTER_KEYS_QUEUE_MAX];
-	unsigned n;
-
-	pthread_mutex_lock(&rk->lock);
-	n = rk->queued;
-	memcpy(ops, rk->queue, n * sizeof(ops[0]));
-	rk->queued = 0;
-	atomic_store_explicit(&rk->pending, false, memory_order_release);
-	pthread_mutex_unlock(&rk->lock);
-	for (unsigned i = 0; i < n; i++)
-		router_worker_key_apply(w, &ops[i]);
 }
 
 void

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash_fn.h"
+#include "path/path_log.h"
+#include "path/path_select.h"
 #include "pkt/pkt_frag.h"
 #include "pkt/pkt_parse.h"
 #include "svr/svr_meta.h"
@@ -19,7 +22,27 @@ struct router_worker {
 	struct pkt_frag_table *frag;
 	struct svr_path *paths;
 	struct svr_peer_keys *peer_keys; /* by peer id */
-	const char **tenant_names;       /* by LAN segment (svr's tenant id) */
+	/*
+	 * Path selection: one policy per service policy plus a last, zeroed one for
+	 * services without a policy (no SLA, cost 0, failover, best effort), and each
+	 * policy's cost of each path (path_costs[policy * path_count + path]).
+	 */
+	struct path_select_policy *policies;
+	struct path_vector_cost **vector_costs;
+	uint32_t *path_costs;
+	struct router_worker_path_metrics *metrics; /* by path id */
+	uint8_t *sla_broken;  /* [policy * path_count + path]: the path breaks that SLA */
+	uint8_t *sweep_due;   /* by path id: its ingress sessions are to be reconsidered */
+	uint8_t *sweep_kind;  /* by path id: 1 it failed (failover), 0 a revert */
+	uint64_t *sweep_base; /* by path id: svr migrations when its sweep was asked for */
+	/*
+	 * By path id: when the path met an SLA again, the time its sessions may come back
+	 * (a revert waits the path's hold-down, as a path that was down does); 0 none due.
+	 */
+	uint64_t *revert_at;
+	uint64_t now_ns;           /* the last poll's or tick's clock, for operations */
+	struct path_log *log;      /* failovers and reverts, for `ternctl show events` */
+	const char **tenant_names; /* by LAN segment (svr's tenant id) */
 	const char **service_names;
 	uint32_t *lan_port_ids;
 	/* Per LAN segment with a "nat_pool": the address clients take, and its ports. */
@@ -60,6 +83,274 @@ router_worker_on_release(const struct session *s, void *arg)
 	svr_waypoint_ports_put(w->nat_ports[s->tenant_id], s->lan_key.dport);
 }
 
+/* ---- paths: policies, measurements, selection and failover ---------------------------- */
+
+static uint32_t
+router_worker_policy_of(const struct router_worker *w, const struct router_config_service *svc)
+{
+	return svc->policy_name != NULL ? svc->policy_id : (uint32_t)w->cfg->policy_count;
+}
+
+static int
+router_worker_paths_new(struct router_worker *w)
+{
+	const struct router_config *cfg = w->cfg;
+	size_t npol = cfg->policy_count + 1, npath = cfg->path_count ? cfg->path_count : 1;
+
+	w->policies = calloc(npol, sizeof(*w->policies));
+	w->vector_costs = calloc(npol, sizeof(*w->vector_costs));
+	w->path_costs = calloc(npol * npath, sizeof(*w->path_costs));
+	w->sla_broken = calloc(npol * npath, sizeof(*w->sla_broken));
+	w->metrics = calloc(npath, sizeof(*w->metrics));
+	w->sweep_due = calloc(npath, sizeof(*w->sweep_due));
+	w->sweep_kind = calloc(npath, sizeof(*w->sweep_kind));
+	w->sweep_base = calloc(npath, sizeof(*w->sweep_base));
+	w->revert_at = calloc(npath, sizeof(*w->revert_at));
+	w->log = calloc(1, sizeof(*w->log));
+	if (w->policies == NULL || w->vector_costs == NULL || w->path_costs == NULL ||
+	    w->sla_broken == NULL || w->metrics == NULL || w->sweep_due == NULL ||
+	    w->sweep_kind == NULL || w->sweep_base == NULL || w->revert_at == NULL ||
+	    w->log == NULL)
+		return -ENOMEM;
+	path_log_init(w->log);
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		const struct router_config_policy *cp = &cfg->policies[i];
+		struct path_select_policy *pp = &w->policies[i];
+
+		w->vector_costs[i] = calloc(cp->vector_cost_count ? cp->vector_cost_count : 1,
+		    sizeof(*w->vector_costs[i]));
+		if (w->vector_costs[i] == NULL)
+			return -ENOMEM;
+		for (size_t v = 0; v < cp->vector_cost_count; v++)
+			w->vector_costs[i][v] =
+			    (struct path_vector_cost){.vector = cp->vector_costs[v].vector,
+			        .cost = cp->vector_costs[v].cost};
+		pp->max_latency_us = cp->sla.max_latency_ms * 1000u;
+		pp->max_jitter_us = cp->sla.max_jitter_ms * 1000u;
+		pp->has_max_loss = cp->sla.has_max_loss;
+		pp->max_loss_pct = cp->sla.max_loss_pct;
+		pp->min_mos = cp->sla.min_mos;
+		pp->vector_costs = w->vector_costs[i];
+		pp->vector_cost_count = cp->vector_cost_count;
+		pp->default_cost = cp->default_cost;
+		pp->resiliency = cp->resiliency;
+		pp->no_path = cp->no_path;
+	}
+	for (size_t i = 0; i < npol; i++)
+		for (size_t p = 0; p < cfg->path_count; p++) {
+			const struct router_config_wan *wan = &cfg->wans[cfg->paths[p].wan_id];
+
+			w->path_costs[i * npath + p] = path_select_cost(&w->policies[i],
+			    (const char *const *)wan->vectors, wan->vector_count);
+		}
+	return 0;
+}
+
+#define ROUTER_WORKER_FLOW_SEED 0x7465726e70617468ull
+
+/* A flow's hash for load sharing: stable for the session (its original 5-tuple). */
+static uint64_t
+router_worker_flow_hash(const struct pkt_buf *p, uint16_t lan)
+{
+	struct session_key key;
+
+	memset(&key, 0, sizeof(key));
+	if (svr_lan_key(p, lan, &key) < 0)
+		return 0;
+	return hash_fn_bytes(ROUTER_WORKER_FLOW_SEED, &key, sizeof(key));
+}
+
+static void
+router_worker_candidate(const struct router_worker *w, uint32_t policy, uint32_t path,
+    struct path_candidate *c)
+{
+	const struct router_worker_path_metrics *m = &w->metrics[path];
+	size_t npath = w->cfg->path_count ? w->cfg->path_count : 1;
+
+	c->path_id = path;
+	c->up = w->paths[path].state == SVR_PATH_UP;
+	c->cost = w->path_costs[policy * npath + path];
+	if (m->measured) {
+		c->latency_us = m->latency_us;
+		c->jitter_us = m->jitter_us;
+		c->loss_pct = m->loss_pct;
+		c->mos = m->mos;
+	} else {
+		/* Unmeasured: it meets no SLA limit, and ranks last on quality. */
+		c->latency_us = UINT32_MAX;
+		c->jitter_us = UINT32_MAX;
+		c->loss_pct = 100.0;
+		c->mos = 1.0;
+	}
+}
+
+/* Path selection for a session of svc toward the peer whose paths start at first. */
+static int
+router_worker_select(const struct router_worker *w, const struct router_config_service *svc,
+    uint32_t first, uint64_t flow_hash, struct path_choice *choice)
+{
+	const struct router_config_peer *peer = &w->cfg->peers[w->cfg->paths[first].peer_id];
+	struct path_candidate cands[PATH_SELECT_CANDIDATES_MAX];
+	uint32_t policy = router_worker_policy_of(w, svc);
+	size_t n = peer->path_count < PATH_SELECT_CANDIDATES_MAX ? peer->path_count :
+	                                                           PATH_SELECT_CANDIDATES_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		router_worker_candidate(w, policy, peer->path_first + (uint32_t)i, &cands[i]);
+	return path_select(&w->policies[policy], cands, n, flow_hash, choice);
+}
+
+static uint64_t
+router_worker_session_hash(const struct session *s)
+{
+	return hash_fn_bytes(ROUTER_WORKER_FLOW_SEED, s->uuid, sizeof(s->uuid));
+}
+
+/* svr's path_pick: where an ingress session that must be reconsidered goes. */
+static uint16_t
+router_worker_path_pick(struct svr_router *rt, const struct session *s, void *arg)
+{
+	struct router_worker *w = arg;
+	const struct router_config_service *svc;
+	struct path_candidate current;
+	struct path_choice choice;
+	uint32_t policy;
+	int rc;
+
+	(void)rt;
+	if (s->service_id >= w->cfg->service_count || s->path_id >= w->cfg->path_count)
+		return SVR_PATH_NONE;
+	svc = &w->cfg->services[s->service_id];
+	policy = router_worker_policy_of(w, svc);
+	rc = router_worker_select(w, svc, s->path_id, router_worker_session_hash(s), &choice);
+	if (rc == -ENETUNREACH)
+		return SVR_PATH_DROP;
+	if (rc < 0 || choice.path_id == s->path_id)
+		return SVR_PATH_NONE;
+	router_worker_candidate(w, policy, s->path_id, &current);
+	if (!path_select_should_move(&w->policies[policy], &current, &choice))
+		return SVR_PATH_NONE;
+	return (uint16_t)choice.path_id;
+}
+
+/*
+ * Asks for a sweep of path: its sessions are reconsidered (moved off it when it failed,
+ * moved back when a preferred path returned). The moves packets made lazily since count
+ * too: the event says how many sessions were moved in all.
+ */
+static void
+router_worker_sweep_ask(struct router_worker *w, uint32_t path, uint8_t failed)
+{
+	if (!w->sweep_due[path]) {
+		w->sweep_base[path] = w->svr.stats.migrations;
+		w->sweep_kind[path] = failed;
+	}
+	w->sweep_kind[path] |= failed;
+	w->sweep_due[path] = 1;
+}
+
+/* Marks for a sweep every path of path's peer but path itself (revert candidates). */
+static void
+router_worker_sweep_siblings(struct router_worker *w, uint32_t path)
+{
+	const struct router_config_peer *peer = &w->cfg->peers[w->cfg->paths[path].peer_id];
+
+	for (uint32_t p = peer->path_first; p < peer->path_first + peer->path_count; p++)
+		if (p != path)
+			router_worker_sweep_ask(w, p, 0);
+}
+
+/* New measurements: a path that starts or stops breaking a policy's SLA is swept. */
+static void
+router_worker_sla_update(struct router_worker *w, uint32_t path)
+{
+	size_t npath = w->cfg->path_count;
+
+	for (size_t i = 0; i <= w->cfg->policy_count; i++) {
+		struct path_candidate c;
+		double value, limit;
+		uint8_t broken;
+
+		router_worker_candidate(w, (uint32_t)i, path, &c);
+		broken =
+		    path_select_sla_check(&w->policies[i], &c, &value, &limit) != PATH_SLA_NONE;
+		if (broken == w->sla_broken[i * npath + path])
+			continue;
+		w->sla_broken[i * npath + path] = broken;
+		if (broken) {
+			router_worker_sweep_ask(w, path, 1);
+			w->revert_at[path] = 0;
+		} else {
+			w->revert_at[path] = w->now_ns +
+			    (uint64_t)w->cfg->paths[path].probe.hold_down_ms * 1000000ull;
+			if (w->revert_at[path] == 0)
+				w->revert_at[path] = 1;
+		}
+	}
+}
+
+static void
+router_worker_path_op(struct router_worker *w, const struct router_worker_op *op)
+{
+	uint32_t path = op->path_id;
+	uint8_t state;
+
+	if (path >= w->cfg->path_count)
+		return;
+	w->metrics[path] = op->metrics;
+	if (op->kind == ROUTER_WORKER_PATH_STATE) {
+		state = op->path_up ? SVR_PATH_UP : SVR_PATH_DOWN;
+		if (state != w->paths[path].state) {
+			w->paths[path].state = state;
+			if (state == SVR_PATH_DOWN)
+				router_worker_sweep_ask(w, path, 1);
+			else
+				router_worker_sweep_siblings(w, path);
+		}
+	}
+	router_worker_sla_update(w, path);
+}
+
+/* Sessions reconsidered per tick (100 ms): a million sessions move within 25 s. */
+#define ROUTER_WORKER_SWEEP_BUDGET 4096
+
+/* Runs the sweeps due, a bounded number of sessions per call. */
+static void
+router_worker_sweep(struct router_worker *w, uint64_t now_ns)
+{
+	unsigned budget = ROUTER_WORKER_SWEEP_BUDGET;
+
+	for (uint32_t p = 0; p < w->cfg->path_count; p++) {
+		if (w->revert_at[p] != 0 && now_ns >= w->revert_at[p]) {
+			w->revert_at[p] = 0;
+			router_worker_sweep_siblings(w, p);
+		}
+	}
+	for (uint32_t p = 0; p < w->cfg->path_count && budget > 0; p++) {
+		unsigned moved;
+
+		if (!w->sweep_due[p])
+			continue;
+		moved = svr_sessions_migrate_path(&w->svr, (uint16_t)p, budget, now_ns);
+		budget = moved < budget ? budget - moved : 0;
+		if (!svr_sessions_migrate_done(&w->svr, (uint16_t)p))
+			break; /* one pass at a time: svr keeps one cursor */
+		w->sweep_due[p] = 0;
+		if (w->svr.stats.migrations > w->sweep_base[p]) {
+			/* reason: 1 the path failed (failover), 0 a preferred one returned. */
+			struct path_log_entry e = {.ts_ns = now_ns,
+			    .kind = PATH_LOG_FAILOVER,
+			    .reason = w->sweep_kind[p],
+			    .peer_id = w->cfg->paths[p].peer_id,
+			    .path_id = p,
+			    .other_path_id = UINT32_MAX,
+			    .detail = w->svr.stats.migrations - w->sweep_base[p]};
+
+			path_log_append(w->log, &e);
+		}
+	}
+}
+
 int
 router_worker_new(const struct router_config *cfg, struct io_port *const *lan_ports,
     struct io_port *const *wan_ports, struct pkt_pool *pool, uint64_t now_ns,
@@ -77,6 +368,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	if (w == NULL)
 		return -ENOMEM;
 	w->cfg = cfg;
+	w->now_ns = now_ns;
 	w->pool = pool;
 	w->lan_ports = lan_ports;
 	w->wan_ports = wan_ports;
@@ -99,7 +391,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->nat_addr = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_addr));
 	w->nat_ports = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(*w->nat_ports));
 	w->peer_keys = calloc(cfg->peer_count ? cfg->peer_count : 1, sizeof(*w->peer_keys));
-	if (w->peer_keys == NULL)
+	if (w->peer_keys == NULL || router_worker_paths_new(w) < 0)
 		goto fail;
 	for (i = 0; i < cfg->peer_count; i++)
 		svr_peer_keys_init(&w->peer_keys[i]);
@@ -149,6 +441,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.paths = w->paths;
 	w->svr.path_count = (uint16_t)cfg->path_count;
 	w->svr.lan_ports = w->lan_port_ids;
+	w->svr.path_pick = router_worker_path_pick;
+	w->svr.path_pick_arg = w;
 	w->svr.security = cfg->security.private_key_file != NULL;
 	w->svr.peer_keys = w->peer_keys;
 	w->svr.peer_count = (uint16_t)cfg->peer_count;
@@ -189,6 +483,18 @@ router_worker_free(struct router_worker *w)
 	for (size_t i = 0; w->peer_keys != NULL && i < w->cfg->peer_count; i++)
 		svr_peer_keys_fini(&w->peer_keys[i]);
 	free(w->peer_keys);
+	for (size_t i = 0; w->vector_costs != NULL && i < w->cfg->policy_count; i++)
+		free(w->vector_costs[i]);
+	free(w->vector_costs);
+	free(w->policies);
+	free(w->path_costs);
+	free(w->metrics);
+	free(w->sla_broken);
+	free(w->sweep_due);
+	free(w->sweep_kind);
+	free(w->sweep_base);
+	free(w->revert_at);
+	free(w->log);
 	free(w->nat_ports);
 	free(w->nat_addr);
 	pkt_frag_table_free(w->frag);
@@ -330,7 +636,9 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
     struct svr_route *route, enum pkt_drop_reason *reason)
 {
 	const struct router_config *cfg = w->cfg;
+	struct path_choice choice;
 	struct addr dst;
+	int rc;
 
 	pkt_info_dst(&p->info, p->buf + p->head, &dst);
 	/*
@@ -356,7 +664,15 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 		memset(route, 0, sizeof(*route));
 		route->tenant_id = lan;
 		route->service_id = (uint16_t)i;
-		route->path_id = (uint16_t)cfg->peers[svc->route_id].path_first;
+		rc = router_worker_select(w, svc, cfg->peers[svc->route_id].path_first,
+		    router_worker_flow_hash(p, lan), &choice);
+		if (rc == -ENETUNREACH) {
+			*reason = PKT_DROP_SVR_NO_PATH;
+			return rc;
+		}
+		/* Nothing up at all: the first path, which may still carry something. */
+		route->path_id =
+		    (uint16_t)(rc == 0 ? choice.path_id : cfg->peers[svc->route_id].path_first);
 		/* The config's encryption values are svr's modes, in the same order. */
 		route->encrypt = svc->encryption;
 		return 0;
@@ -519,6 +835,7 @@ router_worker_poll(struct router_worker *w, uint64_t now_ns)
 	struct pkt_buf *bufs[ROUTER_WORKER_BURST];
 	unsigned total = 0, n;
 
+	w->now_ns = now_ns;
 	for (size_t lan = 0; lan < w->cfg->lan_count; lan++) {
 		n = io_rx_burst(w->lan_ports[lan], bufs, ROUTER_WORKER_BURST);
 		total += n;
@@ -552,8 +869,14 @@ void
 router_worker_tick(struct router_worker *w, uint64_t now_ns)
 {
 	unsigned stale;
-
+	w->now_ns = now_ns;
 	session_table_expire(w->svr.sessions, now_ns, router_worker_on_expire, &w->svr);
+	router_worker_sweep(w, now_ns);
+	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
+		router_worker_send(w, w->svr.ctrl_out[i]);
+	w->svr.ctrl_out_count = 0;
+	for (unsigned out = 0; out < w->port_count; out++)
+		router_worker_flush(w, out);
 	stale = pkt_frag_expire(w->frag, now_ns);
 	w->drops.count[PKT_DROP_FRAG_TIMEOUT] += stale;
 }
@@ -583,12 +906,16 @@ router_worker_path(const struct router_worker *w, uint32_t path_id)
 }
 
 void
-router_worker_key_apply(struct router_worker *w, const struct router_worker_key_op *op)
+router_worker_op_apply(struct router_worker *w, const struct router_worker_op *op)
 {
 	struct crypto_aead *freed[SVR_KEYS_CTX_MAX];
 	struct svr_peer_keys *k;
 	unsigned n = 0;
 
+	if (op->kind == ROUTER_WORKER_PATH_STATE || op->kind == ROUTER_WORKER_PATH_METRICS) {
+		router_worker_path_op(w, op);
+		return;
+	}
 	if (op->peer_id >= w->cfg->peer_count) {
 		crypto_aead_free(op->aead);
 		return;
@@ -611,6 +938,8 @@ router_worker_key_apply(struct router_worker *w, const struct router_worker_key_
 	case ROUTER_WORKER_KEY_CLEAR:
 		svr_peer_keys_clear(k, freed, &n);
 		break;
+	default:
+		break;
 	}
 	for (unsigned i = 0; i < n; i++)
 		crypto_aead_free(freed[i]);
@@ -626,4 +955,43 @@ const struct svr_peer_key_stats *
 router_worker_peer_key_stats(const struct router_worker *w, uint32_t peer_id)
 {
 	return peer_id < w->cfg->peer_count ? &w->peer_keys[peer_id].stats : NULL;
+}
+
+int
+router_worker_session_explain(const struct router_worker *w, const struct session *s, char *buf,
+    size_t len)
+{
+	const char *names[PATH_SELECT_CANDIDATES_MAX];
+	const struct router_config_peer *peer;
+	struct path_choice choice;
+	int rc;
+
+	if (s->service_id >= w->cfg->service_count || s->path_id >= w->cfg->path_count)
+		return -ENOENT;
+	peer = &w->cfg->peers[w->cfg->paths[s->path_id].peer_id];
+	rc = router_worker_select(w, &w->cfg->services[s->service_id], s->path_id,
+	    router_worker_session_hash(s), &choice);
+	if (rc < 0 && rc != -ENETUNREACH && rc != -EHOSTUNREACH)
+		return rc;
+	for (uint32_t i = 0; i < peer->path_count && i < PATH_SELECT_CANDIDATES_MAX; i++)
+		names[i] = w->cfg->paths[peer->path_first + i].name;
+	return path_choice_format(&choice, names, buf, len);
+}
+
+uint32_t
+router_worker_path_sessions(const struct router_worker *w, uint32_t path_id)
+{
+	struct session_table *t = w->svr.sessions;
+	uint32_t n = 0;
+
+	for (uint32_t i = session_table_next(t, 0); i != SESSION_INDEX_NONE;
+	     i = session_table_next(t, i + 1))
+		n += session_table_get(t, i)->path_id == path_id;
+	return n;
+}
+
+const struct path_log *
+router_worker_log(const struct router_worker *w)
+{
+	return w->log;
 }

@@ -24,10 +24,12 @@
 #ifndef TERN_ROUTER_ROUTER_WORKER_H
 #define TERN_ROUTER_ROUTER_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto/crypto_aead.h"
 #include "io/io.h"
+#include "path/path_log.h"
 #include "pkt/pkt_buf.h"
 #include "pkt/pkt_drop.h"
 #include "router/router_config.h"
@@ -63,31 +65,62 @@ unsigned router_worker_poll(struct router_worker *w, uint64_t now_ns);
 void router_worker_tick(struct router_worker *w, uint64_t now_ns);
 
 /*
- * Peer keys, made by the key exchange on the control thread (router_keys.h) and handed
- * to the worker, which applies them between bursts: the only place keys change.
+ * What the control thread hands the worker, applied between bursts (the only place the
+ * worker's keys and path states change): peer keys made by the key exchange
+ * (router_keys.h) and path states and measurements from the prober (router_paths.h).
  */
-enum router_worker_key_kind {
+enum router_worker_op_kind {
 	ROUTER_WORKER_KEY_INSTALL_RECV, /* index: our receive index */
 	ROUTER_WORKER_KEY_INSTALL_SEND, /* index: the peer's receive index */
 	ROUTER_WORKER_KEY_EXPIRE_RECV,
 	ROUTER_WORKER_KEY_EXPIRE_SEND,
 	ROUTER_WORKER_KEY_CLEAR,
+	ROUTER_WORKER_PATH_STATE,   /* path_id: up or not (path_up), and its measurements */
+	ROUTER_WORKER_PATH_METRICS, /* path_id: new measurements, state unchanged */
 };
 
-struct router_worker_key_op {
-	enum router_worker_key_kind kind;
+/* A path's measurements as the worker keeps them for path selection. */
+struct router_worker_path_metrics {
+	bool measured;       /* false: nothing measured yet (the SLA counts as broken) */
+	uint32_t latency_us; /* one way, smoothed */
+	uint32_t jitter_us;
+	double loss_pct;
+	double mos;
+};
+
+struct router_worker_op {
+	enum router_worker_op_kind kind;
 	uint32_t peer_id;
 	uint32_t index;
-	struct crypto_aead *aead; /* INSTALL_*: owned by the worker from then on */
+	struct crypto_aead *aead; /* KEY_INSTALL_*: owned by the worker from then on */
+	uint32_t path_id;         /* PATH_*: router_config path id */
+	bool path_up;             /* PATH_STATE */
+	struct router_worker_path_metrics metrics; /* PATH_* */
 };
 
-/* Applies op; contexts it displaces are freed here (a control event, not per packet). */
-void router_worker_key_apply(struct router_worker *w, const struct router_worker_key_op *op);
+/*
+ * Applies op; contexts it displaces are freed here (a control event, not per packet).
+ * A path that goes down (or stops meeting a policy's SLA) starts a sweep that moves its
+ * ingress sessions; one that comes back starts a sweep for revertible sessions. Sweeps
+ * run a bounded number of sessions per router_worker_tick().
+ */
+void router_worker_op_apply(struct router_worker *w, const struct router_worker_op *op);
 /* Packets sent under the peer's current send key (for the message-count rekey). */
 uint64_t router_worker_peer_sent(const struct router_worker *w, uint32_t peer_id);
 /* The per-peer key statistics of the data path, or NULL. */
 const struct svr_peer_key_stats *router_worker_peer_key_stats(const struct router_worker *w,
     uint32_t peer_id);
+/*
+ * Why a session would be on its path now: runs the path selection of the session's
+ * service over the current measurements and writes the operator's explanation (as
+ * path_choice_format()). Returns its length, or a negative errno.
+ */
+int router_worker_session_explain(const struct router_worker *w, const struct session *s, char *buf,
+    size_t len);
+/* The worker's failover events (sessions moved off a path), for the API. */
+const struct path_log *router_worker_log(const struct router_worker *w);
+/* Sessions on each path (counted on demand, for the API). */
+uint32_t router_worker_path_sessions(const struct router_worker *w, uint32_t path_id);
 
 /* What the control thread reports, read on the worker's own thread. */
 const struct pkt_drop_counters *router_worker_drops(const struct router_worker *w);

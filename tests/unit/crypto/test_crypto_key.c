@@ -57,6 +57,22 @@ test_crypto_key_decode_refuses_garbage(void **state)
 }
 
 static void
+test_crypto_key_derive_is_hkdf_sha256(void **state)
+{
+	/* HKDF-SHA256(IKM = 00..1f, no salt, info "tern probe v1"), from Python's hmac. */
+	static const uint8_t want[CRYPTO_KEY_LEN] = {0x40, 0xe1, 0xd0, 0xfe, 0x5b, 0x97, 0xa8, 0xeb,
+	    0xe8, 0xea, 0x73, 0xa7, 0x6a, 0xb3, 0x6f, 0x82, 0x99, 0x23, 0x09, 0x49, 0x26, 0xd6,
+	    0xb6, 0xa5, 0xb8, 0xb0, 0x49, 0xb5, 0xf4, 0x01, 0x05, 0xa4};
+	uint8_t key[CRYPTO_KEY_LEN], out[CRYPTO_KEY_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	assert_int_equal(crypto_key_derive(key, "tern probe v1", out), 0);
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void
 write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -105,6 +121,7 @@ main(void)
 	    cmocka_unit_test(test_crypto_key_round_trip_and_rfc7748),
 	    cmocka_unit_test(test_crypto_key_decode_refuses_garbage),
 	    cmocka_unit_test(test_crypto_key_private_file_checks),
+	    cmocka_unit_test(test_crypto_key_derive_is_hkdf_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

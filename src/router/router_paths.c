@@ -1,0 +1,338 @@
+/* Peer paths on the control thread; see router_paths.h. */
+#include "router/router_paths.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "path/path_probe.h"
+#include "path/path_prober.h"
+#include "path/path_select.h"
+#include "pkt/pkt_drop.h"
+
+#define ROUTER_PATHS_MS 1000000ull
+
+struct router_paths {
+	const struct router_config *cfg;
+	struct router_ops *ops;
+	struct router_wansock *ws;
+	struct router_keys *keys;
+	struct path_prober *prober;
+	uint64_t next_metrics_ns;
+	/* Per (policy, path): the path breaks the policy's SLA (for sla-breach events). */
+	uint8_t *sla_broken;
+	struct path_select_policy *policies;
+	struct path_events events;
+};
+
+/* The prober's path ids are the configuration's plus one (the prober reserves 0). */
+static uint32_t
+router_paths_cfg_id(uint32_t prober_id)
+{
+	return prober_id - 1;
+}
+
+static struct crypto_aead *
+router_paths_open_key(void *arg, uint32_t peer_id, uint32_t key_index)
+{
+	struct router_paths *rp = arg;
+
+	return router_keys_probe_open_key(rp->keys, peer_id, key_index);
+}
+
+static void
+router_paths_send_key(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index)
+{
+	struct router_paths *rp = arg;
+
+	path_prober_set_send_key(rp->prober, peer_id, key, index);
+}
+
+static void
+router_paths_metrics(const struct path_status *st, struct router_worker_path_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->measured = st->measured;
+	m->latency_us = st->latency_avg_us;
+	m->jitter_us = st->jitter_us;
+	m->loss_pct = st->loss_pct;
+	m->mos = st->mos;
+}
+
+static void
+router_paths_push(struct router_paths *rp, uint32_t cfg_path, enum router_worker_op_kind kind)
+{
+	struct router_worker_op op = {.kind = kind, .path_id = cfg_path};
+	struct path_status st;
+
+	if (path_prober_status(rp->prober, cfg_path + 1, &st) < 0)
+		return;
+	op.path_up = st.state == PATH_STATE_UP;
+	router_paths_metrics(&st, &op.metrics);
+	router_ops_push(rp->ops, &op);
+}
+
+/* Logs a path starting or stopping to break a policy's SLA (detail: policy id + 1, or 0). */
+static void
+router_paths_sla_check(struct router_paths *rp, uint32_t cfg_path, uint64_t now_ns)
+{
+	const struct router_config *cfg = rp->cfg;
+	struct path_status st;
+
+	if (path_prober_status(rp->prober, cfg_path + 1, &st) < 0 || !st.measured ||
+	    st.state != PATH_STATE_UP)
+		return;
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		struct path_candidate c = {.path_id = cfg_path,
+		    .up = true,
+		    .latency_us = st.latency_avg_us,
+		    .jitter_us = st.jitter_us,
+		    .loss_pct = st.loss_pct,
+		    .mos = st.mos};
+		double value, limit;
+		uint8_t lim = path_select_sla_check(&rp->policies[i], &c, &value, &limit);
+		uint8_t *broken = &rp->sla_broken[i * cfg->path_count + cfg_path];
+		struct path_log_entry e = {.ts_ns = now_ns,
+		    .kind = PATH_LOG_SLA_BREACH,
+		    .peer_id = cfg->paths[cfg_path].peer_id,
+		    .path_id = cfg_path + 1, /* the prober's ids, like its own entries */
+		    .other_path_id = (uint32_t)i,
+		    .reason = lim};
+
+		if ((lim != 0) == (*broken != 0))
+			continue;
+		*broken = lim != 0;
+		/* detail: the measured value that broke the limit (µs, %, MOS x 1000), 0 if met. */
+		e.detail = lim == 0 ? 0 :
+		    lim == PATH_SLA_MAX_LOSS || lim == PATH_SLA_MIN_MOS ?
+		                      (uint64_t)llround(value * 1000.0) :
+		                      (uint64_t)value;
+		path_log_append(path_prober_log(rp->prober), &e);
+	}
+}
+
+static void
+router_paths_handle_events(struct router_paths *rp)
+{
+	for (unsigned i = 0; i < rp->events.count; i++) {
+		const struct path_event *e = &rp->events.ev[i];
+
+		if (e->kind == PATH_EVENT_SEND)
+			router_wansock_send(rp->ws, e->local_id, &e->remote, e->remote_port, e->msg,
+			    e->len);
+		else if (e->kind == PATH_EVENT_STATE)
+			router_paths_push(rp, router_paths_cfg_id(e->path_id),
+			    ROUTER_WORKER_PATH_STATE);
+	}
+	rp->events.count = 0;
+	rp->events.overflow = 0;
+}
+
+int
+router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct router_wansock *ws,
+    struct router_keys *keys, uint64_t now_ns, struct router_paths **out, char *why, size_t why_len)
+{
+	struct path_prober_config pc = {.paths_max = (uint32_t)cfg->path_count};
+	struct router_paths *rp = calloc(1, sizeof(*rp));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (rp == NULL)
+		goto fail;
+	rp->cfg = cfg;
+	rp->ops = ops;
+	rp->ws = ws;
+	rp->keys = keys;
+	rp->sla_broken = calloc((cfg->policy_count ? cfg->policy_count : 1) *
+	        (cfg->path_count ? cfg->path_count : 1),
+	    1);
+	rp->policies = calloc(cfg->policy_count ? cfg->policy_count : 1, sizeof(*rp->policies));
+	if (rp->sla_broken == NULL || rp->policies == NULL)
+		goto fail;
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		const struct router_config_sla *sla = &cfg->policies[i].sla;
+
+		rp->policies[i].max_latency_us = sla->max_latency_ms * 1000u;
+		rp->policies[i].max_jitter_us = sla->max_jitter_ms * 1000u;
+		rp->policies[i].has_max_loss = sla->has_max_loss;
+		rp->policies[i].max_loss_pct = sla->max_loss_pct;
+		rp->policies[i].min_mos = sla->min_mos;
+	}
+	if (pc.paths_max == 0)
+		pc.paths_max = 1;
+	if (keys != NULL) {
+		pc.open_key = router_paths_open_key;
+		pc.open_key_arg = rp;
+	}
+	rc = path_prober_new(&pc, now_ns, &rp->prober);
+	if (rc < 0)
+		goto fail;
+	for (size_t i = 0; i < cfg->path_count; i++) {
+		const struct router_config_path *cp = &cfg->paths[i];
+		struct path_spec spec = {.peer_id = cp->peer_id,
+		    .path_id = (uint32_t)i + 1,
+		    .local_id = cp->wan_id,
+		    .local = cfg->wans[cp->wan_id].waypoint,
+		    .remote = cp->remote};
+
+		spec.cfg.interval_ns = cp->probe.interval_ms * ROUTER_PATHS_MS;
+		spec.cfg.down_after = cp->probe.down_after;
+		spec.cfg.hold_down_ns = cp->probe.hold_down_ms * ROUTER_PATHS_MS;
+		spec.cfg.hold_down_max_ns = cp->probe.hold_down_max_ms * ROUTER_PATHS_MS;
+		/* A hold-down of 0 is a real setting; the prober reads 0 as its default. */
+		if (spec.cfg.hold_down_ns == 0)
+			spec.cfg.hold_down_ns = 1;
+		if (spec.cfg.hold_down_max_ns < spec.cfg.hold_down_ns)
+			spec.cfg.hold_down_max_ns = spec.cfg.hold_down_ns;
+		rc = path_prober_add_path(rp->prober, &spec, now_ns);
+		if (rc < 0) {
+			snprintf(why, why_len, "cannot probe path %s of peer %s: %s", cp->name,
+			    cfg->peers[cp->peer_id].name, strerror(-rc));
+			goto fail_why;
+		}
+		/* Not usable until it answers. */
+		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_STATE);
+	}
+	if (keys != NULL)
+		router_keys_set_probe_hook(keys, router_paths_send_key, rp);
+	rp->next_metrics_ns = now_ns + ROUTER_PATHS_METRICS_NS;
+	*out = rp;
+	return 0;
+fail:
+	snprintf(why, why_len, "cannot start the path prober: %s", strerror(-rc));
+fail_why:
+	router_paths_free(rp);
+	return rc;
+}
+
+void
+router_paths_free(struct router_paths *rp)
+{
+	if (rp == NULL)
+		return;
+	if (rp->keys != NULL && rp->prober != NULL)
+		router_keys_set_probe_hook(rp->keys, NULL, NULL);
+	path_prober_free(rp->prober);
+	free(rp->sla_broken);
+	free(rp->policies);
+	free(rp);
+}
+
+void
+router_paths_receive(struct router_paths *rp, uint32_t wan, const struct addr *from,
+    uint16_t from_port, const uint8_t *msg, size_t len, uint64_t now_ns)
+{
+	/* Refusals are counted by the prober (router_paths_drops_add()). */
+	(void)path_prober_receive(rp->prober, wan, from, from_port, msg, len, now_ns, &rp->events);
+	router_paths_handle_events(rp);
+}
+
+void
+router_paths_tick(struct router_paths *rp, uint64_t now_ns)
+{
+	path_prober_tick(rp->prober, now_ns, &rp->events);
+	router_paths_handle_events(rp);
+	if (now_ns < rp->next_metrics_ns)
+		return;
+	rp->next_metrics_ns = now_ns + ROUTER_PATHS_METRICS_NS;
+	for (size_t i = 0; i < rp->cfg->path_count; i++) {
+		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_METRICS);
+		router_paths_sla_check(rp, (uint32_t)i, now_ns);
+	}
+}
+
+uint64_t
+router_paths_next_ns(const struct router_paths *rp)
+{
+	uint64_t next = path_prober_next_ns(rp->prober);
+
+	return next < rp->next_metrics_ns ? next : rp->next_metrics_ns;
+}
+
+static double
+router_paths_ms(uint64_t us)
+{
+	return round((double)us / 10.0) / 100.0; /* 0.01 ms */
+}
+
+json_t *
+router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint64_t now_ns)
+{
+	const struct router_config *cfg = rp->cfg;
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < cfg->path_count; i++) {
+		const struct router_config_path *cp = &cfg->paths[i];
+		struct path_status st;
+		char local[ADDR_TEXT_MAX], remote[ADDR_TEXT_MAX];
+
+		if (path_prober_status(rp->prober, (uint32_t)i + 1, &st) < 0)
+			continue;
+		addr_format(&st.local, local, sizeof(local));
+		addr_format(&st.remote, remote, sizeof(remote));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:f, s:I, "
+		              "s:f, s:I, s:I, s:I, s:I, s:I}",
+		        "peer", cfg->peers[cp->peer_id].name, "name", cp->name, "interface",
+		        cfg->wans[cp->wan_id].device, "local", local, "remote", remote, "state",
+		        path_state_name((enum path_state)st.state), "latency_ms",
+		        st.measured ? json_real(router_paths_ms(st.latency_us)) : json_null(),
+		        "latency_avg_ms",
+		        st.measured ? json_real(router_paths_ms(st.latency_avg_us)) : json_null(),
+		        "jitter_ms",
+		        st.measured ? json_real(router_paths_ms(st.jitter_us)) : json_null(),
+		        "loss_pct",
+		        st.measured ? json_real(round(st.loss_pct * 100.0) / 100.0) : json_null(),
+		        "mos", st.measured ? json_real(round(st.mos * 100.0) / 100.0) : json_null(),
+		        "hold_down_s", (double)st.hold_down_ns / 1e9, "flaps", (json_int_t)st.flaps,
+		        "since_s",
+		        now_ns > st.since_ns ? (double)(now_ns - st.since_ns) / 1e9 : 0.0,
+		        "probes_sent", (json_int_t)st.probes_sent, "probes_received",
+		        (json_int_t)st.probes_received, "probe_bytes_sent",
+		        (json_int_t)st.bytes_sent, "probe_bytes_received",
+		        (json_int_t)st.bytes_received, "sessions",
+		        (json_int_t)(sessions != NULL ? sessions[i] : 0)));
+	}
+	return json_pack("{s:o}", "paths", list);
+}
+
+const struct path_log *
+router_paths_log(const struct router_paths *rp)
+{
+	return path_prober_log(rp->prober);
+}
+
+static void
+router_paths_drop_add(json_t *list, enum pkt_drop_reason reason, uint64_t n)
+{
+	const char *name = pkt_drop_reason_name(reason);
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(list, i, e)
+	{
+		const char *r = json_string_value(json_object_get(e, "reason"));
+
+		if (r != NULL && strcmp(r, name) == 0) {
+			json_object_set_new(e, "count",
+			    json_integer(
+			        json_integer_value(json_object_get(e, "count")) + (json_int_t)n));
+			return;
+		}
+	}
+}
+
+void
+router_paths_drops_add(const struct router_paths *rp, json_t *list)
+{
+	struct path_prober_stats st;
+
+	path_prober_stats(rp->prober, &st);
+	router_paths_drop_add(list, PKT_DROP_PROBE_MALFORMED, st.malformed);
+	router_paths_drop_add(list, PKT_DROP_PROBE_UNKNOWN_PATH, st.unknown_path);
+	router_paths_drop_add(list, PKT_DROP_PROBE_UNKNOWN_KEY, st.unknown_key);
+	router_paths_drop_add(list, PKT_DROP_PROBE_BAD_TAG, st.bad_tag);
+	router_paths_drop_add(list, PKT_DROP_PROBE_REPLAY, st.replayed);
+}

@@ -1,0 +1,68 @@
+/*
+ * The control-thread side of peer paths: the path prober (src/path) over the UDP 1280
+ * sockets (router_wansock.h), and the hand-over of path states and measurements to the
+ * data-plane worker (router_ops.h), which chooses and fails over paths with them.
+ *
+ * Every configured path is probed from the moment ternd starts. The worker learns a
+ * path as usable only from the prober (a path that never answers is never preferred):
+ * at start every path is reported down, then up on its first answer, down after the
+ * configured missed probes, up again after its hold-down. Measurements go to the worker
+ * every ROUTER_PATHS_METRICS_NS. SLA breaches (a path that starts or stops breaking a
+ * service policy's SLA) are logged next to the prober's state changes, for
+ * `ternctl show events`.
+ *
+ * Probes are authenticated with probe keys derived from the peer keys when the router
+ * has a private key (router_keys_set_probe_hook()); without one they are plain.
+ *
+ * Threads: the control thread only.
+ */
+#ifndef TERN_ROUTER_ROUTER_PATHS_H
+#define TERN_ROUTER_ROUTER_PATHS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "path/path_log.h"
+#include "router/router_config.h"
+#include "router/router_keys.h"
+#include "router/router_ops.h"
+#include "router/router_wansock.h"
+
+#define ROUTER_PATHS_METRICS_NS 200000000ull
+
+struct router_paths;
+
+/*
+ * A prober for every path of cfg (borrowed, must outlive the module); keys may be NULL
+ * (plain probes). 0 and *out, or a negative errno with why[0..why_len) set.
+ */
+int router_paths_new(const struct router_config *cfg, struct router_ops *ops,
+    struct router_wansock *ws, struct router_keys *keys, uint64_t now_ns, struct router_paths **out,
+    char *why, size_t why_len);
+void router_paths_free(struct router_paths *rp); /* NULL accepted */
+
+/* A probe received on WAN wan. */
+void router_paths_receive(struct router_paths *rp, uint32_t wan, const struct addr *from,
+    uint16_t from_port, const uint8_t *msg, size_t len, uint64_t now_ns);
+/* Probes due, timers, measurements to the worker. */
+void router_paths_tick(struct router_paths *rp, uint64_t now_ns);
+/* When the next tick has work. */
+uint64_t router_paths_next_ns(const struct router_paths *rp);
+
+/*
+ * `show paths`: one object per path (docs/api.md); sessions[path id] (may be NULL) are
+ * the worker's counts.
+ */
+json_t *router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint64_t now_ns);
+/*
+ * The prober's log (state changes and SLA breaches). Its path ids are the
+ * configuration's plus one; an SLA entry's other_path_id is the policy id, its reason
+ * the enum path_sla_limit broken (detail: the value, µs or thousandths; 0 when met).
+ */
+const struct path_log *router_paths_log(const struct router_paths *rp);
+/* Probes refused, under the drop reasons' names, added to the drops list. */
+void router_paths_drops_add(const struct router_paths *rp, json_t *list);
+
+#endif
