@@ -31,14 +31,22 @@ struct router_worker {
 	struct path_vector_cost **vector_costs;
 	uint32_t *path_costs;
 	struct router_worker_path_metrics *metrics; /* by path id */
-	uint8_t *sla_broken;  /* [policy * path_count + path]: the path breaks that SLA */
-	uint8_t *sweep_due;   /* by path id: its ingress sessions are to be reconsidered */
-	uint8_t *sweep_kind;  /* by path id: 1 it failed (failover), 0 a revert */
-	uint64_t *sweep_base; /* by path id: svr migrations when its sweep was asked for */
-	/*
-	 * By path id: when the path met an SLA again, the time its sessions may come back
-	 * (a revert waits the path's hold-down, as a path that was down does); 0 none due.
-	 */
+	uint8_t *sla_broken; /* [policy * path_count + path]: the path breaks that SLA */
+	uint8_t *sweep_due;  /* by path id: its ingress sessions are to be reconsidered */
+	uint8_t *sweep_kind; /* by path id: 1 it failed (failover), 0 a revert */
+	uint64_t *sweep_base;
+	/* by path id: svr migrations when its sweep was asked for */ /*
+	                                                               * [policy * path_count +
+	                                                               * path]: when the path
+	                                                               * met the policy's SLA
+	                                                               * again, the time
+	                                                               * sessions of that policy
+	                                                               * may come back to it (a
+	                                                               * revert waits the path's
+	                                                               * hold-down, as a path
+	                                                               * that was down does); 0:
+	                                                               * none due.
+	                                                               */
 	uint64_t *revert_at;
 	uint64_t now_ns;           /* the last poll's or tick's clock, for operations */
 	struct path_log *log;      /* failovers and reverts, for `ternctl show events` */
@@ -91,6 +99,9 @@ router_worker_policy_of(const struct router_worker *w, const struct router_confi
 	return svc->policy_name != NULL ? svc->policy_id : (uint32_t)w->cfg->policy_count;
 }
 
+static void router_worker_candidate(const struct router_worker *w, uint32_t policy, uint32_t path,
+    struct path_candidate *c);
+
 static int
 router_worker_paths_new(struct router_worker *w)
 {
@@ -105,7 +116,7 @@ router_worker_paths_new(struct router_worker *w)
 	w->sweep_due = calloc(npath, sizeof(*w->sweep_due));
 	w->sweep_kind = calloc(npath, sizeof(*w->sweep_kind));
 	w->sweep_base = calloc(npath, sizeof(*w->sweep_base));
-	w->revert_at = calloc(npath, sizeof(*w->revert_at));
+	w->revert_at = calloc(npol * npath, sizeof(*w->revert_at));
 	w->log = calloc(1, sizeof(*w->log));
 	if (w->policies == NULL || w->vector_costs == NULL || w->path_costs == NULL ||
 	    w->sla_broken == NULL || w->metrics == NULL || w->sweep_due == NULL ||
@@ -139,9 +150,16 @@ router_worker_paths_new(struct router_worker *w)
 	for (size_t i = 0; i < npol; i++)
 		for (size_t p = 0; p < cfg->path_count; p++) {
 			const struct router_config_wan *wan = &cfg->wans[cfg->paths[p].wan_id];
+			struct path_candidate c;
+			double value, limit;
 
 			w->path_costs[i * npath + p] = path_select_cost(&w->policies[i],
 			    (const char *const *)wan->vectors, wan->vector_count);
+			/* Nothing measured yet: as the SLA check sees it, so the first
+			 * measurement that meets it counts as a recovery. */
+			router_worker_candidate(w, (uint32_t)i, (uint32_t)p, &c);
+			w->sla_broken[i * npath + p] = path_select_sla_check(&w->policies[i], &c,
+			                                   &value, &limit) != PATH_SLA_NONE;
 		}
 	return 0;
 }
@@ -214,6 +232,7 @@ router_worker_path_pick(struct svr_router *rt, const struct session *s, void *ar
 	const struct router_config_service *svc;
 	struct path_candidate current;
 	struct path_choice choice;
+	double value, limit;
 	uint32_t policy;
 	int rc;
 
@@ -229,6 +248,15 @@ router_worker_path_pick(struct svr_router *rt, const struct session *s, void *ar
 		return SVR_PATH_NONE;
 	router_worker_candidate(w, policy, s->path_id, &current);
 	if (!path_select_should_move(&w->policies[policy], &current, &choice))
+		return SVR_PATH_NONE;
+	/*
+	 * A move that is only a preference (the current path is up and meets the SLA) waits
+	 * until the preferred path has met the SLA for its hold-down, whatever sweep asked.
+	 */
+	if (current.up &&
+	    path_select_sla_check(&w->policies[policy], &current, &value, &limit) ==
+	        PATH_SLA_NONE &&
+	    w->revert_at[policy * w->cfg->path_count + choice.path_id] > w->now_ns)
 		return SVR_PATH_NONE;
 	return (uint16_t)choice.path_id;
 }
@@ -262,7 +290,7 @@ router_worker_sweep_siblings(struct router_worker *w, uint32_t path)
 
 /* New measurements: a path that starts or stops breaking a policy's SLA is swept. */
 static void
-router_worker_sla_update(struct router_worker *w, uint32_t path)
+router_worker_sla_update(struct router_worker *w, uint32_t path, bool first)
 {
 	size_t npath = w->cfg->path_count;
 
@@ -279,12 +307,15 @@ router_worker_sla_update(struct router_worker *w, uint32_t path)
 		w->sla_broken[i * npath + path] = broken;
 		if (broken) {
 			router_worker_sweep_ask(w, path, 1);
-			w->revert_at[path] = 0;
-		} else {
-			w->revert_at[path] = w->now_ns +
-			    (uint64_t)w->cfg->paths[path].probe.hold_down_ms * 1000000ull;
-			if (w->revert_at[path] == 0)
-				w->revert_at[path] = 1;
+			w->revert_at[i * npath + path] = 0;
+		} else { /* A path's first measurement is its first contact: no hold-down, as
+			  * the prober brings a new path up at once. */
+			uint64_t at = w->now_ns +
+			    (first ? 0 :
+			             (uint64_t)w->cfg->paths[path].probe.hold_down_ms * 1000000ull);
+
+			/* 0 means "none due": a revert due at time 0 is due at 1 ns. */
+			w->revert_at[i * npath + path] = at != 0 ? at : 1;
 		}
 	}
 }
@@ -293,22 +324,27 @@ static void
 router_worker_path_op(struct router_worker *w, const struct router_worker_op *op)
 {
 	uint32_t path = op->path_id;
+	bool first;
 	uint8_t state;
-
 	if (path >= w->cfg->path_count)
 		return;
+	first = op->metrics.measured && !w->metrics[path].measured;
 	w->metrics[path] = op->metrics;
 	if (op->kind == ROUTER_WORKER_PATH_STATE) {
 		state = op->path_up ? SVR_PATH_UP : SVR_PATH_DOWN;
 		if (state != w->paths[path].state) {
 			w->paths[path].state = state;
-			if (state == SVR_PATH_DOWN)
+			if (state == SVR_PATH_DOWN) {
 				router_worker_sweep_ask(w, path, 1);
-			else
+			} else {
+				/* The prober held it down already: no second hold-down. */
+				for (size_t i = 0; i <= w->cfg->policy_count; i++)
+					w->revert_at[i * w->cfg->path_count + path] = 0;
 				router_worker_sweep_siblings(w, path);
+			}
 		}
 	}
-	router_worker_sla_update(w, path);
+	router_worker_sla_update(w, path, first);
 }
 
 /* Sessions reconsidered per tick (100 ms): a million sessions move within 25 s. */
@@ -319,11 +355,10 @@ static void
 router_worker_sweep(struct router_worker *w, uint64_t now_ns)
 {
 	unsigned budget = ROUTER_WORKER_SWEEP_BUDGET;
-
-	for (uint32_t p = 0; p < w->cfg->path_count; p++) {
-		if (w->revert_at[p] != 0 && now_ns >= w->revert_at[p]) {
-			w->revert_at[p] = 0;
-			router_worker_sweep_siblings(w, p);
+	for (size_t i = 0; i < (w->cfg->policy_count + 1) * w->cfg->path_count; i++) {
+		if (w->revert_at[i] != 0 && now_ns >= w->revert_at[i]) {
+			w->revert_at[i] = 0;
+			router_worker_sweep_siblings(w, (uint32_t)(i % w->cfg->path_count));
 		}
 	}
 	for (uint32_t p = 0; p < w->cfg->path_count && budget > 0; p++) {

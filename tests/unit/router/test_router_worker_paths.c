@@ -694,10 +694,8 @@ test_paths_no_path_drop_refuses_new_sessions(void **state)
  * to meet the SLA and, voice being revertible, the session should come back to the
  * cheaper wan0 after the hold-down, as after any SLA recovery.
  *
- * KNOWN BUG (router_worker.c, reported to the lead): sla_broken starts zeroed ("meets")
- * whatever the metrics say, so the first good measurement of a never-reported path is
- * no change, revert_at is never set and the session stays on wan1. ternd's prober
- * reports every path down first, which hides it there. Run only with TERN_KNOWN_BUGS=1 until fixed.
+ * Regression: sla_broken once started as "meets" whatever the metrics said, so this
+ * first measurement was no change and the session stayed on wan1 for good.
  */
 static void
 test_paths_first_measurement_is_a_recovery(void **state)
@@ -726,10 +724,8 @@ test_paths_first_measurement_is_a_recovery(void **state)
  * One measurement in which wan0's latency recovers (voice's SLA met again) and its
  * jitter grows (video's SLA broken): voice should still revert after the hold-down.
  *
- * KNOWN BUG (router_worker.c, reported to the lead): revert_at is one value per path
- * for all policies; router_worker_sla_update() walks the policies in order, sets it for
- * voice (policy 0) and clears it for video (policy 3), so the revert never comes.
- * Run only with TERN_KNOWN_BUGS=1 until fixed.
+ * Regression: the revert time was once one per path, so the other policy breaking
+ * cleared the time this policy had set.
  */
 static void
 test_paths_revert_survives_another_policy_breaking(void **state)
@@ -751,11 +747,8 @@ test_paths_revert_survives_another_policy_breaking(void **state)
  * voice's. The sweep of wan1 this asks for should move video sessions only: the voice
  * session should stay on wan1 until wan0's hold-down is over.
  *
- * KNOWN BUG (router_worker.c, reported to the lead): any sweep of wan1 asks
- * router_worker_path_pick() about every session on it, and path_select_should_move()
- * lets a revertible session go to the cheaper wan0 at once: the hold-down is only
- * the timing of the revert sweep, not a condition of the move. Run only with TERN_KNOWN_BUGS=1
- * until fixed.
+ * Regression: any sweep of wan1 once asked path_pick, which moved the session back
+ * before the hold-down ended.
  */
 static void
 test_paths_other_sweep_does_not_cut_the_hold_down(void **state)
@@ -776,8 +769,6 @@ test_paths_other_sweep_does_not_cut_the_hold_down(void **state)
 	tick_at(r, t0 + 1000 * MS);
 	expect_flow_on(r, VOICE_CPORT, WAN0);
 }
-
-#define KNOWN_BUGS 3
 
 int
 main(void)
@@ -807,13 +798,5 @@ main(void)
 	        rig_setup, rig_teardown),
 	};
 
-	size_t n = sizeof(tests) / sizeof(tests[0]);
-
-	/*
-	 * The last KNOWN_BUGS tests pin bugs reported to the lead (see each test): they fail
-	 * today, so they run only on request, and join the suite once fixed.
-	 */
-	if (getenv("TERN_KNOWN_BUGS") == NULL)
-		n -= KNOWN_BUGS;
-	return _cmocka_run_group_tests("test_router_worker_paths", tests, n, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
