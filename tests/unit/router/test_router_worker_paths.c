@@ -691,8 +691,8 @@ test_paths_no_path_drop_refuses_new_sessions(void **state)
 /*
  * A path the worker never heard of is up but unmeasured, so it breaks every SLA: a new
  * voice session takes wan1. When wan0's first (good) measurement arrives, wan0 starts
- * to meet the SLA and, voice being revertible, the session should come back to the
- * cheaper wan0 after the hold-down, as after any SLA recovery.
+ * to meet the SLA and, voice being revertible, the session comes back to the cheaper
+ * wan0 (a first measurement is first contact: no hold-down, as for the prober).
  *
  * Regression: sla_broken once started as "meets" whatever the metrics said, so this
  * first measurement was no change and the session stayed on wan1 for good.
