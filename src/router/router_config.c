@@ -38,7 +38,7 @@ static const char *const keys_lan[] = {"name", "tenant", "device", "address", "p
     "nat_pool", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
 static const char *const keys_peer[] = {"name", "public_key", "paths", "probe", NULL};
-static const char *const keys_path[] = {"wan", "remote", "name", "probe", NULL};
+static const char *const keys_path[] = {"wan", "remote", "name", "probe", "udp_transform", NULL};
 static const char *const keys_probe[] = {"interval_ms", "down_after", "hold_down_ms",
     "hold_down_max_ms", NULL};
 static const char *const keys_policy[] = {"name", "sla", "vector_costs", "default_cost",
@@ -360,6 +360,7 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 			router_config_read_name(r, path, "wan", true, &p->wan_name);
 			router_config_read_addr(r, path, "remote", true, &p->remote);
 			router_config_read_name(r, path, "name", false, &p->name);
+			router_config_read_bool(r, path, "udp_transform", &p->udp_transform);
 			read_probe(r, path, &p->probe);
 		}
 		router_config_reader_up(r, at);

@@ -120,6 +120,8 @@ struct router_config_path {
 	uint32_t wan_id;
 	struct addr remote;               /* same family as the WAN's waypoint */
 	struct router_config_probe probe; /* resolved: path, then peer, then defaults */
+	/* TCP sessions on this path travel as UDP (a middlebox drops TCP SYNs with data). */
+	bool udp_transform;
 };
 
 struct router_config_peer {

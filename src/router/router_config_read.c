@@ -336,6 +336,25 @@ out:
 }
 
 bool
+router_config_read_bool(struct router_config_reader *r, const json_t *obj, const char *key,
+    bool *out)
+{
+	const json_t *value = json_object_get(obj, key);
+	size_t saved;
+
+	if (value == NULL)
+		return false;
+	saved = router_config_reader_key(r, key);
+	if (json_is_boolean(value))
+		*out = json_is_true(value);
+	else
+		router_config_reader_error(r, "expected true or false, got %s",
+		    router_config_json_type(value));
+	router_config_reader_up(r, saved);
+	return json_is_boolean(value);
+}
+
+bool
 router_config_read_number(struct router_config_reader *r, const json_t *obj, const char *key,
     double min, double max, double *out)
 {

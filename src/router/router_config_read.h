@@ -66,6 +66,9 @@ bool router_config_read_device(struct router_config_reader *r, const json_t *obj
     bool required, char **out);
 bool router_config_read_uint(struct router_config_reader *r, const json_t *obj, const char *key,
     uint32_t min, uint32_t max, uint32_t *out);
+/* true or false. Optional: absent is false quietly (and *out untouched). */
+bool router_config_read_bool(struct router_config_reader *r, const json_t *obj, const char *key,
+    bool *out);
 /* An integer or a fraction from min to max. */
 bool router_config_read_number(struct router_config_reader *r, const json_t *obj, const char *key,
     double min, double max, double *out);

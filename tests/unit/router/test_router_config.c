@@ -1138,6 +1138,28 @@ test_router_config_parse_probe_errors(void **state)
 	    "$.peers[0].paths[0].probe: expected an object, got null\n");
 }
 
+static void
+test_router_config_parse_udp_transform(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    "{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
+	    "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
+	    "'192.0.2.2', 'udp_transform': true}, {'wan': 'w', 'name': 'x', "
+	    "'remote': '192.0.2.3'}]}]}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(p.cfg->paths[0].udp_transform);
+	assert_false(p.cfg->paths[1].udp_transform);
+	parsed_fini(&p);
+	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
+	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
+	              "'192.0.2.2', 'udp_transform': 'yes'}]}]}",
+	    "$.peers[0].paths[0].udp_transform: expected true or false, got a string\n");
+}
+
 int
 main(void)
 {
@@ -1163,6 +1185,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_quote_escapes_and_cuts),
 	    cmocka_unit_test(test_router_config_parse_random_mutations),
 	    cmocka_unit_test(test_router_config_parse_security),
+	    cmocka_unit_test(test_router_config_parse_udp_transform),
 	    cmocka_unit_test(test_router_config_parse_service_policies),
 	    cmocka_unit_test(test_router_config_parse_service_policy_errors),
 	    cmocka_unit_test(test_router_config_parse_probe_defaults_and_overrides),
