@@ -25,6 +25,7 @@
 /* Tern private TLVs (docs/protocol.md); receivers that do not know them skip them. */
 #define SVR_TLV_TERN_PROTECTION     0x8000 /* u8 mode (0 clear, 1 encrypted), u8 reason */
 #define SVR_TLV_TERN_PROTECTION_ACK 0x8001 /* flag: the decision toward us is known */
+#define SVR_TLV_TERN_UDP_TRANSFORM  0x8002 /* flag: the session is TCP carried as UDP */
 #define SVR_TLV_TERN_SEAL_PAD       0x80ff /* never sent: replaces an opened trailer */
 
 /* Bytes sealing adds to a block: TLV 16 (8) and the trailer (24). */
@@ -77,5 +78,17 @@ struct svr_seal_protection {
  * mode other than 0/1.
  */
 int svr_seal_protection_find(const uint8_t *block, struct svr_seal_protection *out);
+
+/*
+ * Appends a zero-length Tern flag TLV (e.g. SVR_TLV_TERN_UDP_TRANSFORM) to the payload
+ * section of an unsealed block (before svr_seal_block). -ENOBUFS.
+ */
+int svr_seal_flag_append(uint8_t *block, size_t *len, size_t cap, uint16_t type);
+
+/*
+ * True when the payload section of a block that svr_meta_decode() accepted (opened, if
+ * it was sealed) holds a TLV of that type with length 0.
+ */
+bool svr_seal_flag_find(const uint8_t *block, uint16_t type);
 
 #endif

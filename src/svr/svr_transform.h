@@ -58,6 +58,14 @@ enum svr_session_flag {
 	SVR_SESSION_NAT = 1u << 5,   /* egress: the LAN tuple is translated (struct svr_accept) */
 	/* egress: re-bound to a new tuple and nothing sent back since (one-way rule again) */
 	SVR_SESSION_MOVED = 1u << 6,
+	/*
+	 * Always with SVR_SESSION_AS_UDP: a TCP session carried as UDP by the UDP transform
+	 * (docs/protocol.md "UDP transform"). The carrying UDP header (waypoint ports) and
+	 * the block come first; the host's TCP header follows intact. Set from the path at
+	 * the ingress (struct svr_path.udp_transform, by svr_lan_first() and
+	 * svr_session_migrate()) and from the packet (or TLV 0x8002) at the egress.
+	 */
+	SVR_SESSION_UDP_TRANSFORM = 1u << 7,
 };
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8
@@ -94,6 +102,15 @@ struct svr_path {
 	struct svr_waypoint_ports *ports; /* pairs this router allocates on the path */
 	const char *name;                 /* peer path id TLV; NULL leaves it out */
 	uint16_t peer_id;                 /* index into rt->peer_keys of the path's peer */
+	/*
+	 * UDP transform (docs/protocol.md "UDP transform"): TCP sessions this router opens on
+	 * the path, or moves to it, travel as UDP on the waypoint ports (a middlebox on the
+	 * path drops TCP SYNs with data). Set by the router from configuration; read by
+	 * svr_lan_first() and svr_session_migrate() only, so changing it affects new and
+	 * moved sessions, never the carriage of a session already on the path. The egress
+	 * follows what arrives and does not read it.
+	 */
+	bool udp_transform;
 	/*
 	 * enum svr_path_state. Written by the worker that owns the router, between bursts,
 	 * when the control plane reports a path change; the fast path reads it with one
@@ -283,6 +300,8 @@ void svr_session_release(struct svr_router *rt, const struct session *s);
  * re-binds the session on the first packet that reaches it. The payload protection
  * state is kept: same peer, same keys, same UUID in the associated data. Sends nothing
  * itself: the next forward packet (or the sweep's keep-alive) carries the metadata.
+ * A TCP session takes the carriage of the new path: as UDP when it has udp_transform
+ * set, as TCP otherwise (the egress follows; the sweep's keep-alive says which).
  * Packets of the session still in flight on the old tuple are lost.
  * 0; -ENOENT (no session there), -EPERM (not an ingress session), -EINVAL (no such
  * path), -EALREADY (already on that path), -EXDEV (the path leads to another peer),
