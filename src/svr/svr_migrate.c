@@ -5,6 +5,7 @@
  * (svr_wan_first). See svr_transform.h for the contract.
  */
 #include <errno.h>
+#include <netinet/in.h>
 
 #include "session/session_table.h"
 #include "svr/svr_ctrl.h"
@@ -19,6 +20,8 @@ svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
 	const struct svr_path *from, *to;
 	struct session_key wan_key;
 	uint16_t local_port, peer_port, old_port;
+	uint32_t carriage;
+	uint8_t wan_proto;
 	int rc;
 
 	(void)now_ns;
@@ -48,8 +51,18 @@ svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
 		rc = -EADDRNOTAVAIL;
 		goto fail;
 	}
-	session_key_set(&wan_key, to->local.family, s->wan_key.proto, to->wan_zone,
-	    to->remote.bytes, to->local.bytes, peer_port, local_port);
+	/*
+	 * TCP takes the carriage of the new path (the UDP transform, or TCP); UDP and the
+	 * port-less protocols ride UDP everywhere.
+	 */
+	carriage = s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM);
+	wan_proto = s->wan_key.proto;
+	if (s->lan_key.proto == IPPROTO_TCP) {
+		carriage = to->udp_transform ? SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM : 0;
+		wan_proto = to->udp_transform ? IPPROTO_UDP : IPPROTO_TCP;
+	}
+	session_key_set(&wan_key, to->local.family, wan_proto, to->wan_zone, to->remote.bytes,
+	    to->local.bytes, peer_port, local_port);
 	old_port = s->wan_key.dport;
 	rc = session_table_rekey_wan(rt->sessions, index, &wan_key);
 	if (rc < 0) {
@@ -63,7 +76,10 @@ svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
 	 * protection bits stay (same peer keys, and the payload's associated data is the
 	 * UUID, not the tuple). The new path may differ from the old in family.
 	 */
-	s->flags = (s->flags & ~(uint32_t)SVR_SESSION_XLATE) | SVR_SESSION_FWD_META |
+	s->flags =
+	    (s->flags &
+	        ~(uint32_t)(SVR_SESSION_XLATE | SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM)) |
+	    SVR_SESSION_FWD_META | carriage |
 	    (to->local.family != s->lan_key.family ? SVR_SESSION_XLATE : 0);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);

@@ -160,3 +160,34 @@ svr_seal_protection_find(const uint8_t *block, struct svr_seal_protection *out)
 	}
 	return 0;
 }
+
+int
+svr_seal_flag_append(uint8_t *block, size_t *len, size_t cap, uint16_t type)
+{
+	size_t plen = svr_meta_payload_len(block);
+	uint8_t *w = block + *len;
+
+	if (*len + SVR_TLV_HDR_LEN > cap || plen + SVR_TLV_HDR_LEN > UINT16_MAX)
+		return -ENOBUFS;
+	buf_store_be16(w, type);
+	buf_store_be16(w + 2, 0);
+	buf_store_be16(block + SVR_META_COOKIE_LEN + 2, (uint16_t)(plen + SVR_TLV_HDR_LEN));
+	*len += SVR_TLV_HDR_LEN;
+	return 0;
+}
+
+bool
+svr_seal_flag_find(const uint8_t *block, uint16_t type)
+{
+	size_t hlen = svr_meta_header_len(block), end = hlen + svr_meta_payload_len(block);
+
+	/* svr_meta_decode() accepted the block: every TLV fits its section. */
+	for (size_t off = hlen; off + SVR_TLV_HDR_LEN <= end;) {
+		uint16_t t = buf_load_be16(block + off), tlen = buf_load_be16(block + off + 2);
+
+		if (t == type && tlen == 0)
+			return true;
+		off += SVR_TLV_HDR_LEN + tlen;
+	}
+	return false;
+}

@@ -32,6 +32,38 @@ svr_proto_is_native(uint8_t proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
+/*
+ * Sessions whose controls (one-way disable, protection acks) may ride UDP on the waypoint
+ * tuple: UDP and port-less protocols. TCP, also when carried as UDP, always has reverse
+ * segments to carry what is owed, so it behaves the same on either carriage.
+ */
+static inline bool
+svr_session_is_udp_borne(const struct session *s)
+{
+	return s->wan_key.proto == IPPROTO_UDP && s->lan_key.proto != IPPROTO_TCP;
+}
+
+/*
+ * Length of the TCP header the UDP transform carries at d[off .. end), or -1 with
+ * *reason when it is truncated or its data offset impossible.
+ */
+static int
+svr_carried_tcp_len(const uint8_t *d, size_t off, size_t end, enum pkt_drop_reason *reason)
+{
+	size_t hl;
+
+	if (end < off || end - off < 20) {
+		*reason = PKT_DROP_TCP_TRUNCATED;
+		return -1;
+	}
+	hl = (size_t)(d[off + 12] >> 4) * 4;
+	if (hl < 20 || hl > end - off) {
+		*reason = PKT_DROP_TCP_BAD_DATA_OFFSET;
+		return -1;
+	}
+	return (int)hl;
+}
+
 int
 svr_router_seed(struct svr_router *rt)
 {
@@ -420,10 +452,13 @@ svr_lan_protect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	if (prot_len == 0)
 		return 0;
 	if (!(s->flags & SVR_PROT_TX_DECIDED)) {
-		bool as_udp = s->flags & SVR_SESSION_AS_UDP, encrypt;
+		/* A carried TCP session decides as on a plain path: same ports, same payload. */
+		bool portless = (s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM)) ==
+		    SVR_SESSION_AS_UDP;
+		bool encrypt;
 		uint8_t mode = (uint8_t)((s->flags >> SVR_PROT_MODE_SHIFT) & 3);
-		uint8_t why = svr_protect_decide(mode, s->lan_key.proto, as_udp ? 0 : info->sport,
-		    as_udp ? 0 : info->dport, d + prot_off, prot_len, &encrypt);
+		uint8_t why = svr_protect_decide(mode, s->lan_key.proto, portless ? 0 : info->sport,
+		    portless ? 0 : info->dport, d + prot_off, prot_len, &encrypt);
 
 		s->flags |= SVR_PROT_TX_DECIDED | (encrypt ? SVR_PROT_TX_ENCRYPTED : 0) |
 		    ((uint32_t)why << SVR_PROT_TX_REASON_SHIFT);
@@ -455,8 +490,9 @@ svr_lan_protect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 
 /*
  * LAN -> WAN with something extra on the wire: a metadata block, an empty block for a
- * payload that begins with the cookie, or the UDP header of a carried protocol; with
- * security, also the encrypted payload and the protection signal.
+ * payload that begins with the cookie, or the UDP header of a carried protocol (a
+ * port-less one, or TCP on a UDP-transform path); with security, also the encrypted
+ * payload and the protection signal.
  */
 static enum svr_verdict
 svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint64_t now_ns)
@@ -465,6 +501,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	struct svr_meta m;
 	size_t block_len = 0, ins_off, ins_len;
 	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
+	bool carried_tcp = s->flags & SVR_SESSION_UDP_TRANSFORM;
 	bool meta = s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META);
 	bool xlate = s->flags & SVR_SESSION_XLATE;
 	bool signal = false, ack = false;
@@ -472,9 +509,20 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	enum pkt_drop_reason reason;
 	struct pkt_info *info = &p->info;
 	uint8_t *d;
+	/* What follows the block on the wire: a carried L4 header, or the payload. */
 	size_t wire_payload_off = as_udp ? info->l4_off : info->payload_off;
+	/* What encryption covers: a port-less segment whole, TCP and UDP their payload. */
+	size_t prot_off = as_udp && !carried_tcp ? info->l4_off : info->payload_off;
+	/*
+	 * The host's L4 checksum is verified wherever the far router will recompute it: a
+	 * carried TCP header keeps its checksum on the wire, but the far router recomputes
+	 * it after restoring its tuple (which address translation may change).
+	 */
+	bool verify_l4 = !as_udp || carried_tcp;
 	uint32_t len_before = p->len;
 	uint8_t tcp_flags = info->tcp_flags;
+	/* TLV 12: every SYN (or SYN-ACK) the UDP transform carries has a block that says so. */
+	bool syn = carried_tcp && (tcp_flags & 0x02);
 
 	d = p->buf + p->head;
 	if (rt->security) {
@@ -484,13 +532,13 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			goto drop;
 		}
 		/* Everything is recomputed below: never launder a wrong checksum. */
-		if (!as_udp && !pkt_csum_verify(d, info)) {
+		if (verify_l4 && !pkt_csum_verify(d, info)) {
 			reason = PKT_DROP_L4_BAD_CHECKSUM;
 			goto drop;
 		}
 		if (p->len > info->ip_len)
 			(void)pkt_buf_trim(p, info->ip_len); /* link-layer padding */
-		if (svr_lan_protect(rt, p, s, k, wire_payload_off, &signal, &reason) < 0)
+		if (svr_lan_protect(rt, p, s, k, prot_off, &signal, &reason) < 0)
 			goto drop;
 		d = p->buf + p->head;
 		ack = s->flags & SVR_PROT_RX_ACK_DUE;
@@ -500,15 +548,17 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			svr_meta_build_forward(rt, s, &m);
 		else
 			svr_meta_build_reverse(s, &m);
-	} else if (signal || ack ||
+	} else if (signal || ack || syn ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
 		memset(&m, 0, sizeof(m)); /* the empty block marks a false positive */
-		if (!signal && !ack)
+		if (!signal && !ack && !syn)
 			rt->stats.false_positive_tx++;
 	}
-	meta = meta || signal || ack ||
+	meta = meta || signal || ack || syn ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off);
 	if (meta) {
+		if (syn)
+			m.present |= SVR_META_F_TCP_SYN;
 		/*
 		 * TLV 11 repeats what the decision's mode byte says; a packet that also
 		 * carries the ack leaves it out to stay within 100 bytes of overhead.
@@ -545,7 +595,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			rt->stats.meta_tx++;
 	}
 	/* The L4 checksum is about to be recomputed: never launder a wrong one. */
-	if (k == NULL && (meta || xlate) && !as_udp && !pkt_csum_verify(d, info)) {
+	if (k == NULL && verify_l4 && (meta || xlate || carried_tcp) && !pkt_csum_verify(d, info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
@@ -711,7 +761,7 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	enum pkt_drop_reason reason;
 	struct session *s;
 	uint32_t index;
-	bool as_udp, xlate;
+	bool as_udp, carried_tcp, xlate;
 	int rc;
 
 	if (route->path_id >= rt->path_count) {
@@ -728,9 +778,10 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 		goto drop;
 	}
 	xlate = path->local.family != p->info.family;
-	as_udp = !svr_proto_is_native(p->info.l4_proto);
+	carried_tcp = p->info.l4_proto == IPPROTO_TCP && path->udp_transform;
+	as_udp = !svr_proto_is_native(p->info.l4_proto) || carried_tcp;
 	svr_tcp_mss_clamp(rt, p);
-	if (!as_udp && !pkt_csum_verify(p->buf + p->head, &p->info)) {
+	if ((!as_udp || carried_tcp) && !pkt_csum_verify(p->buf + p->head, &p->info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
@@ -753,7 +804,7 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	s->service_id = route->service_id;
 	s->path_id = route->path_id;
 	s->flags = SVR_SESSION_FWD_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
-	    (xlate ? SVR_SESSION_XLATE : 0) |
+	    (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) | (xlate ? SVR_SESSION_XLATE : 0) |
 	    ((uint32_t)(route->encrypt & 3) << SVR_PROT_MODE_SHIFT);
 	if (route->uuid != NULL)
 		memcpy(s->uuid, route->uuid, sizeof(s->uuid));
@@ -782,6 +833,7 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
     uint64_t now_ns)
 {
 	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
+	bool carried_tcp = s->flags & SVR_SESSION_UDP_TRANSFORM;
 	struct pkt_info *info = &p->info;
 	enum pkt_drop_reason reason;
 	size_t rm_off = as_udp ? info->l4_off : info->payload_off;
@@ -795,11 +847,21 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 	}
 	d = p->buf + p->head;
 	if (as_udp) {
-		/* The carried L4 header and its checksum are the host's own, untouched. */
+		/* The carried L4 header is the host's own, untouched. */
 		d[svr_l4_proto_off(d, info)] = s->lan_key.proto;
 		info->l4_proto = s->lan_key.proto;
-		info->payload_off = info->l4_off;
-		info->flags &= (uint8_t)~PKT_INFO_HAS_PORTS;
+		if (carried_tcp) {
+			int hl =
+			    svr_carried_tcp_len(d, info->l4_off, info->ip_len - rm_len, &reason);
+
+			if (hl < 0)
+				goto drop;
+			info->payload_off = (uint16_t)(info->l4_off + (size_t)hl);
+			info->tcp_flags = d[info->l4_off + 13];
+		} else {
+			info->payload_off = info->l4_off;
+			info->flags &= (uint8_t)~PKT_INFO_HAS_PORTS;
+		}
 	}
 	pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
 	if (s->flags & SVR_SESSION_XLATE) {
@@ -807,7 +869,12 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 			goto drop;
 		d = p->buf + p->head;
 	}
-	if (!as_udp) {
+	if (!as_udp || carried_tcp) {
+		/*
+		 * A carried TCP checksum is the sending host's, over its own tuple: without
+		 * translation recomputing gives the same bytes; with it, the right ones. The
+		 * carrying UDP checksum, verified, covered it on the WAN.
+		 */
 		svr_tuple_write_reverse(d, info, &s->lan_key, true);
 		pkt_csum_fill(d, info);
 	} else if (!(s->flags & SVR_SESSION_XLATE)) {
@@ -864,6 +931,11 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	}
 	if (svr_meta_encode(&m, block, SVR_META_MAX_LEN, &block_len) < 0 ||
 	    svr_seal_protection_append(block, &block_len, SVR_META_MAX_LEN, false, 0, 0, ack) < 0)
+		goto fail;
+	/* A control rides UDP either way: say when the session itself does (a re-bind). */
+	if (fwd_meta && (s->flags & SVR_SESSION_UDP_TRANSFORM) &&
+	    svr_seal_flag_append(block, &block_len, SVR_META_MAX_LEN, SVR_TLV_TERN_UDP_TRANSFORM) <
+	        0)
 		goto fail;
 	if (k != NULL) {
 		rc = svr_seal_block(k, block, &block_len, sizeof(block));
@@ -923,8 +995,7 @@ svr_router_flush(struct svr_router *rt)
 		struct session *s = session_table_get(rt->sessions, rt->ack_pending[i]);
 
 		/* TCP always has a reverse segment to carry the ack; the control rides UDP. */
-		if (s != NULL && (s->flags & SVR_PROT_RX_ACK_DUE) &&
-		    s->wan_key.proto == IPPROTO_UDP)
+		if (s != NULL && (s->flags & SVR_PROT_RX_ACK_DUE) && svr_session_is_udp_borne(s))
 			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, false);
 	}
 	rt->ack_pending_count = 0;
@@ -1076,6 +1147,14 @@ svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s, u
 	uint8_t ad[CRYPTO_AEAD_AD_LEN];
 	bool encrypted;
 
+	/* A carried TCP header is not encrypted, as on a plain path. */
+	if (off < p->info.ip_len && (s->flags & SVR_SESSION_UDP_TRANSFORM)) {
+		int hl = svr_carried_tcp_len(p->buf + p->head, off, p->info.ip_len, reason);
+
+		if (hl < 0)
+			return -EBADMSG;
+		off += (size_t)hl;
+	}
 	if (off < p->info.ip_len) {
 		if (prot->has_decision) {
 			encrypted = prot->mode != 0;
@@ -1141,9 +1220,10 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		return svr_control_handle(rt, s, index, &m);
 	}
 	/* Under security every block has a security id: look past it and the flag. */
-	carries = k != NULL ?
-	    m.present & ~(uint32_t)(SVR_META_F_SECURITY_ID | SVR_META_F_PAYLOAD_ENCRYPTED) :
-	    m.present;
+	carries = (k != NULL ? m.present &
+	                      ~(uint32_t)(SVR_META_F_SECURITY_ID | SVR_META_F_PAYLOAD_ENCRYPTED) :
+	                       m.present) &
+	    ~(uint32_t)SVR_META_F_TCP_SYN; /* the SYN flag alone is no handshake metadata */
 	if (carries == 0)
 		goto no_meta; /* the empty block only protects a payload that began with the cookie
 		               */
@@ -1189,7 +1269,7 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		if ((count >= SVR_UNIDIRECTIONAL_META_PACKETS ||
 		        now_ns - s->created_ns >= SVR_UNIDIRECTIONAL_META_NS) &&
 		    (s->packets[0] == 0 || (s->flags & SVR_SESSION_MOVED)) &&
-		    s->wan_key.proto == IPPROTO_UDP && !(s->flags & SVR_SESSION_DISABLE_SENT)) {
+		    svr_session_is_udp_borne(s) && !(s->flags & SVR_SESSION_DISABLE_SENT)) {
 			s->flags |= SVR_SESSION_DISABLE_SENT;
 			svr_control_send(rt, s, SVR_CONTROL_DISABLE_META, false);
 		}
@@ -1320,7 +1400,7 @@ drop:
  */
 static int
 svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
-    const struct svr_accept *accept, const struct session *s, size_t block_len,
+    const struct svr_accept *accept, const struct session *s, size_t block_len, bool carried_tcp,
     struct svr_seal_protection *prot, enum pkt_drop_reason *reason)
 {
 	uint16_t peer = rt->paths[accept->path_id].peer_id;
@@ -1343,6 +1423,13 @@ svr_wan_first_unprotect(struct svr_router *rt, struct pkt_buf *p, const struct s
 	if (svr_seal_protection_find(p->buf + p->head + info->payload_off, prot) < 0) {
 		*reason = PKT_DROP_META_BAD_TLV_LENGTH;
 		return -EBADMSG;
+	}
+	if (off < info->ip_len && carried_tcp) {
+		int hl = svr_carried_tcp_len(p->buf + p->head, off, info->ip_len, reason);
+
+		if (hl < 0)
+			return -EBADMSG;
+		off += (size_t)hl;
 	}
 	if (off >= info->ip_len)
 		return 0;
@@ -1411,7 +1498,7 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	struct session *s;
 	size_t block_len;
 	uint32_t index;
-	bool as_udp;
+	bool as_udp, carried_tcp;
 	int rc;
 
 	if (accept->path_id >= rt->path_count || ctx->src.family != ctx->dst.family) {
@@ -1423,13 +1510,18 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		goto drop;
 	}
 	as_udp = !svr_proto_is_native(ctx->proto);
-	/* A control rides UDP whatever the session is carried as. */
+	/*
+	 * TCP in UDP (the UDP transform): a data packet shows it; a control rides UDP
+	 * whatever the session is carried as, so the sweep's keep-alive names it (0x8002).
+	 */
+	carried_tcp = ctx->proto == IPPROTO_TCP &&
+	    (control ? svr_seal_flag_find(d + info->payload_off, SVR_TLV_TERN_UDP_TRANSFORM) :
+	               info->l4_proto == IPPROTO_UDP);
 	if (!control && as_udp && info->l4_proto != IPPROTO_UDP) {
 		reason = PKT_DROP_SVR_NOT_CARRIED_AS_UDP;
 		goto drop;
 	}
-	/* TCP carried in UDP (the UDP transform) comes with multipath. */
-	if (!control && !as_udp && info->l4_proto != ctx->proto) {
+	if (!control && !as_udp && !carried_tcp && info->l4_proto != ctx->proto) {
 		reason = PKT_DROP_PROTO_UNSUPPORTED;
 		goto drop;
 	}
@@ -1455,14 +1547,20 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	}
 	block_len = svr_meta_header_len(d + info->payload_off) +
 	    svr_meta_payload_len(d + info->payload_off);
+	/* A carried TCP header that cannot be restored makes no session. */
+	if (!control && carried_tcp &&
+	    svr_carried_tcp_len(d, (size_t)info->payload_off + block_len, info->ip_len, &reason) <
+	        0)
+		goto drop;
 	if (rt->security &&
-	    svr_wan_first_unprotect(rt, p, m, accept, s, block_len, &prot, &reason) < 0)
+	    svr_wan_first_unprotect(rt, p, m, accept, s, block_len, carried_tcp, &prot, &reason) <
+	        0)
 		goto drop;
 	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
 	if (s != NULL) {
 		/* Same session on a new waypoint tuple (the ingress moved it): re-bind. */
 		if (control)
-			wan_key.proto = s->wan_key.proto;
+			wan_key.proto = as_udp || carried_tcp ? IPPROTO_UDP : ctx->proto;
 		if (session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
 			reason = PKT_DROP_SVR_SESSION_CONFLICT;
 			goto drop;
@@ -1489,7 +1587,8 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		else
 			svr_uuid_generate(rt, s->uuid);
 	}
-	s->flags = SVR_SESSION_REV_META | (as_udp ? SVR_SESSION_AS_UDP : 0) |
+	s->flags = SVR_SESSION_REV_META | (as_udp || carried_tcp ? SVR_SESSION_AS_UDP : 0) |
+	    (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) |
 	    (accept->server != NULL || accept->client != NULL ? SVR_SESSION_NAT : 0) |
 	    (ctx->src.family != s->wan_key.family ? SVR_SESSION_XLATE : 0) |
 	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep | moved |
