@@ -42,9 +42,9 @@ typedef int (
  * -EBADMSG     a field runs past the end of the message, a record's data length is
  *              wrong for its type, or bytes are left over;
  * -ELOOP       a compression pointer that does not point backwards, or too many;
- * -ENAMETOOLONG a label over 63 bytes or a name over 255;
- * -EILSEQ      a label with a character outside letters, digits, '-' and '_', or a
- *              reserved label type;
+ * -ENAMETOOLONG a label over 63 bytes (a length byte 0x40..0xbf, which also covers the
+ *              obsolete extended label types) or a name over 255;
+ * -EILSEQ      a label with a character outside letters, digits, '-' and '_';
  * -E2BIG       more than POLICY_DNS_RECORDS_MAX answer records or CNAME records.
  */
 int policy_dns_parse_answer(const uint8_t *msg, size_t len, policy_dns_answer_fn fn, void *arg);

@@ -3,10 +3,13 @@
  * 4.1.2, RFC 6066 section 3), read from the first bytes of a TCP session's payload, so
  * a service defined by a domain name matches before the server answers.
  *
- * Strict: one TLS record of type handshake (22) holding the whole ClientHello (a
+ * Strict: one TLS record of type handshake (22) holding exactly one ClientHello (a
  * ClientHello split over several records is refused), every length checked against the
- * one that contains it, the extension block consumed exactly, one server_name
- * extension at most, and the host name made of letters, digits, '-', '_' and dots.
+ * one that contains it, and the host name made of labels of letters, digits, '-' and
+ * '_'. The walk stops at the server_name extension, so a name in the first TCP segment
+ * of a long ClientHello (post-quantum key shares) is known without waiting for the
+ * second; what follows that extension is the server's to check. Any prefix of a
+ * payload gives -EAGAIN or the same result as the whole payload.
  *
  * Threads: pure function, no allocation.
  */
