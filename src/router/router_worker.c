@@ -462,6 +462,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		sp->wan_port = ROUTER_WORKER_WAN_PORT_BASE + cp->wan_id;
 		sp->name = cp->name;
 		sp->peer_id = (uint16_t)cp->peer_id;
+		sp->udp_transform = cp->udp_transform;
 		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
 		if (sp->ports == NULL)
 			goto fail;
