@@ -463,6 +463,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		sp->name = cp->name;
 		sp->peer_id = (uint16_t)cp->peer_id;
 		sp->udp_transform = cp->udp_transform;
+		sp->mtu = ROUTER_WAN_MTU;
 		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
 		if (sp->ports == NULL)
 			goto fail;

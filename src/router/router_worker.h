@@ -41,6 +41,8 @@
  * block and the 24-byte encryption trailer. TCP MSS is clamped to fit it.
  */
 #define ROUTER_HOST_MTU 1400
+/* The WAN links' MTU the worker assumes (Ethernet); forward metadata never pushes past it. */
+#define ROUTER_WAN_MTU 1500
 
 /* Port ids the worker gives svr: LAN segment i is i, WAN interface i is BASE + i. */
 #define ROUTER_WORKER_WAN_PORT_BASE 0x10000u

@@ -494,6 +494,24 @@ svr_lan_protect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
  * port-less one, or TCP on a UDP-transform path); with security, also the encrypted
  * payload and the protection signal.
  */
+/*
+ * Would p, with extra bytes of metadata inserted, exceed its session's path MTU on the
+ * wire? The IP header changes size when host and waypoint families differ.
+ */
+static bool
+svr_wire_too_big(const struct svr_router *rt, const struct session *s, const struct pkt_info *info,
+    size_t extra)
+{
+	const struct svr_path *path = s->path_id < rt->path_count ? &rt->paths[s->path_id] : NULL;
+	size_t wire = (size_t)info->ip_len + extra;
+
+	if (path == NULL || path->mtu == 0)
+		return false;
+	if (s->flags & SVR_SESSION_XLATE)
+		wire = wire - info->l4_off + (s->wan_key.family == ADDR_FAMILY_V6 ? 40 : 20);
+	return wire > path->mtu;
+}
+
 static enum svr_verdict
 svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint64_t now_ns)
 {
@@ -523,6 +541,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	uint8_t tcp_flags = info->tcp_flags;
 	/* TLV 12: every SYN (or SYN-ACK) the UDP transform carries has a block that says so. */
 	bool syn = carried_tcp && (tcp_flags & 0x02);
+	bool split = false;
 
 	d = p->buf + p->head;
 	if (rt->security) {
@@ -543,6 +562,7 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		d = p->buf + p->head;
 		ack = s->flags & SVR_PROT_RX_ACK_DUE;
 	}
+build:
 	if (meta) {
 		if (s->flags & SVR_SESSION_FWD_META)
 			svr_meta_build_forward(rt, s, &m);
@@ -576,6 +596,18 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		        ack) < 0) {
 			reason = PKT_DROP_PKT_TOO_BIG;
 			goto drop;
+		}
+		if (!split && (s->flags & SVR_SESSION_FWD_META) &&
+		    svr_wire_too_big(rt, s, info,
+		        block_len + (k != NULL ? SVR_SEAL_OVERHEAD : 0) +
+		            (as_udp ? SVR_UDP_HDR_LEN : 0))) {
+			/* The keep-alive carries the forward metadata; this packet goes without. */
+			split = true;
+			meta = false;
+			block_len = 0;
+			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+			rt->stats.meta_split++;
+			goto build;
 		}
 		if (k != NULL) {
 			int rc = svr_seal_block(k, block, &block_len, sizeof(block));

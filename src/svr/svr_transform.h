@@ -117,6 +117,12 @@ struct svr_path {
 	 * load per LAN packet. The transforms never write it.
 	 */
 	uint8_t state;
+	/*
+	 * The largest IP packet the path carries (0: no limit known). A packet that forward
+	 * metadata would push past it sends the metadata ahead in a keep-alive instead: a
+	 * session moved mid-stream has full-size segments to send, not a SYN.
+	 */
+	uint16_t mtu;
 };
 
 struct svr_stats {
@@ -131,6 +137,11 @@ struct svr_stats {
 	uint64_t migrations;       /* ingress sessions moved to another path */
 	uint64_t migrate_failures; /* moves refused (no ports, another peer, ...) */
 	uint64_t down_path_tx;     /* packets sent on a path marked down (nothing better) */
+	/*
+	 * Forward metadata that would have pushed a packet past its path's MTU went ahead
+	 * in a keep-alive of its own instead (the packet left without it).
+	 */
+	uint64_t meta_split;
 	/* security (rt->security) */
 	uint64_t meta_sealed;    /* metadata blocks sealed (control packets included) */
 	uint64_t meta_opened;    /* sealed metadata blocks opened */

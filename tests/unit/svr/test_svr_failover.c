@@ -584,7 +584,7 @@ static void
 test_failover_migrate_refusals(void **state)
 {
 	struct flab *f = *state;
-	uint32_t ia, ib;
+	uint32_t ia = 0, ib = 0;
 	struct session *s;
 
 	flows_open(f);
