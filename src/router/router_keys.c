@@ -13,6 +13,7 @@
 #include "crypto/crypto_key.h"
 #include "lib/log.h"
 #include "pkt/pkt_drop.h"
+#include "router/router_drops.h"
 #include "router/router_ops.h"
 #include "router/router_wansock.h"
 #include "svr/svr_keys.h"
@@ -428,36 +429,16 @@ router_keys_peer_json(const struct router_keys *rk, uint32_t peer_id, uint64_t n
 	    st.last_error == 0 ? "" : strerror(-st.last_error));
 }
 
-static void
-router_keys_drop_add(json_t *list, enum pkt_drop_reason reason, uint64_t n)
-{
-	const char *name = pkt_drop_reason_name(reason);
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e)
-	{
-		const char *r = json_string_value(json_object_get(e, "reason"));
-
-		if (r != NULL && strcmp(r, name) == 0) {
-			json_object_set_new(e, "count",
-			    json_integer(
-			        json_integer_value(json_object_get(e, "count")) + (json_int_t)n));
-			return;
-		}
-	}
-}
-
 void
 router_keys_drops_add(const struct router_keys *rk, json_t *list)
 {
 	struct keyx_stats st;
 
 	keyx_stats(rk->kx, &st);
-	router_keys_drop_add(list, PKT_DROP_SEC_BAD_COOKIE, st.bad_cookie);
-	router_keys_drop_add(list, PKT_DROP_SEC_HANDSHAKE_REJECTED,
+	router_drops_add(list, PKT_DROP_SEC_BAD_COOKIE, st.bad_cookie);
+	router_drops_add(list, PKT_DROP_SEC_HANDSHAKE_REJECTED,
 	    st.handshake_rejected + st.replayed + st.malformed);
-	router_keys_drop_add(list, PKT_DROP_SEC_HANDSHAKE_RATE_LIMITED, st.rate_limited);
-	router_keys_drop_add(list, PKT_DROP_SEC_AUTH_FAILED, st.auth_failed);
-	router_keys_drop_add(list, PKT_DROP_SEC_UNKNOWN_KEY_INDEX, st.unknown_index);
+	router_drops_add(list, PKT_DROP_SEC_HANDSHAKE_RATE_LIMITED, st.rate_limited);
+	router_drops_add(list, PKT_DROP_SEC_AUTH_FAILED, st.auth_failed);
+	router_drops_add(list, PKT_DROP_SEC_UNKNOWN_KEY_INDEX, st.unknown_index);
 }

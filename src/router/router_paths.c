@@ -11,6 +11,7 @@
 #include "path/path_prober.h"
 #include "path/path_select.h"
 #include "pkt/pkt_drop.h"
+#include "router/router_drops.h"
 
 #define ROUTER_PATHS_MS 1000000ull
 
@@ -304,35 +305,15 @@ router_paths_log(const struct router_paths *rp)
 	return path_prober_log(rp->prober);
 }
 
-static void
-router_paths_drop_add(json_t *list, enum pkt_drop_reason reason, uint64_t n)
-{
-	const char *name = pkt_drop_reason_name(reason);
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e)
-	{
-		const char *r = json_string_value(json_object_get(e, "reason"));
-
-		if (r != NULL && strcmp(r, name) == 0) {
-			json_object_set_new(e, "count",
-			    json_integer(
-			        json_integer_value(json_object_get(e, "count")) + (json_int_t)n));
-			return;
-		}
-	}
-}
-
 void
 router_paths_drops_add(const struct router_paths *rp, json_t *list)
 {
 	struct path_prober_stats st;
 
 	path_prober_stats(rp->prober, &st);
-	router_paths_drop_add(list, PKT_DROP_PROBE_MALFORMED, st.malformed);
-	router_paths_drop_add(list, PKT_DROP_PROBE_UNKNOWN_PATH, st.unknown_path);
-	router_paths_drop_add(list, PKT_DROP_PROBE_UNKNOWN_KEY, st.unknown_key);
-	router_paths_drop_add(list, PKT_DROP_PROBE_BAD_TAG, st.bad_tag);
-	router_paths_drop_add(list, PKT_DROP_PROBE_REPLAY, st.replayed);
+	router_drops_add(list, PKT_DROP_PROBE_MALFORMED, st.malformed);
+	router_drops_add(list, PKT_DROP_PROBE_UNKNOWN_PATH, st.unknown_path);
+	router_drops_add(list, PKT_DROP_PROBE_UNKNOWN_KEY, st.unknown_key);
+	router_drops_add(list, PKT_DROP_PROBE_BAD_TAG, st.bad_tag);
+	router_drops_add(list, PKT_DROP_PROBE_REPLAY, st.replayed);
 }
