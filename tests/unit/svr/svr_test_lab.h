@@ -24,6 +24,18 @@
 #define SVR_TEST_NS       1000000000ull
 #define SVR_TEST_LAN_PORT 1
 #define SVR_TEST_WAN_PORT 2
+#define SVR_TEST_IDX_A    0x11111101u /* A's receive index */
+#define SVR_TEST_IDX_B    0x22222202u /* B's receive index */
+
+/* A cmocka setup function that returns call (which may use state). */
+#define SVR_TEST_SETUP(name, call)                                                                 \
+	static int name(void **state)                                                              \
+	{                                                                                          \
+		return call;                                                                       \
+	}
+
+struct crypto_aead;
+struct session;
 
 struct svr_test_router {
 	struct svr_router rt;
@@ -45,6 +57,8 @@ struct svr_test_lab {
 	 * has id 0 (the id means nothing to an unfragmented DF packet), so those labs send 0.
 	 */
 	uint16_t ip_id;
+	/* What svr_test_lab_keys_install() gives A to send with and B to send with. */
+	uint8_t key_ab[32], key_ba[32];
 };
 
 /*
@@ -53,6 +67,15 @@ struct svr_test_lab {
  */
 void svr_test_lab_init(struct svr_test_lab *lab, uint8_t family, uint8_t wan_family,
     unsigned pool_size, uint64_t table_seed, bool security);
+
+/*
+ * Crosswise keys: A sends with key_ab under B's receive index SVR_TEST_IDX_B, B with
+ * key_ba under A's SVR_TEST_IDX_A.
+ */
+void svr_test_lab_keys_install(struct svr_test_lab *lab);
+
+/* An AES-256-GCM context of key (asserts). */
+struct crypto_aead *svr_test_aead_new(const uint8_t key[32]);
 
 /* Frees both routers (and their pending control packets); every buffer must be back. */
 void svr_test_lab_fini(struct svr_test_lab *lab);
@@ -90,5 +113,15 @@ size_t svr_test_icmp_echo(uint8_t *l4, uint8_t family, bool request, uint16_t id
 /* Prints every drop reason either router counted; the sum of r's drop counters. */
 void svr_test_drops_print(const struct svr_test_lab *lab);
 uint64_t svr_test_drops_total(const struct svr_test_router *r);
+
+/* The drops of both routers; no drop at all (printing them first if there are). */
+uint64_t svr_test_lab_drops(const struct svr_test_lab *lab);
+void svr_test_lab_assert_no_drops(const struct svr_test_lab *lab);
+
+/* Is needle (a string) anywhere in hay[0..n)? For "no plaintext on the wire" checks. */
+bool svr_test_contains(const uint8_t *hay, size_t n, const char *needle);
+
+/* The session of router r whose LAN tuple has port cport (either side), or NULL. */
+struct session *svr_test_session_of(struct svr_test_router *r, uint16_t cport, uint32_t *index);
 
 #endif

@@ -31,42 +31,13 @@
 #include "svr_test_lab.h"
 #include "test_rand.h"
 
-#define IDX_A    0x11111101u /* A's receive index */
-#define IDX_B    0x22222202u /* B's receive index */
 #define WIRE_MAX 4096
 
 struct lab {
 	struct svr_test_lab base;
-	uint8_t key_ab[32], key_ba[32];
 	uint8_t wire[WIRE_MAX]; /* the last data packet on the wire */
 	size_t wire_len;
 };
-
-static struct crypto_aead *
-aead_of(const uint8_t key[32])
-{
-	struct crypto_aead *c;
-
-	assert_int_equal(crypto_aead_new(CRYPTO_AEAD_AES_256_GCM, key, &c), 0);
-	return c;
-}
-
-static void
-free_ctx(struct crypto_aead *c)
-{
-	crypto_aead_free(c);
-}
-
-static void
-lab_keys_install(struct lab *lab)
-{
-	struct svr_test_router *a = &lab->base.a, *b = &lab->base.b;
-
-	free_ctx(svr_peer_keys_install_send(&a->keys[0], IDX_B, aead_of(lab->key_ab)));
-	free_ctx(svr_peer_keys_install_recv(&b->keys[0], IDX_B, aead_of(lab->key_ab)));
-	free_ctx(svr_peer_keys_install_send(&b->keys[0], IDX_A, aead_of(lab->key_ba)));
-	free_ctx(svr_peer_keys_install_recv(&a->keys[0], IDX_A, aead_of(lab->key_ba)));
-}
 
 static struct lab the_lab;
 
@@ -77,33 +48,15 @@ lab_setup(void **state, uint8_t family, uint8_t wan_family)
 
 	memset(lab, 0, sizeof(*lab));
 	svr_test_lab_init(&lab->base, family, wan_family, 128, 7, true);
-	memset(lab->key_ab, 0xab, 32);
-	memset(lab->key_ba, 0xba, 32);
-	lab_keys_install(lab);
+	svr_test_lab_keys_install(&lab->base);
 	*state = lab;
 	return 0;
 }
 
-static int
-setup_v4(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V4);
-}
-static int
-setup_v6(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V6);
-}
-static int
-setup_v4_over_v6(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V6);
-}
-static int
-setup_v6_over_v4(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4);
-}
+SVR_TEST_SETUP(setup_v4, lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V4))
+SVR_TEST_SETUP(setup_v6, lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V6))
+SVR_TEST_SETUP(setup_v4_over_v6, lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V6))
+SVR_TEST_SETUP(setup_v6_over_v4, lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4))
 
 static int
 lab_teardown(void **state)
@@ -181,17 +134,6 @@ ctrl_deliver(struct lab *lab)
 	}
 }
 
-static bool
-contains(const uint8_t *hay, size_t n, const char *needle)
-{
-	size_t k = strlen(needle);
-
-	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(hay + i, needle, k) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Sends a host packet from A or B: returns the wire length; the other host must get
  * exactly the packet (expect_ok) or nothing.
@@ -248,17 +190,16 @@ tcp_conversation(struct lab *lab)
 	for (int i = 0; i < 4; i++) {
 		n = tcp_segment(l4, 50000, 80, 1001, 0x18, http_req, sizeof(http_req) - 1);
 		wire = send_pkt(lab, true, IPPROTO_TCP, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 		if (i >= 2) /* acked, no more metadata: exactly the trailer */
 			assert_int_equal(wire, plain_hdr + n + CRYPTO_AEAD_TRAILER_LEN);
 		n = tcp_segment(l4, 80, 50000, 9001, 0x18, http_resp, sizeof(http_resp) - 1);
 		wire = send_pkt(lab, false, IPPROTO_TCP, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 		if (i >= 2)
 			assert_int_equal(wire, plain_hdr + n + CRYPTO_AEAD_TRAILER_LEN);
 	}
-	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
-	    0);
+	assert_int_equal(svr_test_lab_drops(&lab->base), 0);
 	assert_true(lab->base.a.rt.stats.payload_sealed >= 4);
 	assert_true(lab->base.b.rt.stats.payload_opened >= 4);
 	assert_true(lab->base.a.rt.stats.meta_sealed > 0);
@@ -281,23 +222,22 @@ test_secure_udp_icmp(void **state)
 	for (int i = 0; i < 5; i++) {
 		n = svr_test_udp_datagram(l4, 40000, 53, "SECRET-query", 12);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 		n = svr_test_udp_datagram(l4, 53, 40000, "SECRET-answer", 13);
 		send_pkt(lab, false, IPPROTO_UDP, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 	}
 	for (int i = 0; i < 3; i++) {
 		uint8_t proto = lab->base.family == ADDR_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
 		n = icmp_echo(l4, lab->base.family, true, 7, (uint16_t)i);
 		send_pkt(lab, true, proto, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 		n = icmp_echo(l4, lab->base.family, false, 7, (uint16_t)i);
 		send_pkt(lab, false, proto, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 	}
-	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
-	    0);
+	assert_int_equal(svr_test_lab_drops(&lab->base), 0);
 }
 
 /* A one-way UDP flow: the receiver acks with a sealed control packet. */
@@ -316,8 +256,7 @@ test_secure_udp_one_way_acked(void **state)
 	}
 	assert_true(lab->base.b.rt.stats.prot_acks_tx >= 1);
 	assert_int_equal(wire, (size_t)(lab->base.wan_family == ADDR_FAMILY_V4 ? 20 : 40) + n + 24);
-	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
-	    0);
+	assert_int_equal(svr_test_lab_drops(&lab->base), 0);
 }
 
 static const uint8_t tls_record[] = {0x16, 0x03, 0x01, 0x00, 0x10, 'S', 'E', 'C', 'R', 'E', 'T',
@@ -368,8 +307,7 @@ test_secure_already_encrypted_is_clear(void **state)
 	assert_true(prot.dir[SESSION_DIR_LAN_TO_WAN].acked);
 	assert_true(prot.dir[SESSION_DIR_WAN_TO_LAN].decided);
 	assert_string_equal(prot.dir[SESSION_DIR_LAN_TO_WAN].reason_name, "tls");
-	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
-	    0);
+	assert_int_equal(svr_test_lab_drops(&lab->base), 0);
 }
 
 static void
@@ -383,18 +321,17 @@ test_secure_forced_on_off(void **state)
 	for (int i = 0; i < 3; i++) {
 		n = svr_test_udp_datagram(l4, 40002, 443, tls_record, sizeof(tls_record));
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-		assert_false(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_false(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 	}
 	assert_int_equal(lab->base.a.rt.stats.decisions[SVR_PROT_REASON_FORCED_ON], 1);
 	lab->base.a.encrypt = SVR_ENCRYPT_OFF;
 	for (int i = 0; i < 3; i++) {
 		n = svr_test_udp_datagram(l4, 40003, 80, http_req, sizeof(http_req) - 1);
 		send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
-		assert_true(contains(lab->wire, lab->wire_len, "SECRET"));
+		assert_true(svr_test_contains(lab->wire, lab->wire_len, "SECRET"));
 	}
 	assert_int_equal(lab->base.a.rt.stats.decisions[SVR_PROT_REASON_FORCED_OFF], 1);
-	assert_int_equal(svr_test_drops_total(&lab->base.a) + svr_test_drops_total(&lab->base.b),
-	    0);
+	assert_int_equal(svr_test_lab_drops(&lab->base), 0);
 }
 
 /* Delivers a copy of the last wire packet to B with one bit flipped at off (checksums fixed). */
@@ -503,7 +440,8 @@ test_secure_wrong_peer_keys(void **state)
 	size_t n;
 
 	memset(other, 0x5a, sizeof(other));
-	free_ctx(svr_peer_keys_install_recv(&lab->base.b.keys[0], IDX_B, aead_of(other)));
+	crypto_aead_free(svr_peer_keys_install_recv(&lab->base.b.keys[0], SVR_TEST_IDX_B,
+	    svr_test_aead_new(other)));
 	n = svr_test_udp_datagram(l4, 40005, 7, "SECRET", 6);
 	send_pkt(lab, true, IPPROTO_UDP, l4, n, false);
 	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_AUTH_FAILED], 1);
@@ -536,15 +474,17 @@ test_secure_rekey(void **state)
 		assert_non_null(held[i]);
 	}
 	memset(k2, 0xc2, sizeof(k2));
-	free_ctx(svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b2, aead_of(k2)));
-	free_ctx(svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b2, aead_of(k2)));
+	crypto_aead_free(
+	    svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b2, svr_test_aead_new(k2)));
+	crypto_aead_free(
+	    svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b2, svr_test_aead_new(k2)));
 	assert_int_equal(svr_peer_keys_send_count(&lab->base.a.keys[0]), 0);
 	n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-new", 10);
 	send_pkt(lab, true, IPPROTO_UDP, l4, n, true);
 	h = wan_in(lab, &lab->base.b, held[0]); /* overlap: the old key still opens */
 	assert_non_null(h);
 	pkt_pool_put(lab->base.pool, h);
-	free_ctx(svr_peer_keys_expire_recv(&lab->base.b.keys[0], IDX_B));
+	crypto_aead_free(svr_peer_keys_expire_recv(&lab->base.b.keys[0], SVR_TEST_IDX_B));
 	assert_null(wan_in(lab, &lab->base.b, held[1]));
 	assert_int_equal(lab->base.b.drops.count[PKT_DROP_SEC_UNKNOWN_KEY_INDEX], 1);
 	n = svr_test_udp_datagram(l4, 40006, 9, "SECRET-new", 10);
@@ -633,7 +573,7 @@ test_secure_random_model(void **state)
 	size_t held_len[8];
 	bool held_to_b[8];
 	unsigned nheld = 0;
-	uint32_t idx_b = IDX_B, gen = 4;
+	uint32_t idx_b = SVR_TEST_IDX_B, gen = 4;
 	uint64_t delivered = 0;
 	bool seen[6][3] = {{false}};
 
@@ -665,7 +605,7 @@ test_secure_random_model(void **state)
 		w = lan_in(lab, from_a ? &lab->base.a : &lab->base.b, sent, len);
 		if (w == NULL)
 			continue; /* B has no session for it yet */
-		assert_false(kind == 0 && contains(w->buf + w->head, w->len, "SECRET"));
+		assert_false(kind == 0 && svr_test_contains(w->buf + w->head, w->len, "SECRET"));
 		if (test_rand_below(&rng, 10) == 0) {
 			pkt_pool_put(lab->base.pool, w); /* lost */
 		} else if (nheld < 8 && test_rand_below(&rng, 4) == 0) {
@@ -712,11 +652,11 @@ test_secure_random_model(void **state)
 
 			memset(key, (int)gen, sizeof(key));
 			idx_b = (gen++ << 8) | (uint8_t)(old + 1);
-			free_ctx(
-			    svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b, aead_of(key)));
-			free_ctx(
-			    svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b, aead_of(key)));
-			free_ctx(svr_peer_keys_expire_recv(&lab->base.b.keys[0], old));
+			crypto_aead_free(svr_peer_keys_install_recv(&lab->base.b.keys[0], idx_b,
+			    svr_test_aead_new(key)));
+			crypto_aead_free(svr_peer_keys_install_send(&lab->base.a.keys[0], idx_b,
+			    svr_test_aead_new(key)));
+			crypto_aead_free(svr_peer_keys_expire_recv(&lab->base.b.keys[0], old));
 		}
 	}
 	while (nheld > 0)

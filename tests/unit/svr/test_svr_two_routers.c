@@ -72,30 +72,11 @@ lab_setup(void **state, uint8_t family, uint8_t wan_family)
 	return 0;
 }
 
-static int
-lab_setup_v4(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V4);
-}
-
-static int
-lab_setup_v6(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V6);
-}
-
+SVR_TEST_SETUP(lab_setup_v4, lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V4))
+SVR_TEST_SETUP(lab_setup_v6, lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V6))
 /* IPv6 hosts across an IPv4 WAN, and IPv4 hosts across an IPv6 WAN. */
-static int
-lab_setup_v6_over_v4(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4);
-}
-
-static int
-lab_setup_v4_over_v6(void **state)
-{
-	return lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V6);
-}
+SVR_TEST_SETUP(lab_setup_v6_over_v4, lab_setup(state, ADDR_FAMILY_V6, ADDR_FAMILY_V4))
+SVR_TEST_SETUP(lab_setup_v4_over_v6, lab_setup(state, ADDR_FAMILY_V4, ADDR_FAMILY_V6))
 
 static int
 lab_teardown(void **state)
@@ -275,17 +256,6 @@ exchange(struct lab *lab, bool from_a, uint8_t proto, const uint8_t *l4, size_t 
 }
 
 static void
-assert_no_drops(const struct lab *lab)
-{
-	for (int i = 0; i < PKT_DROP_COUNT; i++) {
-		if (lab->base.a.drops.count[i] || lab->base.b.drops.count[i])
-			print_message("unexpected drop %s\n", pkt_drop_reason_name(i));
-		assert_int_equal(lab->base.a.drops.count[i], 0);
-		assert_int_equal(lab->base.b.drops.count[i], 0);
-	}
-}
-
-static void
 test_two_routers_tcp_exchange(void **state)
 {
 	struct lab *lab = *state;
@@ -313,7 +283,7 @@ test_two_routers_tcp_exchange(void **state)
 
 	assert_int_equal(session_table_count(lab->base.a.rt.sessions), 1);
 	assert_int_equal(session_table_count(lab->base.b.rt.sessions), 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 static void
@@ -337,7 +307,7 @@ test_two_routers_udp_exchange(void **state)
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
 	n = svr_test_udp_datagram(l4, 53, 40000, "answer-2", 8);
 	exchange(lab, false, IPPROTO_UDP, l4, n, plain, 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 static void
@@ -359,7 +329,7 @@ test_two_routers_icmp_echo(void **state)
 	exchange(lab, true, proto, l4, n, plain, 1);
 	n = icmp_echo(l4, lab->base.family, false, 0x4242, 2);
 	exchange(lab, false, proto, l4, n, plain, 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 static void
@@ -386,7 +356,7 @@ test_two_routers_false_positive_gets_empty_block(void **state)
 	exchange(lab, false, IPPROTO_UDP, l4, n, empty, 1);
 	assert_int_equal(lab->base.a.rt.stats.false_positive_tx, 1);
 	assert_int_equal(lab->base.b.rt.stats.false_positive_tx, 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 static void
@@ -410,7 +380,7 @@ test_two_routers_one_way_flow_stops_metadata(void **state)
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
 	assert_int_equal(lab->base.b.rt.stats.control_tx, 1);
 	assert_int_equal(lab->base.a.rt.stats.control_rx, 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 /* Puts a UDP packet from A's waypoint to B's straight on B's WAN link; B polls once. */
@@ -466,7 +436,7 @@ test_two_routers_slow_one_way_flow_stops_after_1s(void **state)
 	lab->base.now_ns += 1500000000ull;
 	exchange(lab, true, IPPROTO_UDP, l4, n, plain, 1);
 	assert_int_equal(lab->base.b.rt.stats.control_tx, 1);
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 static void
@@ -589,7 +559,7 @@ test_two_routers_random_model(void **state)
 		}
 		exchange(lab, from_a, f->proto, l4, n, expect, expect_n);
 	}
-	assert_no_drops(lab);
+	svr_test_lab_assert_no_drops(&lab->base);
 }
 
 int
