@@ -28,12 +28,15 @@ static const struct router_config_timeouts timeouts_default = {
 };
 
 static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants",
-    "service_policies", "services", "timeouts", "limits", NULL};
+    "service_policies", "services", "rules", "timeouts", "limits", NULL};
 static const char *const keys_router[] = {"name", "private_key_file", "cipher", "rekey_after_s",
     NULL};
 static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
 static const char *const encryption_names[] = {"auto", "on", "off", NULL};
-static const char *const keys_tenant[] = {"name", NULL};
+static const char *const keys_tenant[] = {"name", "limits", NULL};
+static const char *const keys_tenant_limits[] = {"sessions", "new_sessions_per_s", NULL};
+static const char *const keys_rule[] = {"name", "tenant", "service", "action", NULL};
+static const char *const action_names[] = {"allow", "deny", NULL};
 static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes",
     "nat_pool", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
@@ -122,6 +125,12 @@ router_config_free(struct router_config *cfg)
 		free(s->route_name);
 	}
 	free(cfg->services);
+	for (size_t i = 0; i < cfg->rule_count; i++) {
+		free(cfg->rules[i].name);
+		free(cfg->rules[i].tenant_name);
+		free(cfg->rules[i].service_name);
+	}
+	free(cfg->rules);
 	free(cfg);
 }
 
@@ -218,10 +227,47 @@ read_tenant(struct router_config_reader *r, const json_t *obj, void *item, void 
 {
 	struct router_config_tenant *t = item;
 
+	const json_t *limits;
+	size_t saved;
+
 	(void)ctx;
 	if (!router_config_read_object(r, obj, keys_tenant))
 		return;
 	router_config_read_name(r, obj, "name", true, &t->name);
+	limits = json_object_get(obj, "limits");
+	if (limits == NULL)
+		return;
+	saved = router_config_reader_key(r, "limits");
+	if (router_config_read_object(r, limits, keys_tenant_limits)) {
+		router_config_read_uint(r, limits, "sessions", 1, ROUTER_CONFIG_TENANT_SESSIONS_MAX,
+		    &t->max_sessions);
+		router_config_read_uint(r, limits, "new_sessions_per_s", 1,
+		    ROUTER_CONFIG_TENANT_RATE_MAX, &t->max_new_per_s);
+	}
+	router_config_reader_up(r, saved);
+}
+
+/* Names are resolved (or taken as "any") by the semantic pass. */
+static void
+read_rule(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
+{
+	struct router_config_rule *rule = item;
+	uint8_t choice;
+	size_t saved;
+
+	(void)ctx;
+	if (!router_config_read_object(r, obj, keys_rule))
+		return;
+	router_config_read_name(r, obj, "name", true, &rule->name);
+	router_config_read_name(r, obj, "tenant", true, &rule->tenant_name);
+	router_config_read_name(r, obj, "service", true, &rule->service_name);
+	if (json_object_get(obj, "action") == NULL) {
+		saved = router_config_reader_key(r, "action");
+		router_config_reader_error(r, "missing (expected \"allow\" or \"deny\")");
+		router_config_reader_up(r, saved);
+	} else if (router_config_read_choice(r, obj, "action", action_names, &choice)) {
+		rule->action = choice == 0 ? ROUTER_CONFIG_ACTION_ALLOW : ROUTER_CONFIG_ACTION_DENY;
+	}
 }
 
 static void
@@ -529,7 +575,7 @@ read_service(struct router_config_reader *r, const json_t *obj, void *item, void
 		}
 		router_config_reader_up(r, saved);
 	}
-	read_names(r, obj, "access", true, &s->access_names, &s->access_count);
+	read_names(r, obj, "access", false, &s->access_names, &s->access_count);
 	if (s->access_count > 0)
 		s->access_tenant_ids =
 		    router_config_reader_calloc(r, s->access_count, sizeof(*s->access_tenant_ids));
@@ -634,6 +680,8 @@ read_config(struct router_config_reader *r, const json_t *root, struct router_co
 	    &cfg->policy_count, read_policy, NULL);
 	cfg->services = read_list(r, root, "services", sizeof(*cfg->services), &cfg->service_count,
 	    read_service, NULL);
+	cfg->rules =
+	    read_list(r, root, "rules", sizeof(*cfg->rules), &cfg->rule_count, read_rule, NULL);
 	read_settings(r, root, cfg);
 }
 
@@ -861,6 +909,12 @@ router_config_policy_find(const struct router_config *cfg, const char *name)
 	FIND(cfg->policies, cfg->policy_count);
 }
 
+int
+router_config_rule_find(const struct router_config *cfg, const char *name)
+{
+	FIND(cfg->rules, cfg->rule_count);
+}
+
 static bool
 names_unique(const void *base, size_t stride, size_t offset, size_t n)
 {
@@ -960,8 +1014,38 @@ router_config_is_consistent(const struct router_config *cfg)
 	    !names_unique(cfg->services, sizeof(*cfg->services),
 	        offsetof(struct router_config_service, name), cfg->service_count) ||
 	    !names_unique(cfg->policies, sizeof(*cfg->policies),
-	        offsetof(struct router_config_policy, name), cfg->policy_count))
+	        offsetof(struct router_config_policy, name), cfg->policy_count) ||
+	    !names_unique(cfg->rules, sizeof(*cfg->rules),
+	        offsetof(struct router_config_rule, name), cfg->rule_count))
 		return false;
+	for (size_t i = 0; i < cfg->tenant_count; i++) {
+		const struct router_config_tenant *ten = &cfg->tenants[i];
+
+		if (strcmp(ten->name, "any") == 0 ||
+		    ten->max_sessions > ROUTER_CONFIG_TENANT_SESSIONS_MAX ||
+		    ten->max_new_per_s > ROUTER_CONFIG_TENANT_RATE_MAX)
+			return false;
+	}
+	for (size_t i = 0; i < cfg->service_count; i++)
+		if (strcmp(cfg->services[i].name, "any") == 0)
+			return false;
+	for (size_t i = 0; i < cfg->rule_count; i++) {
+		const struct router_config_rule *rule = &cfg->rules[i];
+
+		if (rule->action != ROUTER_CONFIG_ACTION_ALLOW &&
+		    rule->action != ROUTER_CONFIG_ACTION_DENY)
+			return false;
+		if (rule->tenant_id == ROUTER_CONFIG_ID_ANY ?
+		        strcmp(rule->tenant_name, "any") != 0 :
+		        rule->tenant_id >= cfg->tenant_count ||
+		            strcmp(cfg->tenants[rule->tenant_id].name, rule->tenant_name) != 0)
+			return false;
+		if (rule->service_id == ROUTER_CONFIG_ID_ANY ?
+		        strcmp(rule->service_name, "any") != 0 :
+		        rule->service_id >= cfg->service_count ||
+		            strcmp(cfg->services[rule->service_id].name, rule->service_name) != 0)
+			return false;
+	}
 	for (size_t i = 0; i < cfg->policy_count; i++) {
 		if (!policy_valid(&cfg->policies[i]))
 			return false;

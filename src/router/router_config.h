@@ -13,7 +13,9 @@
  * - addresses and prefixes are valid, prefixes have no host bits set, and a path's
  *   remote has the family of its WAN's waypoint.
  * - every path's probe timers are resolved (path, then peer, then defaults), in range,
- *   and hold_down_max_ms >= hold_down_ms; a service's policy_id names its policy.
+ *   and hold_down_max_ms >= hold_down_ms; a service's policy_id names its policy;
+ * - a rule's tenant_id and service_id name an entry or are ROUTER_CONFIG_ID_ANY, and no
+ *   tenant or service is named "any" (rules use the word for every one).
  *
  * Errors are collected, not stopped at: a parse reports every problem it finds, each
  * with the JSON path of the value at fault (router_config_errors.h).
@@ -72,8 +74,14 @@
 #define ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_MAX_MS     3600000 /* limit of hold_down_max_ms */
 #define ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_DEFAULT_MS 120000
 
+/* Per-tenant limits (policy_limits.h); 0 is no limit. */
+#define ROUTER_CONFIG_TENANT_SESSIONS_MAX 16777216
+#define ROUTER_CONFIG_TENANT_RATE_MAX     1000000
+
 struct router_config_tenant {
 	char *name;
+	uint32_t max_sessions;  /* "limits.sessions": sessions at once; 0: no limit */
+	uint32_t max_new_per_s; /* "limits.new_sessions_per_s"; 0: no limit */
 };
 
 struct router_config_lan {
@@ -217,8 +225,9 @@ struct router_config_service {
 	size_t prefix_count;
 	struct router_config_ports *ports; /* none means every protocol and port */
 	size_t port_count;
-	char **access_names;         /* as written; tenants[access_tenant_ids[i]].name */
-	uint32_t *access_tenant_ids; /* tenants that may reach the service */
+	/* Tenants that may reach the service: each an implicit allow rule (may be none). */
+	char **access_names; /* as written; tenants[access_tenant_ids[i]].name */
+	uint32_t *access_tenant_ids;
 	size_t access_count;
 	uint8_t route_kind; /* enum router_config_route_kind */
 	char *route_name;
@@ -226,6 +235,28 @@ struct router_config_service {
 	bool has_address;
 	struct addr address; /* the address hosts of other sites use; the egress translates it
 	                        to the service's one host prefix, the real server */
+};
+
+enum router_config_action {
+	ROUTER_CONFIG_ACTION_ALLOW = 1,
+	ROUTER_CONFIG_ACTION_DENY = 2,
+};
+
+/* "any" in a rule: every tenant, or every service. */
+#define ROUTER_CONFIG_ID_ANY UINT32_MAX
+
+/*
+ * An access rule (docs/policy.md): (tenant or any, service or any, allow or deny). A
+ * deny that matches a session wins over every allow; with no allow, a session is
+ * refused (zero trust). Each services[].access entry is an implicit allow rule too.
+ */
+struct router_config_rule {
+	char *name;
+	char *tenant_name;  /* as written: a tenant's name or "any" */
+	uint32_t tenant_id; /* index into tenants, or ROUTER_CONFIG_ID_ANY */
+	char *service_name; /* as written: a service's name or "any" */
+	uint32_t service_id;
+	uint8_t action; /* enum router_config_action */
 };
 
 /* Idle timeouts in seconds, defaults filled in (session/session_table.h). */
@@ -264,6 +295,8 @@ struct router_config {
 	size_t policy_count;
 	struct router_config_service *services;
 	size_t service_count;
+	struct router_config_rule *rules; /* in order; names unique */
+	size_t rule_count;
 	struct router_config_timeouts timeouts;
 	uint32_t sessions_max;
 };
@@ -302,5 +335,6 @@ int router_config_peer_find(const struct router_config *cfg, const char *name);
 int router_config_lan_find(const struct router_config *cfg, const char *name);
 int router_config_wan_find(const struct router_config *cfg, const char *name);
 int router_config_policy_find(const struct router_config *cfg, const char *name);
+int router_config_rule_find(const struct router_config *cfg, const char *name);
 
 #endif

@@ -445,10 +445,63 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 	free(seen);
 }
 
+/* "any" means every tenant or service in a rule, so no tenant or service may be named so. */
+static void
+check_reserved(struct router_config_reader *r, const char *list, const char *name, size_t i)
+{
+	size_t saved;
+
+	if (name == NULL || strcmp(name, "any") != 0)
+		return;
+	saved = router_config_reader_key(r, list);
+	router_config_reader_index(r, i);
+	router_config_reader_key(r, "name");
+	router_config_reader_error(r,
+	    "\"any\" is reserved (a rule's \"any\" means every one; choose another name)");
+	router_config_reader_up(r, saved);
+}
+
+/* Resolves a rule's tenant or service at key: "any", or an entry's name. */
+static void
+check_rule_ref(struct router_config_reader *r, const char *key, const char *name,
+    const struct name_index *idx, uint32_t *id)
+{
+	size_t at;
+
+	if (name == NULL)
+		return;
+	if (strcmp(name, "any") == 0) {
+		*id = ROUTER_CONFIG_ID_ANY;
+		return;
+	}
+	at = router_config_reader_key(r, key);
+	resolve(r, idx, name, id);
+	router_config_reader_up(r, at);
+}
+
+static void
+check_rules(struct router_config_reader *r, struct router_config *cfg,
+    const struct name_index *tenants, const struct name_index *services)
+{
+	for (size_t i = 0; i < cfg->tenant_count; i++)
+		check_reserved(r, "tenants", cfg->tenants[i].name, i);
+	for (size_t i = 0; i < cfg->service_count; i++)
+		check_reserved(r, "services", cfg->services[i].name, i);
+	for (size_t i = 0; i < cfg->rule_count; i++) {
+		struct router_config_rule *rule = &cfg->rules[i];
+		size_t saved = router_config_reader_key(r, "rules");
+
+		router_config_reader_index(r, i);
+		check_rule_ref(r, "tenant", rule->tenant_name, tenants, &rule->tenant_id);
+		check_rule_ref(r, "service", rule->service_name, services, &rule->service_id);
+		router_config_reader_up(r, saved);
+	}
+}
+
 void
 router_config_check(struct router_config_reader *r, struct router_config *cfg)
 {
-	struct name_index tenants, lans, wans, peers, services, policies;
+	struct name_index tenants, lans, wans, peers, services, policies, rules;
 
 	name_index_build(r, &tenants, "tenants", "a tenant", cfg->tenants,
 	    offsetof(struct router_config_tenant, name), sizeof(*cfg->tenants), cfg->tenant_count);
@@ -463,12 +516,15 @@ router_config_check(struct router_config_reader *r, struct router_config *cfg)
 	    cfg->service_count);
 	name_index_build(r, &policies, "service_policies", "a service policy", cfg->policies,
 	    offsetof(struct router_config_policy, name), sizeof(*cfg->policies), cfg->policy_count);
+	name_index_build(r, &rules, "rules", "a rule", cfg->rules,
+	    offsetof(struct router_config_rule, name), sizeof(*cfg->rules), cfg->rule_count);
 	if (!r->has_oom) {
 		check_lans(r, cfg, &tenants);
 		check_devices(r, cfg);
 		check_peers(r, cfg, &wans);
 		check_peer_keys(r, cfg);
 		check_services(r, cfg, &tenants, &peers, &lans, &policies);
+		check_rules(r, cfg, &tenants, &services);
 	}
 	name_index_fini(&tenants);
 	name_index_fini(&lans);
@@ -476,4 +532,5 @@ router_config_check(struct router_config_reader *r, struct router_config *cfg)
 	name_index_fini(&peers);
 	name_index_fini(&services);
 	name_index_fini(&policies);
+	name_index_fini(&rules);
 }

@@ -296,13 +296,12 @@ test_router_config_parse_unknown_keys(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'authority': 'acme'}",
 	    "$.authority: unknown key (expected one of: router, lan, wan, peers, tenants, "
-	    "service_policies, services, timeouts, limits)\n");
+	    "service_policies, services, rules, timeouts, limits)\n");
 	expect_errors("{'router': {'name': 'r', 'x y': 1}}",
 	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
 	    "rekey_after_s)\n");
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'breakout': 'inet'}}]}",
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].route.breakout: unknown key (expected one of: peer, lan)\n"
 	    "$.services[0].route: expected exactly one of \"peer\" or \"lan\"\n");
 	expect_errors("{" ROUTER ", 'timeouts': {'tcp_s': 5}}",
@@ -332,7 +331,6 @@ test_router_config_parse_wrong_types(void **state)
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': '10.0.0.0/8', "
 	              "'access': [], 'route': {'lan': 'l'}}]}",
 	    "$.services[0].prefixes: expected an array, got a string\n"
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].route.lan: \"l\" is not a lan (known: none defined)\n");
 }
 
@@ -355,7 +353,6 @@ test_router_config_parse_missing_required(void **state)
 	    "$.peers[0].paths[0].remote: missing (expected an IPv4 or IPv6 address)\n");
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': [], 'access': []}]}",
 	    "$.services[0].prefixes: expected at least 1 entry, got 0\n"
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].route: missing (expected {\"peer\": NAME} or {\"lan\": NAME})\n");
 }
 
@@ -452,7 +449,6 @@ test_router_config_parse_bad_addresses_and_prefixes(void **state)
 	    "network address, e.g. \"10.1.0.0/24\")\n"
 	    "$.services[0].prefixes[4]: \"x\" is not a prefix (expected an address and length "
 	    "like \"10.1.0.0/24\" or \"2001:db8::/64\")\n"
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].route.lan: \"l\" is not a lan (known: none defined)\n");
 	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
 	              "'192.0.2.1/32'}]}",
@@ -509,7 +505,6 @@ test_router_config_parse_route_and_families(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'peer': 'p', 'lan': 'l'}}]}",
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].route: has both \"peer\" and \"lan\" (expected exactly one of them)\n");
 	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
 	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
@@ -520,7 +515,6 @@ test_router_config_parse_route_and_families(void **state)
 	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
 	              "'192.0.2.2'}]}], 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'peer': 'p'}, 'address': '2001:db8::9'}]}",
-	    "$.services[0].access: expected at least 1 entry, got 0\n"
 	    "$.services[0].address: a service with an address needs exactly one host prefix (the "
 	    "real server the egress translates the address to)\n"
 	    "$.services[0].address: IPv6 address, but the service has no IPv6 prefix (the egress "
@@ -1160,6 +1154,82 @@ test_router_config_parse_udp_transform(void **state)
 	    "$.peers[0].paths[0].udp_transform: expected true or false, got a string\n");
 }
 
+#define RULES_BASE                                                                                    \
+	ROUTER                                                                                        \
+	    ", 'tenants': [{'name': 'corp', 'limits': {'sessions': 100, 'new_sessions_per_s': 50}}, " \
+	    "{'name': 'guest'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "           \
+	    "'192.0.2.2'}]}], 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': '192.0.2.1'}], "    \
+	    "'services': [{'name': 'web', 'prefixes': ['10.2.0.0/24'], 'route': {'peer': 'p'}}, "     \
+	    "{'name': 'db', 'prefixes': ['10.3.0.0/24'], 'access': ['guest'], "                       \
+	    "'route': {'peer': 'p'}}]"
+
+static void
+test_router_config_parse_rules_and_limits(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    "{" RULES_BASE ", 'rules': [{'name': 'corp-web', 'tenant': 'corp', "
+	    "'service': 'web', 'action': 'allow'}, {'name': 'no-guest', 'tenant': "
+	    "'guest', 'service': 'any', 'action': 'deny'}, {'name': 'all', 'tenant': "
+	    "'any', 'service': 'any', 'action': 'allow'}]}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(router_config_is_consistent(p.cfg));
+	assert_int_equal(p.cfg->rule_count, 3);
+	assert_string_equal(p.cfg->rules[0].name, "corp-web");
+	assert_int_equal(p.cfg->rules[0].tenant_id, 0);
+	assert_int_equal(p.cfg->rules[0].service_id, 0);
+	assert_int_equal(p.cfg->rules[0].action, ROUTER_CONFIG_ACTION_ALLOW);
+	assert_int_equal(p.cfg->rules[1].tenant_id, 1);
+	assert_int_equal(p.cfg->rules[1].service_id, ROUTER_CONFIG_ID_ANY);
+	assert_int_equal(p.cfg->rules[1].action, ROUTER_CONFIG_ACTION_DENY);
+	assert_int_equal(p.cfg->rules[2].tenant_id, ROUTER_CONFIG_ID_ANY);
+	assert_int_equal(router_config_rule_find(p.cfg, "no-guest"), 1);
+	assert_int_equal(p.cfg->tenants[0].max_sessions, 100);
+	assert_int_equal(p.cfg->tenants[0].max_new_per_s, 50);
+	assert_int_equal(p.cfg->tenants[1].max_sessions, 0);
+	assert_int_equal(p.cfg->tenants[1].max_new_per_s, 0);
+	/* A service without "access" is fine: without a rule, nobody reaches it. */
+	assert_int_equal(p.cfg->services[0].access_count, 0);
+	assert_int_equal(p.cfg->services[1].access_count, 1);
+	parsed_fini(&p);
+
+	/* No rules at all is valid too (everything is denied). */
+	parse_json(&p, "{" RULES_BASE "}");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cfg->rule_count, 0);
+	parsed_fini(&p);
+}
+
+static void
+test_router_config_parse_rule_errors(void **state)
+{
+	(void)state;
+	expect_errors(
+	    "{" RULES_BASE ", 'rules': [{'name': 'a', 'tenant': 'corp2', 'service': "
+	    "'web', 'action': 'allow'}, {'name': 'b', 'tenant': 'any', 'service': 'mail', "
+	    "'action': 'deny'}, {'name': 'a', 'tenant': 'corp', 'service': 'web', "
+	    "'action': 'permit'}, {'tenant': 'corp', 'service': 'web', 'colour': 1}]}",
+	    "$.rules[2].action: \"permit\" is not one of \"allow\", \"deny\"\n"
+	    "$.rules[3].colour: unknown key (expected one of: name, tenant, service, action)\n"
+	    "$.rules[3].name: missing (expected a name)\n"
+	    "$.rules[3].action: missing (expected \"allow\" or \"deny\")\n"
+	    "$.rules[2].name: duplicate name \"a\" (also $.rules[0].name)\n"
+	    "$.rules[0].tenant: \"corp2\" is not a tenant (known: corp, guest)\n"
+	    "$.rules[1].service: \"mail\" is not a service (known: db, web)\n");
+	expect_errors("{" ROUTER ", 'tenants': [{'name': 'any', 'limits': {'sessions': 0, "
+	              "'new_sessions_per_s': 'x', 'burst': 1}}], 'rules': {}}",
+	    "$.tenants[0].limits.burst: unknown key (expected one of: sessions, new_sessions_per_s)\n"
+	    "$.tenants[0].limits.sessions: 0 is out of range (expected 1 to 16777216)\n"
+	    "$.tenants[0].limits.new_sessions_per_s: expected an integer from 1 to 1000000, got a "
+	    "string\n"
+	    "$.rules: expected an array, got an object\n"
+	    "$.tenants[0].name: \"any\" is reserved (a rule's \"any\" means every one; choose "
+	    "another name)\n");
+}
+
 int
 main(void)
 {
@@ -1190,6 +1260,8 @@ main(void)
 	    cmocka_unit_test(test_router_config_parse_service_policy_errors),
 	    cmocka_unit_test(test_router_config_parse_probe_defaults_and_overrides),
 	    cmocka_unit_test(test_router_config_parse_probe_errors),
+	    cmocka_unit_test(test_router_config_parse_rules_and_limits),
+	    cmocka_unit_test(test_router_config_parse_rule_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
