@@ -88,9 +88,14 @@
 	X(PROBE_BAD_TAG, "probe-bad-tag")                                                          \
 	X(PROBE_REPLAY, "probe-replay")                                                            \
 	/* the router's worker (src/router/router_worker.c) */                                     \
-	X(ROUTER_NO_SERVICE, "router-no-service")                                                  \
 	X(ROUTER_LOCAL_SCOPE, "router-local-scope")                                                \
-	X(ROUTER_ACCESS_DENIED, "router-access-denied")                                            \
+	/* access policy (src/policy, applied by the router's worker) */                           \
+	X(POLICY_NO_TENANT, "policy-no-tenant")                                                    \
+	X(POLICY_NO_SERVICE, "policy-no-service")                                                  \
+	X(POLICY_DENIED, "policy-denied")                                                          \
+	X(POLICY_NO_RULE, "policy-no-rule")                                                        \
+	X(POLICY_TENANT_SESSION_LIMIT, "policy-tenant-session-limit")                              \
+	X(POLICY_TENANT_RATE_LIMIT, "policy-tenant-rate-limit")                                    \
 	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
 	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \
 	X(ROUTER_NAT_UNAVAILABLE, "router-nat-unavailable")                                        \

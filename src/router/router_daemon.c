@@ -88,12 +88,31 @@ struct router_daemon {
 	bool thread_running;
 	atomic_bool stop;
 	struct daemon_mailbox mbox;
+	struct router_worker_what_if what_if; /* policy_test: filled before asking the worker */
 	struct router_api *api;
 	uint64_t started_ns;
 	uint64_t reloads;
 };
 
 /* ---- setup and teardown ---------------------------------------------------------------- */
+
+/* An access entry or an allow rule may let tenant reach service svc (deny rules aside). */
+static bool
+daemon_service_allows(const struct router_config *cfg, size_t svc, uint32_t tenant)
+{
+	for (size_t a = 0; a < cfg->services[svc].access_count; a++)
+		if (cfg->services[svc].access_tenant_ids[a] == tenant)
+			return true;
+	for (size_t r = 0; r < cfg->rule_count; r++) {
+		const struct router_config_rule *rule = &cfg->rules[r];
+
+		if (rule->action == ROUTER_CONFIG_ACTION_ALLOW &&
+		    (rule->tenant_id == ROUTER_CONFIG_ID_ANY || rule->tenant_id == tenant) &&
+		    (rule->service_id == ROUTER_CONFIG_ID_ANY || rule->service_id == svc))
+			return true;
+	}
+	return false;
+}
 
 static int
 daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
@@ -114,14 +133,18 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 
 		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER)
 			continue;
-		/* Into the first segment admitted: per-tenant routing comes with policy. */
+		/*
+		 * Into the first segment whose tenant an access entry or an allow rule names;
+		 * else the first segment, so the policy sees (and counts) what it refuses.
+		 * Per-tenant routing (by input interface) is still to come.
+		 */
 		for (size_t l = 0; l < cfg->lan_count && lan == cfg->lan_count; l++)
-			for (size_t a = 0; a < svc->access_count; a++)
-				if (svc->access_tenant_ids[a] == cfg->lans[l].tenant_id)
-					lan = l;
+			if (daemon_service_allows(cfg, i, cfg->lans[l].tenant_id))
+				lan = l;
+		if (lan == cfg->lan_count && cfg->lan_count > 0)
+			lan = 0;
 		if (lan == cfg->lan_count) {
-			log_warning("service %s: no LAN segment's tenant may use it; no route",
-			    svc->name);
+			log_warning("service %s: no LAN segment; no route", svc->name);
 			continue;
 		}
 		/* Hosts reach a service with an address at that address, not its prefixes. */
@@ -747,9 +770,34 @@ daemon_answer_paths(struct router_daemon *d)
 	return json_pack("{s:o, s:o}", "sessions", counts, "failovers", events);
 }
 
+/* `policy test`: the engine's decision for d->what_if, live packets' code, no packet. */
+static json_t *
+daemon_answer_policy_test(struct router_daemon *d)
+{
+	struct router_worker_verdict *v = malloc(sizeof(*v));
+	json_t *o;
+
+	if (v == NULL)
+		return NULL;
+	if (router_worker_policy_test(d->worker, &d->what_if, v) < 0) {
+		free(v);
+		return NULL;
+	}
+	o = json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "segment",
+	    d->cfg->lans[d->what_if.lan].name, "tenant", v->tenant[0] ? v->tenant : NULL, "service",
+	    v->service[0] ? v->service : NULL, "verdict", v->verdict, "allowed", v->allowed, "rule",
+	    v->rule[0] ? v->rule : NULL, "route", v->route[0] ? v->route : NULL, "path",
+	    v->path[0] ? v->path : NULL, "limit", v->limit[0] ? v->limit : NULL, "drop",
+	    v->drop[0] ? v->drop : NULL, "explanation", v->explanation);
+	free(v);
+	return o;
+}
+
 static json_t *
 daemon_answer(struct router_daemon *d, const char *cmd, const json_t *args)
 {
+	if (strcmp(cmd, "policy_test") == 0)
+		return daemon_answer_policy_test(d);
 	if (strcmp(cmd, "session") == 0)
 		return daemon_answer_session(d, args);
 	if (strcmp(cmd, "paths") == 0)
@@ -821,6 +869,128 @@ daemon_api_session(const json_t *args, json_t **result, struct router_api_error 
 		return -ENOENT;
 	}
 	return rc;
+}
+
+/* A protocol by name ("tcp", "udp", "icmp", "icmpv6") or number (0-255); -1 if neither. */
+static int
+daemon_proto_parse(const json_t *v)
+{
+	static const struct {
+		const char *name;
+		int number;
+	} names[] = {{"tcp", IPPROTO_TCP}, {"udp", IPPROTO_UDP}, {"icmp", IPPROTO_ICMP},
+	    {"icmpv6", IPPROTO_ICMPV6}, {"sctp", IPPROTO_SCTP}};
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 && json_integer_value(v) <= 255 ?
+		    (int)json_integer_value(v) :
+		    -1;
+	for (size_t i = 0; json_is_string(v) && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(json_string_value(v), names[i].name) == 0)
+			return names[i].number;
+	return -1;
+}
+
+static bool
+daemon_lan_holds(const struct router_config_lan *lan, const struct addr *a)
+{
+	for (size_t i = 0; i < lan->prefix_count; i++)
+		if (prefix_contains(&lan->prefixes[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * `policy test`: checks the question here (the worker only answers it), picks the LAN
+ * segment the packet would arrive on (the one named; else the tenant's segment holding
+ * src, or its first; else the segment holding src), then asks the worker.
+ */
+static int
+daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	static const char *const keys[] = {"tenant", "segment", "src", "dst", "proto", "port",
+	    "sni", NULL};
+	struct router_daemon *d = ctx;
+	const struct router_config *cfg = d->cfg;
+	struct router_worker_what_if *wi = &d->what_if;
+	const char *tenant = json_string_value(json_object_get(args, "tenant"));
+	const char *segment = json_string_value(json_object_get(args, "segment"));
+	const char *src = json_string_value(json_object_get(args, "src"));
+	const char *dst = json_string_value(json_object_get(args, "dst"));
+	const json_t *port = json_object_get(args, "port"), *sni = json_object_get(args, "sni");
+	const char *key;
+	const json_t *value;
+	int t = -1, proto;
+	size_t lan = cfg->lan_count;
+
+	json_object_foreach((json_t *)args, key, value)
+	{
+		size_t k = 0;
+
+		while (keys[k] != NULL && strcmp(keys[k], key) != 0)
+			k++;
+		if (keys[k] == NULL)
+			return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+			    "unknown argument \"%s\" (expected tenant, segment, src, dst, proto, "
+			    "port, sni)",
+			    key);
+	}
+	memset(wi, 0, sizeof(*wi));
+	if (src == NULL || addr_parse(src, &wi->src) < 0)
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "src: expected the source address (e.g. \"10.1.0.10\")");
+	if (dst == NULL || addr_parse(dst, &wi->dst) < 0)
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "dst: expected the destination address (e.g. \"10.2.0.10\")");
+	if (wi->src.family != wi->dst.family)
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "src and dst are of different address families");
+	proto = daemon_proto_parse(json_object_get(args, "proto"));
+	if (proto < 0)
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "proto: expected tcp, udp, icmp, icmpv6, sctp or a number 0-255");
+	wi->proto = (uint8_t)proto;
+	if (port != NULL &&
+	    (!json_is_integer(port) || json_integer_value(port) < 0 ||
+	        json_integer_value(port) > 65535))
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "port: expected an integer 0-65535");
+	wi->dst_port = (uint16_t)json_integer_value(port);
+	if (sni != NULL &&
+	    (!json_is_string(sni) || json_string_length(sni) == 0 || json_string_length(sni) > 253))
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "sni: expected a server name of 1 to 253 characters");
+	wi->sni = json_string_value(sni);
+	if (json_object_get(args, "tenant") != NULL &&
+	    (tenant == NULL || (t = router_config_tenant_find(cfg, tenant)) < 0))
+		return router_api_error_set(err, "not-found", "no tenant %s here",
+		    tenant != NULL ? tenant : "(not a string)");
+	if (json_object_get(args, "segment") != NULL) {
+		int l = segment != NULL ? router_config_lan_find(cfg, segment) : -ENOENT;
+
+		if (l < 0)
+			return router_api_error_set(err, "not-found", "no LAN segment %s here",
+			    segment != NULL ? segment : "(not a string)");
+		if (t >= 0 && cfg->lans[l].tenant_id != (uint32_t)t)
+			return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+			    "segment %s belongs to tenant %s, not %s", segment,
+			    cfg->tenants[cfg->lans[l].tenant_id].name, tenant);
+		lan = (size_t)l;
+	}
+	for (size_t l = 0; lan == cfg->lan_count && l < cfg->lan_count; l++)
+		if ((t < 0 || cfg->lans[l].tenant_id == (uint32_t)t) &&
+		    daemon_lan_holds(&cfg->lans[l], &wi->src))
+			lan = l;
+	for (size_t l = 0; lan == cfg->lan_count && t >= 0 && l < cfg->lan_count; l++)
+		if (cfg->lans[l].tenant_id == (uint32_t)t)
+			lan = l;
+	if (lan == cfg->lan_count)
+		return t >= 0 ? router_api_error_set(err, "not-found",
+		                    "tenant %s has no LAN segment on this router", tenant) :
+		                router_api_error_set(err, "not-found",
+		                    "no LAN segment holds %s; give the tenant or the segment", src);
+	wi->lan = (uint32_t)lan;
+	return daemon_api_ask(args, result, err, ctx, "policy_test");
 }
 
 /* `show paths`: the prober's view (this thread) with the worker's session counts. */
@@ -1186,6 +1356,7 @@ daemon_api_open(struct router_daemon *d)
 	    {"interfaces", daemon_api_interfaces},
 	    {"config", daemon_api_config},
 	    {"reload", daemon_api_reload},
+	    {"policy_test", daemon_api_policy_test},
 	};
 	struct router_api_config ac;
 	struct group *grp;

@@ -11,6 +11,8 @@
 #include "path/path_select.h"
 #include "pkt/pkt_frag.h"
 #include "pkt/pkt_parse.h"
+#include "policy/policy_engine.h"
+#include "policy/policy_limits.h"
 #include "svr/svr_meta.h"
 #include "svr/svr_waypoint.h"
 
@@ -56,6 +58,15 @@ struct router_worker {
 	/* Per LAN segment with a "nat_pool": the address clients take, and its ports. */
 	struct addr *nat_addr;
 	struct svr_waypoint_ports **nat_ports;
+	/*
+	 * Access policy (docs/policy.md): the ingress decides among the services routed to
+	 * peers, a segment per LAN; the egress re-checks the rules for the services routed
+	 * to LANs, a segment per tenant (segment id = tenant id, the one the metadata names).
+	 */
+	struct policy *ingress_policy, *egress_policy;
+	struct policy_limits *limits;    /* per tenant, ingress sessions */
+	uint32_t *implicit_rule_service; /* rule id - rule_count -> service, for names */
+	bool first_released;             /* set by on_release: svr_lan_first let go */
 	struct io_port *const *lan_ports;
 	struct io_port *const *wan_ports;
 	/* Per output port, the packets of the current pass waiting to be sent. */
@@ -77,18 +88,254 @@ router_worker_nat_ports(uint8_t proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
-/* A session ends: return the NAT port it took (svr calls this from svr_session_release). */
+/*
+ * A session ends (svr calls this from svr_session_release): an ingress session gives its
+ * tenant's place back; an egress one returns the NAT port it took.
+ */
 static void
 router_worker_on_release(const struct session *s, void *arg)
 {
 	struct router_worker *w = arg;
 
+	if (s->role == SESSION_ROLE_INGRESS && s->tenant_id < w->cfg->lan_count) {
+		policy_limits_release(w->limits, w->cfg->lans[s->tenant_id].tenant_id);
+		w->first_released = true;
+		return;
+	}
 	if (!(s->flags & SVR_SESSION_NAT) || s->role != SESSION_ROLE_EGRESS ||
 	    s->tenant_id >= w->cfg->lan_count || w->nat_ports[s->tenant_id] == NULL ||
 	    memcmp(s->lan_key.dst, w->nat_addr[s->tenant_id].bytes, 16) != 0 ||
 	    !router_worker_nat_ports(s->lan_key.proto))
 		return;
 	svr_waypoint_ports_put(w->nat_ports[s->tenant_id], s->lan_key.dport);
+}
+
+/* ---- access policy: built from the snapshot, asked once per new session ------------------ */
+
+/* Config port specs as the engine's: ICMP covers ICMPv6 too, so both are listed. */
+static size_t
+router_worker_policy_ports(const struct router_config_service *svc, struct policy_port_range *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < svc->port_count; i++) {
+		const struct router_config_ports *pr = &svc->ports[i];
+
+		if (pr->proto == ROUTER_CONFIG_PROTO_ICMP) {
+			out[n++] = (struct policy_port_range){IPPROTO_ICMP, 0, 65535};
+			out[n++] = (struct policy_port_range){IPPROTO_ICMPV6, 0, 65535};
+		} else {
+			out[n++] =
+			    (struct policy_port_range){pr->proto, pr->port_first, pr->port_last};
+		}
+	}
+	return n;
+}
+
+/*
+ * The policy of the services routed by route_kind (ROUTER_CONFIG_ROUTE_PEER: the
+ * ingress's, segments are the LANs; _LAN: the egress's, one segment per tenant, services
+ * keyed by id). Rules:
+ * the explicit ones that name such a service or any, then each access entry as an
+ * allow. Ids are config indices (implicit rules: rule_count + k), so both policies
+ * report the same ids.
+ */
+static int
+router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct policy **out)
+{
+	const struct router_config *cfg = w->cfg;
+	struct policy_config pc;
+	struct policy_segment_config *segs = NULL;
+	struct policy_tenant_config *tenants = NULL;
+	struct policy_service_config *svcs = NULL;
+	struct policy_rule_config *rules = NULL;
+	struct prefix *prefixes = NULL;
+	struct policy_port_range *ports = NULL;
+	char **names = NULL;
+	size_t nseg, nprefix = 0, nport = 0, naccess = 0, k = 0, implicit = 0;
+	char err[256];
+	int rc = -ENOMEM;
+
+	nseg = route_kind == ROUTER_CONFIG_ROUTE_PEER ? cfg->lan_count : cfg->tenant_count;
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		nprefix += cfg->services[i].prefix_count;
+		nport += 2 * cfg->services[i].port_count;
+		naccess += cfg->services[i].access_count;
+	}
+	memset(&pc, 0, sizeof(pc));
+	segs = calloc(nseg + 1, sizeof(*segs));
+	tenants = calloc(cfg->tenant_count + 1, sizeof(*tenants));
+	svcs = calloc(cfg->service_count + 1, sizeof(*svcs));
+	rules = calloc(cfg->rule_count + naccess + 1, sizeof(*rules));
+	prefixes = calloc(nprefix + 1, sizeof(*prefixes));
+	ports = calloc(nport + cfg->service_count + 1, sizeof(*ports));
+	names = calloc(cfg->service_count + 1, sizeof(*names));
+	if (segs == NULL || tenants == NULL || svcs == NULL || rules == NULL || prefixes == NULL ||
+	    ports == NULL || names == NULL)
+		goto out;
+	for (size_t i = 0; i < nseg; i++) {
+		bool ingress = route_kind == ROUTER_CONFIG_ROUTE_PEER;
+
+		segs[i].id = (uint32_t)i;
+		segs[i].name = ingress ? cfg->lans[i].name : cfg->tenants[i].name;
+		segs[i].default_tenant_id = ingress ? cfg->lans[i].tenant_id : (uint32_t)i;
+	}
+	pc.segments = segs;
+	pc.segment_count = nseg;
+	for (size_t i = 0; i < cfg->tenant_count; i++) {
+		tenants[i].id = (uint32_t)i;
+		tenants[i].name = cfg->tenants[i].name;
+		tenants[i].max_sessions = cfg->tenants[i].max_sessions;
+		tenants[i].max_new_per_s = cfg->tenants[i].max_new_per_s;
+	}
+	pc.tenants = tenants;
+	pc.tenant_count = cfg->tenant_count;
+	nprefix = nport = 0;
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct router_config_service *cs = &cfg->services[i];
+		struct policy_service_config *ps = &svcs[pc.service_count];
+
+		if (cs->route_kind != route_kind)
+			continue;
+		ps->id = (uint32_t)i;
+		ps->name = cs->name;
+		ps->prefixes = &prefixes[nprefix];
+		ps->ports = &ports[nport];
+		if (route_kind == ROUTER_CONFIG_ROUTE_LAN) {
+			/*
+			 * The egress knows the service by the name in the metadata, not by the
+			 * destination (services may share prefixes, told apart by ports only at
+			 * the ingress): each is keyed by its id as a TCP port, so a query for
+			 * that port finds exactly it, and the engine's rules decide.
+			 */
+			ports[nport++] =
+			    (struct policy_port_range){IPPROTO_TCP, (uint16_t)i, (uint16_t)i};
+			ps->port_count = 1;
+			ps->route_kind = POLICY_ROUTE_LAN;
+			ps->route_target_id = cs->route_id;
+			ps->route_target_name = cs->route_name;
+			pc.service_count++;
+			continue;
+		}
+		/* Hosts reach a service with an address at that address only. */
+		if (cs->has_address) {
+			prefix_from_addr(&prefixes[nprefix++], &cs->address,
+			    addr_bits(&cs->address));
+			ps->prefix_count = 1;
+		} else {
+			memcpy(&prefixes[nprefix], cs->prefixes,
+			    cs->prefix_count * sizeof(*prefixes));
+			nprefix += cs->prefix_count;
+			ps->prefix_count = cs->prefix_count;
+		}
+		ps->port_count = router_worker_policy_ports(cs, &ports[nport]);
+		nport += ps->port_count;
+		ps->route_kind =
+		    route_kind == ROUTER_CONFIG_ROUTE_PEER ? POLICY_ROUTE_PEER : POLICY_ROUTE_LAN;
+		ps->route_target_id = cs->route_id;
+		ps->route_target_name = cs->route_name;
+		pc.service_count++;
+	}
+	pc.services = svcs;
+	for (size_t i = 0; i < cfg->rule_count; i++) {
+		const struct router_config_rule *cr = &cfg->rules[i];
+
+		if (cr->service_id != ROUTER_CONFIG_ID_ANY &&
+		    cfg->services[cr->service_id].route_kind != route_kind)
+			continue;
+		rules[k++] = (struct policy_rule_config){.id = (uint32_t)i,
+		    .name = cr->name,
+		    .tenant_id =
+		        cr->tenant_id == ROUTER_CONFIG_ID_ANY ? POLICY_ID_ANY : cr->tenant_id,
+		    .service_id =
+		        cr->service_id == ROUTER_CONFIG_ID_ANY ? POLICY_ID_ANY : cr->service_id,
+		    .action = cr->action == ROUTER_CONFIG_ACTION_DENY ? POLICY_DENY : POLICY_ALLOW};
+	}
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct router_config_service *cs = &cfg->services[i];
+
+		if (cs->access_count > 0 && asprintf(&names[i], "%s.access", cs->name) < 0) {
+			names[i] = NULL;
+			goto out;
+		}
+		for (size_t j = 0; j < cs->access_count; j++, implicit++) {
+			if (cs->route_kind != route_kind)
+				continue;
+			rules[k++] = (struct policy_rule_config){.id = (uint32_t)(cfg->rule_count +
+			                                             implicit),
+			    .name = names[i],
+			    .tenant_id = cs->access_tenant_ids[j],
+			    .service_id = (uint32_t)i,
+			    .action = POLICY_ALLOW};
+		}
+	}
+	pc.rules = rules;
+	pc.rule_count = k;
+	rc = policy_new(&pc, out, err, sizeof(err));
+out:
+	for (size_t i = 0; names != NULL && i < cfg->service_count; i++)
+		free(names[i]);
+	free(names);
+	free(ports);
+	free(prefixes);
+	free(rules);
+	free(svcs);
+	free(tenants);
+	free(segs);
+	return rc;
+}
+
+static int
+router_worker_policies_new(struct router_worker *w)
+{
+	const struct router_config *cfg = w->cfg;
+	size_t naccess = 0, k = 0;
+	int rc;
+
+	rc = router_worker_policy_new(w, ROUTER_CONFIG_ROUTE_PEER, &w->ingress_policy);
+	if (rc == 0)
+		rc = router_worker_policy_new(w, ROUTER_CONFIG_ROUTE_LAN, &w->egress_policy);
+	if (rc < 0)
+		return rc;
+	w->limits = policy_limits_new(w->ingress_policy);
+	for (size_t i = 0; i < cfg->service_count; i++)
+		naccess += cfg->services[i].access_count;
+	w->implicit_rule_service = calloc(naccess + 1, sizeof(*w->implicit_rule_service));
+	if (w->limits == NULL || w->implicit_rule_service == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->service_count; i++)
+		for (size_t j = 0; j < cfg->services[i].access_count; j++)
+			w->implicit_rule_service[k++] = (uint32_t)i;
+	return 0;
+}
+
+static enum pkt_drop_reason
+router_worker_policy_reason(uint8_t verdict)
+{
+	switch (verdict) {
+	case POLICY_VERDICT_DENY_BY_RULE:
+		return PKT_DROP_POLICY_DENIED;
+	case POLICY_VERDICT_NO_RULE:
+		return PKT_DROP_POLICY_NO_RULE;
+	case POLICY_VERDICT_NO_TENANT:
+		return PKT_DROP_POLICY_NO_TENANT;
+	default:
+		return PKT_DROP_POLICY_NO_SERVICE;
+	}
+}
+
+/* The engine's question for a packet from LAN segment lan. */
+static void
+router_worker_query(const struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
+    struct policy_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->segment_id = lan;
+	pkt_info_src(&p->info, p->buf + p->head, &q->src);
+	pkt_info_dst(&p->info, p->buf + p->head, &q->dst);
+	q->proto = p->info.l4_proto;
+	q->dst_port = p->info.dport;
+	q->now_ns = w->now_ns;
 }
 
 /* ---- paths: policies, measurements, selection and failover ---------------------------- */
@@ -428,6 +675,10 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->peer_keys = calloc(cfg->peer_count ? cfg->peer_count : 1, sizeof(*w->peer_keys));
 	if (w->peer_keys == NULL || router_worker_paths_new(w) < 0)
 		goto fail;
+	rc = router_worker_policies_new(w);
+	if (rc < 0)
+		goto fail;
+	rc = -ENOMEM;
 	for (i = 0; i < cfg->peer_count; i++)
 		svr_peer_keys_init(&w->peer_keys[i]);
 	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
@@ -520,6 +771,10 @@ router_worker_free(struct router_worker *w)
 	for (size_t i = 0; w->peer_keys != NULL && i < w->cfg->peer_count; i++)
 		svr_peer_keys_fini(&w->peer_keys[i]);
 	free(w->peer_keys);
+	policy_free(w->ingress_policy);
+	policy_free(w->egress_policy);
+	policy_limits_free(w->limits);
+	free(w->implicit_rule_service);
 	for (size_t i = 0; w->vector_costs != NULL && i < w->cfg->policy_count; i++)
 		free(w->vector_costs[i]);
 	free(w->vector_costs);
@@ -621,38 +876,10 @@ router_worker_parse(struct router_worker *w, struct pkt_buf **bufs, unsigned n, 
 }
 
 static bool
-router_worker_ports_match(const struct router_config_service *svc, const struct pkt_info *info)
-{
-	uint8_t proto = info->l4_proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : info->l4_proto;
-
-	if (svc->port_count == 0)
-		return true;
-	for (size_t i = 0; i < svc->port_count; i++) {
-		const struct router_config_ports *pr = &svc->ports[i];
-
-		if (pr->proto != proto)
-			continue;
-		if (proto == IPPROTO_ICMP ||
-		    (info->dport >= pr->port_first && info->dport <= pr->port_last))
-			return true;
-	}
-	return false;
-}
-
-static bool
 router_worker_prefix_match(const struct router_config_service *svc, const struct addr *a)
 {
 	for (size_t i = 0; i < svc->prefix_count; i++)
 		if (prefix_contains(&svc->prefixes[i], a))
-			return true;
-	return false;
-}
-
-static bool
-router_worker_admits(const struct router_config_service *svc, uint32_t tenant_id)
-{
-	for (size_t i = 0; i < svc->access_count; i++)
-		if (svc->access_tenant_ids[i] == tenant_id)
 			return true;
 	return false;
 }
@@ -667,61 +894,101 @@ router_worker_addr_is_local_scope(const struct addr *a)
 	return b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
-/* A new session from LAN segment lan: which service and path, or why not. */
+/*
+ * A new session from LAN segment lan: the policy's service and verdict, the tenant's
+ * limits, then the path; or the drop reason. On success the tenant holds one more
+ * session, which router_worker_on_release() gives back.
+ */
 static int
 router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
     struct svr_route *route, enum pkt_drop_reason *reason)
 {
 	const struct router_config *cfg = w->cfg;
+	const struct router_config_service *svc;
+	struct policy_decision d;
+	struct policy_query q;
 	struct path_choice choice;
-	struct addr dst;
 	int rc;
 
-	pkt_info_dst(&p->info, p->buf + p->head, &dst);
+	router_worker_query(w, lan, p, &q);
 	/*
 	 * Link-local and multicast destinations (the kernel's own neighbour discovery and
 	 * MLD on the TUN, for one) are never a service: say so apart from a missing one.
 	 */
-	if (router_worker_addr_is_local_scope(&dst)) {
+	if (router_worker_addr_is_local_scope(&q.dst)) {
 		*reason = PKT_DROP_ROUTER_LOCAL_SCOPE;
 		return -ENOENT;
 	}
-	for (size_t i = 0; i < cfg->service_count; i++) {
-		const struct router_config_service *svc = &cfg->services[i];
-
-		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER ||
-		    !(svc->has_address ? addr_equal(&svc->address, &dst) :
-		                         router_worker_prefix_match(svc, &dst)) ||
-		    !router_worker_ports_match(svc, &p->info))
-			continue;
-		if (!router_worker_admits(svc, cfg->lans[lan].tenant_id)) {
-			*reason = PKT_DROP_ROUTER_ACCESS_DENIED;
-			return -EACCES;
-		}
-		memset(route, 0, sizeof(*route));
-		route->tenant_id = lan;
-		route->service_id = (uint16_t)i;
-		rc = router_worker_select(w, svc, cfg->peers[svc->route_id].path_first,
-		    router_worker_flow_hash(p, lan), &choice);
-		if (rc == -ENETUNREACH) {
-			*reason = PKT_DROP_SVR_NO_PATH;
-			return rc;
-		}
-		/* Nothing up at all: the first path, which may still carry something. */
-		route->path_id =
-		    (uint16_t)(rc == 0 ? choice.path_id : cfg->peers[svc->route_id].path_first);
-		/* The config's encryption values are svr's modes, in the same order. */
-		route->encrypt = svc->encryption;
-		return 0;
+	if (policy_classify(w->ingress_policy, &q, &d) < 0) {
+		*reason = router_worker_policy_reason(d.verdict);
+		return -EACCES;
 	}
-	*reason = PKT_DROP_ROUTER_NO_SERVICE;
-	return -ENOENT;
+	rc = policy_limits_admit(w->limits, d.tenant_index, w->now_ns);
+	if (rc < 0) {
+		*reason = rc == -EBUSY ? PKT_DROP_POLICY_TENANT_RATE_LIMIT :
+		                         PKT_DROP_POLICY_TENANT_SESSION_LIMIT;
+		return rc;
+	}
+	svc = &cfg->services[d.service_id];
+	memset(route, 0, sizeof(*route));
+	route->tenant_id = lan;
+	route->service_id = (uint16_t)d.service_id;
+	rc = router_worker_select(w, svc, cfg->peers[svc->route_id].path_first,
+	    router_worker_flow_hash(p, lan), &choice);
+	if (rc == -ENETUNREACH) {
+		policy_limits_release(w->limits, d.tenant_index);
+		*reason = PKT_DROP_SVR_NO_PATH;
+		return rc;
+	}
+	/* Nothing up at all: the first path, which may still carry something. */
+	route->path_id =
+	    (uint16_t)(rc == 0 ? choice.path_id : cfg->peers[svc->route_id].path_first);
+	/* The config's encryption values are svr's modes, in the same order. */
+	route->encrypt = svc->encryption;
+	return 0;
 }
 
 static bool
 router_worker_str_is(const struct svr_str *s, const char *name)
 {
 	return s->len == strlen(name) && memcmp(s->ptr, name, s->len) == 0;
+}
+
+/*
+ * The egress's check of a new session from a peer for service svc_id: PKT_DROP_COUNT when
+ * the tenant named in m may reach it, else the drop reason.
+ */
+static int
+router_worker_egress_check(const struct router_worker *w, const struct svr_meta *m, uint32_t svc_id)
+{
+	const struct router_config *cfg = w->cfg;
+	const struct router_config_service *svc = &cfg->services[svc_id];
+	struct policy_decision d;
+	struct policy_query q;
+	size_t t;
+
+	for (t = 0; t < cfg->tenant_count && (m->present & SVR_META_F_TENANT); t++)
+		if (router_worker_str_is(&m->tenant, cfg->tenants[t].name))
+			break;
+	if (!(m->present & SVR_META_F_TENANT) || t == cfg->tenant_count)
+		return PKT_DROP_POLICY_NO_TENANT;
+	memset(&q, 0, sizeof(q));
+	q.segment_id = (uint32_t)t;
+	q.src = m->fwd_ctx.src;
+	q.dst = m->fwd_ctx.dst;
+	q.proto = IPPROTO_TCP;
+	q.dst_port = (uint16_t)svc_id; /* the service's key (router_worker_policy_new) */
+	q.now_ns = w->now_ns;
+	policy_classify(w->egress_policy, &q, &d);
+	if (d.service_id != svc_id)
+		return PKT_DROP_POLICY_NO_SERVICE;
+	if (d.verdict != POLICY_VERDICT_ALLOW)
+		return router_worker_policy_reason(d.verdict);
+	/* And the destination must be the service: its address, or inside its prefixes. */
+	if (!(svc->has_address ? addr_equal(&svc->address, &m->fwd_ctx.dst) :
+	                         router_worker_prefix_match(svc, &m->fwd_ctx.dst)))
+		return PKT_DROP_POLICY_NO_SERVICE;
+	return PKT_DROP_COUNT;
 }
 
 /* A new session from a peer on WAN wan: may it in, and into which LAN segment. */
@@ -733,6 +1000,7 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	const struct router_config_service *svc = NULL;
 	struct addr src;
 	size_t i, path = cfg->path_count;
+	int rc;
 
 	pkt_info_src(&p->info, p->buf + p->head, &src);
 	for (i = 0; i < cfg->path_count; i++)
@@ -749,16 +1017,15 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 		*reason = PKT_DROP_ROUTER_UNKNOWN_SERVICE;
 		return -ENOENT;
 	}
-	/* Zero trust: the egress checks the tenant and the destination again. */
-	for (i = 0; i < svc->access_count; i++)
-		if ((m->present & SVR_META_F_TENANT) &&
-		    router_worker_str_is(&m->tenant, cfg->tenants[svc->access_tenant_ids[i]].name))
-			break;
+	/*
+	 * Zero trust: the egress decides again, with the same engine, as the tenant named
+	 * in the metadata: the destination must be the named service here, and a rule must
+	 * let that tenant reach it.
+	 */
 	memset(accept, 0, sizeof(*accept));
-	if (i == svc->access_count ||
-	    !(svc->has_address ? addr_equal(&svc->address, &m->fwd_ctx.dst) :
-	                         router_worker_prefix_match(svc, &m->fwd_ctx.dst))) {
-		*reason = PKT_DROP_ROUTER_ACCESS_DENIED;
+	rc = router_worker_egress_check(w, m, (uint32_t)(svc - cfg->services));
+	if (rc != PKT_DROP_COUNT) {
+		*reason = (enum pkt_drop_reason)rc;
 		return -EACCES;
 	}
 	/* A service address stands for the real server: the service's one host prefix. */
@@ -822,7 +1089,11 @@ router_worker_lan_burst(struct router_worker *w, uint16_t lan, struct pkt_buf **
 				router_worker_drop(w, bufs[i], reason);
 				continue;
 			}
+			w->first_released = false;
 			verdicts[i] = svr_lan_first(&w->svr, bufs[i], lan, &route, now_ns);
+			/* No session came of it, and none was released: give the place back. */
+			if (verdicts[i] != SVR_VERDICT_TO_WAN && !w->first_released)
+				policy_limits_release(w->limits, w->cfg->lans[lan].tenant_id);
 		}
 		if (verdicts[i] == SVR_VERDICT_TO_WAN)
 			router_worker_send(w, bufs[i]);
@@ -1031,4 +1302,115 @@ const struct path_log *
 router_worker_log(const struct router_worker *w)
 {
 	return w->log;
+}
+
+int
+router_worker_policy_test(const struct router_worker *w, const struct router_worker_what_if *wi,
+    struct router_worker_verdict *out)
+{
+	const struct router_config *cfg = w->cfg;
+	const char *names[PATH_SELECT_CANDIDATES_MAX];
+	const struct router_config_service *svc;
+	const struct router_config_peer *peer;
+	struct policy_decision d;
+	struct policy_query q;
+	struct path_choice choice;
+	struct session_key key;
+	uint32_t max_sessions, max_rate, in_use;
+	size_t used;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (wi->lan >= cfg->lan_count)
+		return -EINVAL;
+	memset(&q, 0, sizeof(q));
+	q.segment_id = wi->lan;
+	q.src = wi->src;
+	q.dst = wi->dst;
+	q.proto = wi->proto;
+	q.dst_port = wi->dst_port;
+	q.domain = wi->sni;
+	q.now_ns = w->now_ns;
+	if (router_worker_addr_is_local_scope(&wi->dst)) {
+		snprintf(out->verdict, sizeof(out->verdict), "no-service");
+		snprintf(out->drop, sizeof(out->drop), "%s",
+		    pkt_drop_reason_name(PKT_DROP_ROUTER_LOCAL_SCOPE));
+		snprintf(out->explanation, sizeof(out->explanation),
+		    "link-local or multicast destination: never a service");
+		return 0;
+	}
+	policy_classify(w->ingress_policy, &q, &d);
+	used = (size_t)policy_decision_format(w->ingress_policy, &q, &d, out->explanation,
+	    sizeof(out->explanation));
+	if (used >= sizeof(out->explanation))
+		used = sizeof(out->explanation) - 1;
+	snprintf(out->verdict, sizeof(out->verdict), "%s", policy_verdict_name(d.verdict));
+	if (d.tenant_id != POLICY_ID_NONE)
+		snprintf(out->tenant, sizeof(out->tenant), "%s", cfg->tenants[d.tenant_id].name);
+	if (d.service_id != POLICY_ID_NONE)
+		snprintf(out->service, sizeof(out->service), "%s",
+		    cfg->services[d.service_id].name);
+	if (d.rule_id != POLICY_ID_NONE)
+		snprintf(out->rule, sizeof(out->rule), "%s",
+		    d.rule_id < cfg->rule_count ?
+		        cfg->rules[d.rule_id].name :
+		        cfg->services[w->implicit_rule_service[d.rule_id - cfg->rule_count]].name);
+	if (d.rule_id != POLICY_ID_NONE && d.rule_id >= cfg->rule_count)
+		snprintf(out->rule + strlen(out->rule), sizeof(out->rule) - strlen(out->rule),
+		    ".access");
+	if (d.verdict != POLICY_VERDICT_ALLOW) {
+		snprintf(out->drop, sizeof(out->drop), "%s",
+		    pkt_drop_reason_name(router_worker_policy_reason(d.verdict)));
+		return 0;
+	}
+	svc = &cfg->services[d.service_id];
+	peer = &cfg->peers[svc->route_id];
+	snprintf(out->route, sizeof(out->route), "peer %s", peer->name);
+	policy_tenant_limits(w->ingress_policy, d.tenant_index, &max_sessions, &max_rate);
+	in_use = policy_limits_in_use(w->limits, d.tenant_index);
+	{
+		char s_text[32] = "no limit", r_text[32] = "no limit";
+
+		if (max_sessions != 0)
+			snprintf(s_text, sizeof(s_text), "%u", max_sessions);
+		if (max_rate != 0)
+			snprintf(r_text, sizeof(r_text), "%u/s", max_rate);
+		snprintf(out->limit, sizeof(out->limit), "sessions %u of %s, new sessions %s",
+		    in_use, s_text, r_text);
+	}
+	if (max_sessions != 0 && in_use >= max_sessions) {
+		snprintf(out->drop, sizeof(out->drop), "%s",
+		    pkt_drop_reason_name(PKT_DROP_POLICY_TENANT_SESSION_LIMIT));
+		snprintf(out->limit + strlen(out->limit), sizeof(out->limit) - strlen(out->limit),
+		    ": full, a new session is refused");
+	}
+	/* The flow hash a live packet of this tuple would give (source port 0). */
+	memset(&key, 0, sizeof(key));
+	session_key_set(&key, wi->src.family, wi->proto, (uint16_t)wi->lan, wi->src.bytes,
+	    wi->dst.bytes, 0, wi->dst_port);
+	rc = router_worker_select(w, svc, peer->path_first,
+	    hash_fn_bytes(ROUTER_WORKER_FLOW_SEED, &key, sizeof(key)), &choice);
+	for (uint32_t i = 0; i < peer->path_count && i < PATH_SELECT_CANDIDATES_MAX; i++)
+		names[i] = cfg->paths[peer->path_first + i].name;
+	if (rc == 0) {
+		snprintf(out->path, sizeof(out->path), "%s", cfg->paths[choice.path_id].name);
+	} else if (rc == -ENETUNREACH) {
+		snprintf(out->path, sizeof(out->path), "none (no path meets the SLA: dropped)");
+		if (out->drop[0] == '\0')
+			snprintf(out->drop, sizeof(out->drop), "%s",
+			    pkt_drop_reason_name(PKT_DROP_SVR_NO_PATH));
+	} else {
+		snprintf(out->path, sizeof(out->path), "%s (no path is up)",
+		    cfg->paths[peer->path_first].name);
+	}
+	if (rc == 0 || rc == -ENETUNREACH || rc == -EHOSTUNREACH) {
+		out->explanation[used] = '\0';
+		if (used + 3 < sizeof(out->explanation)) {
+			memcpy(out->explanation + used, "; ", 3);
+			path_choice_format(&choice, names, out->explanation + used + 2,
+			    sizeof(out->explanation) - used - 2);
+		}
+	}
+	out->allowed = out->drop[0] == '\0';
+	return 0;
 }

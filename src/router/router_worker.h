@@ -8,11 +8,13 @@
  * transmits per output port. It never allocates, locks or logs per packet; every packet
  * it does not forward is counted under a drop reason.
  *
- * Classification here is the first step of the policy issue: a packet from a LAN goes
- * to the first service (in configuration order) routed to a peer whose prefixes,
- * protocols and ports match it; the LAN's tenant must be in the service's access list.
- * A new session from a peer must name a service this router serves on a LAN, from a
- * tenant that service admits, to an address inside it.
+ * Classification is the policy engine's (src/policy, docs/policy.md), built from the
+ * snapshot when the worker is made: a new session from a LAN gets the segment's tenant,
+ * the best service routed to a peer, and a verdict from the rules (explicit rules, and
+ * each services[].access entry as an allow); anything but an allow is dropped under a
+ * policy-* reason. Then the tenant's limits (sessions at once, new per second), then the
+ * path. A new session from a peer must name a service this router serves on a LAN, and
+ * the same engine decides again as the tenant the metadata names (zero trust).
  *
  * In SVR terms the worker's "tenant id" (struct svr_route.tenant_id, the LAN-key zone)
  * is the LAN segment id: a segment has exactly one tenant, and the metadata carries the
@@ -30,6 +32,8 @@
 #include "crypto/crypto_aead.h"
 #include "io/io.h"
 #include "path/path_log.h"
+#include "path/path_select.h"
+#include "policy/policy_engine.h"
 #include "pkt/pkt_buf.h"
 #include "pkt/pkt_drop.h"
 #include "router/router_config.h"
@@ -119,6 +123,36 @@ const struct svr_peer_key_stats *router_worker_peer_key_stats(const struct route
  */
 int router_worker_session_explain(const struct router_worker *w, const struct session *s, char *buf,
     size_t len);
+/*
+ * The operator's what-if (`ternctl policy test`): what a new session from LAN segment
+ * lan would get, decided by the same engine and path selection as live packets, without
+ * sending anything. Text fields are "" when not applicable.
+ */
+struct router_worker_what_if {
+	uint32_t lan;
+	struct addr src, dst;
+	uint8_t proto;
+	uint16_t dst_port;
+	const char *sni; /* may be NULL; only named services use it (none yet) */
+};
+
+struct router_worker_verdict {
+	bool allowed;     /* the session would be made (verdict allow, room, a path) */
+	char tenant[64];  /* "" with no tenant */
+	char service[64]; /* "" with no service */
+	char verdict[32]; /* policy_verdict_name() */
+	char rule[80];    /* the deciding rule's name */
+	char route[80];   /* "peer site-b" */
+	char path[80];    /* the path a session would take, or why none */
+	char limit[128];  /* the tenant's limits now, and whether one would refuse */
+	char drop[48];    /* the drop reason a live packet would be counted under, or "" */
+	char explanation[POLICY_EXPLAIN_TEXT_MAX + PATH_CHOICE_TEXT_MAX];
+};
+
+/* Fills *out (always); 0, or -EINVAL for a segment that does not exist. */
+int router_worker_policy_test(const struct router_worker *w, const struct router_worker_what_if *q,
+    struct router_worker_verdict *out);
+
 /* The worker's failover events (sessions moved off a path), for the API. */
 const struct path_log *router_worker_log(const struct router_worker *w);
 /* Sessions on each path (counted on demand, for the API). */

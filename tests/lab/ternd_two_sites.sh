@@ -164,7 +164,8 @@ sleep 0.5
 check "WAN metadata longer than its packet: meta-too-long" test "$(drop_count a meta-too-long)" -ge 1
 check "WAN metadata of another version: meta-bad-version" test "$(drop_count a meta-bad-version)" -ge 1
 check "WAN metadata naming a service not served here: router-unknown-service" test "$(drop_count a router-unknown-service)" -ge 1
-check "WAN metadata of a tenant not admitted, or outside the service: router-access-denied" test "$(drop_count a router-access-denied)" -ge 2
+check "WAN metadata of a tenant unknown here: policy-no-tenant" test "$(drop_count a policy-no-tenant)" -ge 1
+check "WAN metadata for an address outside the service: policy-no-service" test "$(drop_count a policy-no-service)" -ge 1
 check "site a still forwards after the garbage" x a1 -- ping -c 2 -i 0.2 -W 2 10.2.0.10
 
 # Reload: a broken file changes nothing; a good one is applied.

@@ -5,7 +5,8 @@
  *   10.1.0.10        wp 192.0.2.1          wp 192.0.2.2          10.2.0.20
  *
  * Checks the classification and acceptance the worker adds around the SVR
- * transforms: services, access lists, peers, and their named drop counters.
+ * transforms: services, access policy (rules, access lists, tenant limits, the egress
+ * re-check, the what-if), peers, and their named drop counters.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -76,6 +78,9 @@ config_parse(const char *text)
 	return cfg;
 }
 
+/* The configurations the next rig_setup() uses (tests set them in their own setup). */
+static const char *rig_text_a = site_a, *rig_text_b = site_b;
+
 static int
 rig_setup(void **state)
 {
@@ -84,8 +89,10 @@ rig_setup(void **state)
 	memset(&r, 0, sizeof(r));
 	r.now_ns = 1000000000ull;
 	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(site_a);
-	r.cfg_b = config_parse(site_b);
+	r.cfg_a = config_parse(rig_text_a);
+	r.cfg_b = config_parse(rig_text_b);
+	rig_text_a = site_a;
+	rig_text_b = site_b;
 	for (int i = 0; i < 2; i++) {
 		r.lan_a[i] = io_mem_link_new(64, 100 + i, (uint32_t)i);
 		r.a_lans[i] = io_mem_link_port(r.lan_a[i], 1);
@@ -232,7 +239,7 @@ test_router_worker_no_service_is_counted(void **state)
 	inject(r, r->lan_a[0], pkt, len);
 	run(r);
 	expect_nothing(r->lan_b);
-	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_NO_SERVICE], 2);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 2);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
 }
 
@@ -251,7 +258,7 @@ test_router_worker_local_scope_is_not_a_service(void **state)
 	run(r);
 	expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_LOCAL_SCOPE], 2);
-	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_NO_SERVICE], 0);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 0);
 }
 
 static void
@@ -265,7 +272,8 @@ test_router_worker_tenant_without_access_is_denied(void **state)
 	inject(r, r->lan_a[1], pkt, len);
 	run(r);
 	expect_nothing(r->lan_b);
-	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_ACCESS_DENIED], 1);
+	/* guest is in no access list and no rule names it: the default deny. */
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
 }
 
 static void
@@ -309,6 +317,266 @@ test_router_worker_garbage_from_wan_is_counted(void **state)
 	expect_nothing(r->lan_b);
 }
 
+/* Site a's topology with other services and rules: "%s" is the services and rules. */
+#define SITE_A_WITH(services_and_rules, corp_limits)                                                \
+	"{ \"router\": { \"name\": \"site-a\" },"                                                   \
+	"  \"tenants\": [ { \"name\": \"corp\" " corp_limits " }, { \"name\": \"guest\" } ],"       \
+	"  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","    \
+	"             \"prefixes\": [\"10.1.0.0/24\"] },"                                           \
+	"           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","    \
+	"             \"prefixes\": [\"10.1.1.0/24\"] } ],"                                         \
+	"  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ]," \
+	"  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "     \
+	"\"192.0.2.2\" } ] } ]," services_and_rules "}"
+
+#define B_WEB_NO_ACCESS                                                                            \
+	"\"services\": [ { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"],"                  \
+	"  \"route\": { \"peer\": \"site-b\" } } ]"
+
+static const char site_a_no_rules[] = SITE_A_WITH(B_WEB_NO_ACCESS, "");
+static const char site_a_deny[] = SITE_A_WITH(B_WEB_NO_ACCESS
+    ", \"rules\": [ { \"name\": \"corp-web\", \"tenant\": \"corp\", \"service\": \"b-web\","
+    "  \"action\": \"allow\" }, { \"name\": \"all\", \"tenant\": \"any\", \"service\": \"any\","
+    "  \"action\": \"allow\" }, { \"name\": \"no-web\", \"tenant\": \"any\", \"service\":"
+    "  \"b-web\", \"action\": \"deny\" } ]",
+    "");
+static const char site_a_limited[] = SITE_A_WITH(B_WEB_NO_ACCESS
+    ", \"rules\": [ { \"name\": \"all\", \"tenant\": \"any\", \"service\": \"any\","
+    "  \"action\": \"allow\" } ]",
+    ", \"limits\": { \"sessions\": 3 }");
+static const char site_a_rate[] = SITE_A_WITH(B_WEB_NO_ACCESS
+    ", \"rules\": [ { \"name\": \"all\", \"tenant\": \"any\", \"service\": \"any\","
+    "  \"action\": \"allow\" } ]",
+    ", \"limits\": { \"new_sessions_per_s\": 2 }");
+/* Site b knows guest but lets only corp reach b-web. */
+static const char site_b_corp_only[] =
+    "{ \"router\": { \"name\": \"site-b\" },"
+    "  \"tenants\": [ { \"name\": \"corp\" }, { \"name\": \"guest\" } ],"
+    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.2.0.1/24\","
+    "             \"prefixes\": [\"10.2.0.0/24\"] } ],"
+    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.2\" } ],"
+    "  \"peers\": [ { \"name\": \"site-a\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
+    "\"192.0.2.1\" } ] } ],"
+    "  \"services\": ["
+    "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
+    "      \"route\": { \"lan\": \"corp\" } } ] }";
+
+static int
+rig_setup_no_rules(void **state)
+{
+	rig_text_a = site_a_no_rules;
+	return rig_setup(state);
+}
+
+static int
+rig_setup_deny(void **state)
+{
+	rig_text_a = site_a_deny;
+	return rig_setup(state);
+}
+
+static int
+rig_setup_limited(void **state)
+{
+	rig_text_a = site_a_limited;
+	return rig_setup(state);
+}
+
+static int
+rig_setup_rate(void **state)
+{
+	rig_text_a = site_a_rate;
+	return rig_setup(state);
+}
+
+static int
+rig_setup_egress_check(void **state)
+{
+	rig_text_a = site_a_limited; /* any tenant may reach any service */
+	rig_text_b = site_b_corp_only;
+	return rig_setup(state);
+}
+
+static unsigned
+pending(struct io_mem_link *lan)
+{
+	return io_mem_link_pending(lan, 0);
+}
+
+static void
+drain(struct rig *r, struct io_mem_link *lan)
+{
+	struct pkt_buf *got[8];
+	unsigned n;
+
+	while ((n = io_rx_burst(io_mem_link_port(lan, 0), got, 8)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			pkt_pool_put(r->pool, got[i]);
+}
+
+static void
+test_router_worker_default_deny_without_rules(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
+	uint8_t pkt[256];
+	size_t len;
+
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_TCP, 40000, 80, "");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
+	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
+	/* The what-if says the same, with the same engine. */
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_false(v.allowed);
+	assert_string_equal(v.tenant, "corp");
+	assert_string_equal(v.service, "b-web");
+	assert_string_equal(v.verdict, "no-rule");
+	assert_string_equal(v.drop, "policy-no-rule");
+	assert_string_equal(v.rule, "");
+}
+
+static void
+test_router_worker_deny_beats_allow(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 53};
+	uint8_t pkt[256];
+	size_t len;
+
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "q");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_string_equal(v.verdict, "deny-by-rule");
+	assert_string_equal(v.rule, "no-web");
+	assert_string_equal(v.drop, "policy-denied");
+	assert_non_null(strstr(v.explanation, "no-web"));
+}
+
+static void
+test_router_worker_tenant_session_limit(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 9};
+	uint8_t pkt[256];
+	size_t len;
+
+	for (uint16_t i = 0; i < 4; i++) {
+		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i, 9, "x");
+		inject(r, r->lan_a[0], pkt, len);
+	}
+	run(r);
+	assert_int_equal(pending(r->lan_b), 3);
+	drain(r, r->lan_b);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_SESSION_LIMIT], 1);
+	/* Another tenant is not held back by corp's limit (guest has none). */
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_string_equal(v.verdict, "allow");
+	assert_false(v.allowed);
+	assert_string_equal(v.drop, "policy-tenant-session-limit");
+	assert_non_null(strstr(v.limit, "sessions 3 of 3"));
+	/* Sessions that end give their place back. */
+	r->now_ns += 200ull * 1000000000ull;
+	router_worker_tick(r->a, r->now_ns);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_true(v.allowed);
+	assert_string_equal(v.path, "wan0");
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 9, "again");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_SESSION_LIMIT], 1);
+	drain(r, r->lan_b);
+}
+
+static void
+test_router_worker_tenant_rate_limit(void **state)
+{
+	struct rig *r = *state;
+	uint8_t pkt[256];
+	size_t len;
+
+	/* 2 per second: a burst of two, then the third waits. */
+	for (uint16_t i = 0; i < 3; i++) {
+		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i, 9, "x");
+		inject(r, r->lan_a[0], pkt, len);
+	}
+	run(r);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 2);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_RATE_LIMIT], 1);
+	r->now_ns += 1000000000ull;
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40010, 9, "x");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
+	drain(r, r->lan_b);
+}
+
+static void
+test_router_worker_egress_rechecks_tenant(void **state)
+{
+	struct rig *r = *state;
+	uint8_t pkt[256];
+	size_t len;
+
+	/* Site a lets guest through; site b's rules do not: b refuses and counts it. */
+	len = packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_UDP, 40000, 9, "guest");
+	inject(r, r->lan_a[1], pkt, len);
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 9, "corp");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 2);
+	assert_int_equal(router_worker_drops(r->b)->count[PKT_DROP_POLICY_NO_RULE], 1);
+	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 1);
+	assert_int_equal(pending(r->lan_b), 1);
+	drain(r, r->lan_b);
+}
+
+static void
+test_router_worker_what_if_allow(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
+
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_true(v.allowed);
+	assert_string_equal(v.tenant, "corp");
+	assert_string_equal(v.service, "b-web");
+	assert_string_equal(v.verdict, "allow");
+	assert_string_equal(v.rule, "b-web.access");
+	assert_string_equal(v.route, "peer site-b");
+	assert_string_equal(v.path, "wan0");
+	assert_string_equal(v.drop, "");
+	assert_non_null(strstr(v.explanation, "verdict allow"));
+	/* Port 22 is not b-web's; a segment that does not exist is an error. */
+	wi.dst_port = 22;
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_string_equal(v.verdict, "no-service");
+	assert_string_equal(v.drop, "policy-no-service");
+	wi.lan = 7;
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), -EINVAL);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
+}
+
 int
 main(void)
 {
@@ -325,6 +593,18 @@ main(void)
 	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_garbage_from_wan_is_counted,
 	        rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_default_deny_without_rules,
+	        rig_setup_no_rules, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_deny_beats_allow, rig_setup_deny,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_tenant_session_limit,
+	        rig_setup_limited, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_tenant_rate_limit, rig_setup_rate,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_egress_rechecks_tenant,
+	        rig_setup_egress_check, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_what_if_allow, rig_setup,
+	        rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
