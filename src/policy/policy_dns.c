@@ -218,8 +218,10 @@ chain_start(const struct dns_answer *a, const char *name, uint32_t *ttl_s)
 	for (unsigned steps = 0; steps < POLICY_DNS_CNAMES_MAX; steps++) {
 		unsigned k;
 
+		/* A CNAME owned by the root names nothing a client asked for: stop before it. */
 		for (k = 0; k < a->cnames; k++) {
-			if (strcmp(a->cname_target[k].text, name) == 0)
+			if (a->cname_owner[k].text[0] != '\0' &&
+			    strcmp(a->cname_target[k].text, name) == 0)
 				break;
 		}
 		if (k == a->cnames)
