@@ -12,6 +12,7 @@
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_keys.h"
 #include "ctl/ctl_show.h"
+#include "lib/addr.h"
 
 #ifndef TERN_VERSION
 #define TERN_VERSION "unknown"
@@ -26,6 +27,8 @@ struct ctl_args {
 	struct ctl_show_options show;
 	const char *cmd; /* API command */
 	json_t *filters; /* args of the request, NULL when none */
+	/* policy test: --tenant, --segment, --src, --dst, --proto, --port, --sni */
+	const char *policy[7];
 	int timeout_ms;
 };
 
@@ -34,6 +37,9 @@ ctl_usage(FILE *f)
 {
 	fputs("usage: ternctl [--socket PATH | --router NAME] [--json] show WHAT [KEY=VALUE...]\n"
 	      "       ternctl [--socket PATH | --router NAME] [--json] reload\n"
+	      "       ternctl [...] policy test [--tenant T | --segment S] --src A --dst B\n"
+	      "                     --proto P [--port N] [--sni NAME]\n"
+	      "                                   what a session would get, without a packet\n"
 	      "       ternctl genkey              a new private key (base64), as wg genkey\n"
 	      "       ternctl pubkey < PRIVATE    its public key, as wg pubkey\n"
 	      "       ternctl --help | --version\n"
@@ -91,6 +97,66 @@ ctl_parse_filters(struct ctl_args *a, int argc, char **argv, FILE *err)
 	return CTL_EXIT_OK;
 }
 
+/*
+ * `policy test --tenant T --src A --dst B --proto P --port N [--sni NAME]` (the options
+ * were collected by getopt): checks each strictly, so a typo is a usage error here
+ * rather than a question about some other session.
+ */
+static int
+ctl_parse_policy_test(struct ctl_args *a, int argc, char **argv, FILE *err)
+{
+	static const char *const names[] = {"tenant", "segment", "src", "dst", "proto", "port",
+	    "sni"};
+	const char *proto = a->policy[4], *port = a->policy[5];
+	bool ports;
+	char *end;
+	long n;
+
+	if (argc < 2 || strcmp(argv[1], "test") != 0)
+		return ctl_usage_error(err, "expected policy test", argc > 1 ? argv[1] : NULL);
+	if (argc > 2)
+		return ctl_usage_error(err, "policy test takes options only", argv[2]);
+	if (a->policy[2] == NULL || a->policy[3] == NULL || proto == NULL)
+		return ctl_usage_error(err, "policy test needs --src, --dst and --proto", NULL);
+	for (int i = 2; i <= 3; i++) {
+		struct addr tmp;
+
+		if (addr_parse(a->policy[i], &tmp) < 0)
+			return ctl_usage_error(err, "not an IPv4 or IPv6 address", a->policy[i]);
+	}
+	a->filters = json_object();
+	if (a->filters == NULL)
+		return CTL_EXIT_FAILED;
+	for (int i = 0; i < 7; i++)
+		if (a->policy[i] != NULL && i != 4 && i != 5 &&
+		    json_object_set_new(a->filters, names[i], json_string(a->policy[i])) < 0)
+			return ctl_usage_error(err, "bad argument (not UTF-8?)", a->policy[i]);
+	errno = 0;
+	n = strtol(proto, &end, 10);
+	if (proto[0] >= '0' && proto[0] <= '9' && *end == '\0' && errno == 0 && n <= 255)
+		json_object_set_new(a->filters, "proto", json_integer(n));
+	else if (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 ||
+	    strcmp(proto, "icmp") == 0 || strcmp(proto, "icmpv6") == 0 ||
+	    strcmp(proto, "sctp") == 0)
+		json_object_set_new(a->filters, "proto", json_string(proto));
+	else
+		return ctl_usage_error(err,
+		    "--proto: expected tcp, udp, icmp, icmpv6, sctp or 0-255", proto);
+	ports = strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 ||
+	    strcmp(proto, "sctp") == 0 || strcmp(proto, "6") == 0 || strcmp(proto, "17") == 0;
+	if (port == NULL && ports)
+		return ctl_usage_error(err, "--port is needed with tcp, udp and sctp", NULL);
+	if (port != NULL) {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (port[0] < '0' || port[0] > '9' || *end != '\0' || errno != 0 || n > 65535)
+			return ctl_usage_error(err, "--port: expected 0-65535", port);
+		json_object_set_new(a->filters, "port", json_integer(n));
+	}
+	a->cmd = "policy_test";
+	return CTL_EXIT_OK;
+}
+
 static int
 ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 {
@@ -101,8 +167,16 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 	    {"all", no_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"tenant", required_argument, NULL, 0x100},
+	    {"segment", required_argument, NULL, 0x101},
+	    {"src", required_argument, NULL, 0x102},
+	    {"dst", required_argument, NULL, 0x103},
+	    {"proto", required_argument, NULL, 0x104},
+	    {"port", required_argument, NULL, 0x105},
+	    {"sni", required_argument, NULL, 0x106},
 	    {NULL, 0, NULL, 0},
 	};
+	bool policy_opts = false;
 	int c;
 
 	optind = 0; /* glibc: full re-initialization, so tests may run this repeatedly */
@@ -127,6 +201,18 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 		case 'V':
 			fprintf(out, "ternctl %s (API %d)\n", TERN_VERSION, CTL_API_VERSION);
 			return -1;
+		case 0x100:
+		case 0x101:
+		case 0x102:
+		case 0x103:
+		case 0x104:
+		case 0x105:
+		case 0x106:
+			if (a->policy[c - 0x100] != NULL)
+				return ctl_usage_error(err, "option given twice", NULL);
+			a->policy[c - 0x100] = optarg;
+			policy_opts = true;
+			break;
 		default:
 			return ctl_usage_error(err, "unknown option or missing argument",
 			    argv[optind - 1]);
@@ -145,6 +231,11 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 		a->cmd = argv[optind][0] == 'g' ? "genkey" : "pubkey";
 		return CTL_EXIT_OK;
 	}
+	if (strcmp(argv[optind], "policy") == 0)
+		return ctl_parse_policy_test(a, argc - optind, argv + optind, err);
+	if (policy_opts)
+		return ctl_usage_error(err, "--tenant, --src, ... are options of policy test",
+		    NULL);
 	if (strcmp(argv[optind], "reload") == 0) {
 		if (optind + 1 != argc)
 			return ctl_usage_error(err, "reload takes no argument", argv[optind + 1]);
@@ -156,7 +247,8 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 	if (optind + 1 >= argc)
 		return ctl_usage_error(err, "show what?", NULL);
 	a->cmd = argv[optind + 1];
-	if (strcmp(a->cmd, "reload") == 0 || ctl_show_find(a->cmd) == NULL)
+	if (strcmp(a->cmd, "reload") == 0 || strcmp(a->cmd, "policy_test") == 0 ||
+	    ctl_show_find(a->cmd) == NULL)
 		return ctl_usage_error(err, "cannot show", a->cmd);
 	if (strcmp(a->cmd, "session") == 0) {
 		char *end;

@@ -436,6 +436,16 @@ ctl_show_session(const json_t *result, const struct ctl_show_options *opt, FILE 
 	return ctl_show_key_values(s, out);
 }
 
+/* `policy test`: the decision as key: value lines (tenant, service, verdict, rule, ...). */
+int
+ctl_show_policy_test(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	(void)opt;
+	if (!json_is_object(result) || !json_is_string(json_object_get(result, "verdict")))
+		return -EBADMSG;
+	return ctl_show_key_values(result, out);
+}
+
 static const struct ctl_show_view ctl_show_views[] = {
     {"status", ctl_show_status},
     {"sessions", ctl_show_sessions},
@@ -447,6 +457,7 @@ static const struct ctl_show_view ctl_show_views[] = {
     {"interfaces", ctl_show_interfaces},
     {"config", ctl_show_config},
     {"reload", ctl_show_reload},
+    {"policy_test", ctl_show_policy_test},
 };
 
 const struct ctl_show_view *

@@ -28,6 +28,7 @@ int ctl_show_drops(const json_t *result, const struct ctl_show_options *opt, FIL
 int ctl_show_interfaces(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_config(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_reload(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_policy_test(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 
 struct ctl_show_view {
 	const char *cmd; /* the API command */

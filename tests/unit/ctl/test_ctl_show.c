@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctl_main.h"
 #include "ctl/ctl_show.h"
 
 /* Runs the view of cmd on result_json; returns its text and *rc. */
@@ -223,6 +224,90 @@ test_ctl_show_duration_units(void **state)
 	assert_string_equal(buf, "-");
 }
 
+static void
+test_ctl_show_policy_test_key_values(void **state)
+{
+	int rc;
+	char *text;
+
+	(void)state;
+	assert_show("policy_test",
+	    "{\"segment\":\"corp\",\"tenant\":\"corp\",\"service\":\"b-web\",\"verdict\":\"allow\","
+	    "\"allowed\":true,\"rule\":\"corp-web\",\"route\":\"peer site-b\",\"path\":\"wan0\"}",
+	    false,
+	    "segment: corp\n"
+	    "tenant:  corp\n"
+	    "service: b-web\n"
+	    "verdict: allow\n"
+	    "allowed: true\n"
+	    "rule:    corp-web\n"
+	    "route:   peer site-b\n"
+	    "path:    wan0\n");
+	text = show("policy_test", "{\"tenant\":\"corp\"}", false, &rc);
+	assert_int_equal(rc, -EBADMSG);
+	free(text);
+}
+
+/* ternctl's exit status and first error line for argv (no ternd is asked: usage errors). */
+static int
+ctl_run(const char *const *args, char *first_line, size_t size)
+{
+	char *argv[24];
+	int argc = 0, rc;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len), *out = fopen("/dev/null", "w");
+
+	for (; args[argc] != NULL; argc++)
+		argv[argc] = (char *)args[argc];
+	argv[argc] = NULL;
+	rc = ctl_main_run(argc, argv, out, err);
+	fclose(err);
+	fclose(out);
+	snprintf(first_line, size, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+	return rc;
+}
+
+static void
+test_ctl_policy_test_usage_errors(void **state)
+{
+	static const char *const no_dst[] = {"ternctl", "policy", "test", "--src", "10.1.0.10",
+	    "--proto", "tcp", "--port", "80", NULL};
+	static const char *const bad_addr[] = {"ternctl", "policy", "test", "--src", "10.1.0.300",
+	    "--dst", "10.2.0.10", "--proto", "udp", "--port", "53", NULL};
+	static const char *const bad_proto[] = {"ternctl", "policy", "test", "--src", "10.1.0.10",
+	    "--dst", "10.2.0.10", "--proto", "gre0", NULL};
+	static const char *const no_port[] = {"ternctl", "policy", "test", "--src", "10.1.0.10",
+	    "--dst", "10.2.0.10", "--proto", "tcp", NULL};
+	static const char *const bad_port[] = {"ternctl", "policy", "test", "--src", "10.1.0.10",
+	    "--dst", "10.2.0.10", "--proto", "tcp", "--port", "65536", NULL};
+	static const char *const twice[] = {"ternctl", "--tenant", "a", "--tenant", "b", "policy",
+	    "test", NULL};
+	static const char *const elsewhere[] = {"ternctl", "--tenant", "a", "show", "status", NULL};
+	static const char *const extra[] = {"ternctl", "policy", "test", "now", NULL};
+	char line[256];
+
+	(void)state;
+	assert_int_equal(ctl_run(no_dst, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: policy test needs --src, --dst and --proto");
+	assert_int_equal(ctl_run(bad_addr, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: not an IPv4 or IPv6 address: 10.1.0.300");
+	assert_int_equal(ctl_run(bad_proto, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line,
+	    "ternctl: --proto: expected tcp, udp, icmp, icmpv6, sctp or 0-255: gre0");
+	assert_int_equal(ctl_run(no_port, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: --port is needed with tcp, udp and sctp");
+	assert_int_equal(ctl_run(bad_port, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: --port: expected 0-65535: 65536");
+	assert_int_equal(ctl_run(twice, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: option given twice");
+	assert_int_equal(ctl_run(elsewhere, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: --tenant, --src, ... are options of policy test");
+	assert_int_equal(ctl_run(extra, line, sizeof(line)), CTL_EXIT_USAGE);
+	assert_string_equal(line, "ternctl: policy test takes options only: now");
+}
+
 int
 main(void)
 {
@@ -239,6 +324,8 @@ main(void)
 	    cmocka_unit_test(test_ctl_show_reload_generation),
 	    cmocka_unit_test(test_ctl_show_wrong_shape_ebadmsg),
 	    cmocka_unit_test(test_ctl_show_duration_units),
+	    cmocka_unit_test(test_ctl_show_policy_test_key_values),
+	    cmocka_unit_test(test_ctl_policy_test_usage_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
