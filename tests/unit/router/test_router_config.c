@@ -1154,14 +1154,14 @@ test_router_config_parse_udp_transform(void **state)
 	    "$.peers[0].paths[0].udp_transform: expected true or false, got a string\n");
 }
 
-#define RULES_BASE                                                                                    \
-	ROUTER                                                                                        \
-	    ", 'tenants': [{'name': 'corp', 'limits': {'sessions': 100, 'new_sessions_per_s': 50}}, " \
-	    "{'name': 'guest'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "           \
-	    "'192.0.2.2'}]}], 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': '192.0.2.1'}], "    \
-	    "'services': [{'name': 'web', 'prefixes': ['10.2.0.0/24'], 'route': {'peer': 'p'}}, "     \
-	    "{'name': 'db', 'prefixes': ['10.3.0.0/24'], 'access': ['guest'], "                       \
-	    "'route': {'peer': 'p'}}]"
+#define RULES_BASE                                                                                 \
+	ROUTER                                                                                     \
+	", 'tenants': [{'name': 'corp', 'limits': {'sessions': 100, 'new_sessions_per_s': 50}}, "  \
+	"{'name': 'guest'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "            \
+	"'192.0.2.2'}]}], 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': '192.0.2.1'}], "     \
+	"'services': [{'name': 'web', 'prefixes': ['10.2.0.0/24'], 'route': {'peer': 'p'}}, "      \
+	"{'name': 'db', 'prefixes': ['10.3.0.0/24'], 'access': ['guest'], "                        \
+	"'route': {'peer': 'p'}}]"
 
 static void
 test_router_config_parse_rules_and_limits(void **state)
