@@ -15,9 +15,12 @@
 #define PATH_LOG_SIZE 256
 
 enum path_log_kind {
-	PATH_LOG_STATE = 1,      /* a path changed state (old_state, new_state, reason) */
-	PATH_LOG_SLA_BREACH = 2, /* a path broke (detail != 0) or met again (0) an SLA */
-	PATH_LOG_FAILOVER = 3,   /* sessions moved from path_id to other_path_id */
+	PATH_LOG_STATE = 1, /* a path changed state (old_state, new_state, reason) */
+	/* a path broke an SLA (reason: the enum path_sla_limit broken, detail: the value in
+	 * µs or thousandths) or met it again (reason 0); other_path_id: the policy */
+	PATH_LOG_SLA_BREACH = 2,
+	/* detail sessions moved off path_id (reason 1: it failed; 0: a revert) */
+	PATH_LOG_FAILOVER = 3,
 };
 
 struct path_log_entry {
@@ -26,7 +29,7 @@ struct path_log_entry {
 	uint8_t old_state, new_state; /* enum path_state (PATH_LOG_STATE) */
 	uint8_t reason;               /* enum path_change_reason (PATH_LOG_STATE) */
 	uint32_t peer_id, path_id;
-	uint32_t other_path_id; /* PATH_LOG_FAILOVER: the new path */
+	uint32_t other_path_id; /* PATH_LOG_SLA_BREACH: the policy; else unused */
 	uint32_t flaps;         /* PATH_LOG_STATE: the path's flap count */
 	uint64_t hold_down_ns;  /* PATH_LOG_STATE: the path's hold-down after the change */
 	uint64_t detail;        /* kind-specific: SLA limit, sessions moved */

@@ -756,18 +756,23 @@ daemon_answer_paths(struct router_daemon *d)
 {
 	json_t *counts = json_array(), *events = json_array();
 	const struct path_log *log = router_worker_log(d->worker);
+	const struct path_log *sla = router_worker_sla_log(d->worker);
 
 	for (size_t i = 0; i < d->cfg->path_count; i++)
 		json_array_append_new(counts,
 		    json_integer(router_worker_path_sessions(d->worker, (uint32_t)i)));
-	for (size_t i = 0; i < path_log_count(log); i++) {
-		const struct path_log_entry *e = path_log_get(log, i);
+	/* The entries as they are: the control thread formats them with the prober's. */
+	for (size_t i = 0; i < path_log_count(log) + path_log_count(sla); i++) {
+		const struct path_log_entry *e = i < path_log_count(log) ?
+		    path_log_get(log, i) :
+		    path_log_get(sla, i - path_log_count(log));
+
 		json_array_append_new(events,
-		    json_pack("{s:I, s:I, s:I, s:b}", "ts_ns", (json_int_t)e->ts_ns, "path",
-		        (json_int_t)e->path_id, "moved", (json_int_t)e->detail, "failed",
-		        e->reason != 0));
+		    json_pack("{s:I, s:i, s:i, s:I, s:I, s:I}", "ts_ns", (json_int_t)e->ts_ns,
+		        "kind", e->kind, "reason", e->reason, "path", (json_int_t)e->path_id,
+		        "other", (json_int_t)e->other_path_id, "detail", (json_int_t)e->detail));
 	}
-	return json_pack("{s:o, s:o}", "sessions", counts, "failovers", events);
+	return json_pack("{s:o, s:o}", "sessions", counts, "events", events);
 }
 
 /* `policy test`: the engine's decision for d->what_if, live packets' code, no packet. */
@@ -1027,16 +1032,21 @@ daemon_state_text(uint8_t state)
 	return path_state_name((enum path_state)state);
 }
 
-/* One event of the prober's log (state changes, SLA breaches) for `show events`. */
+/*
+ * One event for `show events`: a state change (the prober's log), an SLA breach or
+ * recovery, a failover or revert (the worker's). path_base: the log's path id of the
+ * configuration's path 0 (the prober counts from 1).
+ */
 static json_t *
-daemon_event_json(struct router_daemon *d, const struct path_log_entry *e)
+daemon_event_json(struct router_daemon *d, const struct path_log_entry *e, uint32_t path_base)
 {
+	static const char *const limits[] = {"", "max-latency", "max-jitter", "max-loss",
+	    "min-mos"};
 	const struct router_config *cfg = d->cfg;
-	/* The prober's path ids are the configuration's plus one. */
-	const char *path = e->path_id >= 1 && e->path_id - 1 < cfg->path_count ?
-	    cfg->paths[e->path_id - 1].name :
-	    "?";
-	const char *peer = e->peer_id < cfg->peer_count ? cfg->peers[e->peer_id].name : "?";
+	uint32_t id = e->path_id - path_base;
+	const struct router_config_path *path =
+	    e->path_id >= path_base && id < cfg->path_count ? &cfg->paths[id] : NULL;
+	const char *peer = path != NULL ? cfg->peers[path->peer_id].name : "?";
 	double ts = (double)(e->ts_ns > d->started_ns ? e->ts_ns - d->started_ns : 0) / 1e9;
 	char detail[256];
 	const char *kind;
@@ -1049,27 +1059,32 @@ daemon_event_json(struct router_daemon *d, const struct path_log_entry *e)
 		    daemon_state_text(e->old_state), daemon_state_text(e->new_state),
 		    path_change_reason_name((enum path_change_reason)e->reason),
 		    (double)e->hold_down_ns / 1e9, e->flaps);
-	} else {
+	} else if (e->kind == PATH_LOG_SLA_BREACH) {
 		const char *policy = e->other_path_id < cfg->policy_count ?
 		    cfg->policies[e->other_path_id].name :
 		    "?";
-		static const char *const limits[] = {"", "max-latency", "max-jitter", "max-loss",
-		    "min-mos"};
+		const char *limit = e->reason < 5 ? limits[e->reason] : "?";
 
-		kind = e->detail != 0 ? "sla-breach" : "sla-met";
-		if (e->detail == 0)
+		kind = e->reason != 0 ? "sla-breach" : "sla-met";
+		if (e->reason == 0)
 			snprintf(detail, sizeof(detail), "meets the SLA of policy %s again",
 			    policy);
-		else if (e->reason == 1 || e->reason == 2)
-			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.1f ms)",
-			    limits[e->reason], policy, (double)e->detail / 1000.0);
+		else if (e->reason == PATH_SLA_MAX_LATENCY || e->reason == PATH_SLA_MAX_JITTER)
+			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.1f ms)", limit,
+			    policy, (double)e->detail / 1000.0);
 		else
-			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.2f)",
-			    e->reason < 5 ? limits[e->reason] : "?", policy,
-			    (double)e->detail / 1000.0);
+			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.2f)", limit,
+			    policy, (double)e->detail / 1000.0);
+	} else {
+		kind = e->reason != 0 ? "failover" : "revert";
+		snprintf(detail, sizeof(detail), "%llu sessions moved %s %s",
+		    (unsigned long long)e->detail,
+		    e->reason != 0 ? "off the failed path" : "back to a preferred path from",
+		    path != NULL ? path->name : "?");
 	}
 	return json_pack("{s:f, s:I, s:s, s:s, s:s, s:s}", "ts_s", ts, "ts_ns",
-	    (json_int_t)e->ts_ns, "kind", kind, "peer", peer, "path", path, "detail", detail);
+	    (json_int_t)e->ts_ns, "kind", kind, "peer", peer, "path",
+	    path != NULL ? path->name : "?", "detail", detail);
 }
 
 static int
@@ -1093,30 +1108,23 @@ daemon_api_events(const json_t *args, json_t **result, struct router_api_error *
 	if (w == NULL)
 		return -ETIMEDOUT;
 	cap = (log != NULL ? path_log_count(log) : 0) +
-	    json_array_size(json_object_get(w, "failovers")) + 1;
+	    json_array_size(json_object_get(w, "events")) + 1;
 	all = calloc(cap, sizeof(*all));
 	list = json_array();
 	for (i = 0; all != NULL && log != NULL && i < path_log_count(log); i++)
-		all[n++] = daemon_event_json(d, path_log_get(log, i));
-	json_array_foreach(json_object_get(w, "failovers"), i, e)
+		all[n++] = daemon_event_json(d, path_log_get(log, i), 1);
+	json_array_foreach(json_object_get(w, "events"), i, e)
 	{
-		json_int_t path = json_integer_value(json_object_get(e, "path"));
-		json_int_t ts = json_integer_value(json_object_get(e, "ts_ns"));
-		char detail[128];
+		struct path_log_entry x = {.ts_ns = (uint64_t)json_integer_value(
+		                               json_object_get(e, "ts_ns")),
+		    .kind = (uint8_t)json_integer_value(json_object_get(e, "kind")),
+		    .reason = (uint8_t)json_integer_value(json_object_get(e, "reason")),
+		    .path_id = (uint32_t)json_integer_value(json_object_get(e, "path")),
+		    .other_path_id = (uint32_t)json_integer_value(json_object_get(e, "other")),
+		    .detail = (uint64_t)json_integer_value(json_object_get(e, "detail"))};
 
-		if (all == NULL || path < 0 || (size_t)path >= d->cfg->path_count)
-			continue;
-		snprintf(detail, sizeof(detail), "%lld sessions moved %s %s",
-		    (long long)json_integer_value(json_object_get(e, "moved")),
-		    json_is_true(json_object_get(e, "failed")) ? "off the failed path" :
-		                                                 "back to a preferred path from",
-		    d->cfg->paths[path].name);
-		all[n++] = json_pack("{s:f, s:I, s:s, s:s, s:s, s:s}", "ts_s",
-		    (double)((uint64_t)ts > d->started_ns ? (uint64_t)ts - d->started_ns : 0) / 1e9,
-		    "ts_ns", ts, "kind",
-		    json_is_true(json_object_get(e, "failed")) ? "failover" : "revert", "peer",
-		    d->cfg->peers[d->cfg->paths[path].peer_id].name, "path",
-		    d->cfg->paths[path].name, "detail", detail);
+		if (all != NULL)
+			all[n++] = daemon_event_json(d, &x, 0);
 	}
 	if (all != NULL)
 		qsort(all, n, sizeof(*all), daemon_event_compare);

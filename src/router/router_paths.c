@@ -9,7 +9,6 @@
 
 #include "path/path_probe.h"
 #include "path/path_prober.h"
-#include "path/path_select.h"
 #include "pkt/pkt_drop.h"
 #include "router/router_drops.h"
 
@@ -22,9 +21,6 @@ struct router_paths {
 	struct router_keys *keys;
 	struct path_prober *prober;
 	uint64_t next_metrics_ns;
-	/* Per (policy, path): the path breaks the policy's SLA (for sla-breach events). */
-	uint8_t *sla_broken;
-	struct path_select_policy *policies;
 	struct path_events events;
 };
 
@@ -75,45 +71,6 @@ router_paths_push(struct router_paths *rp, uint32_t cfg_path, enum router_worker
 	router_ops_push(rp->ops, &op);
 }
 
-/* Logs a path starting or stopping to break a policy's SLA (detail: policy id + 1, or 0). */
-static void
-router_paths_sla_check(struct router_paths *rp, uint32_t cfg_path, uint64_t now_ns)
-{
-	const struct router_config *cfg = rp->cfg;
-	struct path_status st;
-
-	if (path_prober_status(rp->prober, cfg_path + 1, &st) < 0 || !st.measured ||
-	    st.state != PATH_STATE_UP)
-		return;
-	for (size_t i = 0; i < cfg->policy_count; i++) {
-		struct path_candidate c = {.path_id = cfg_path,
-		    .up = true,
-		    .latency_us = st.latency_avg_us,
-		    .jitter_us = st.jitter_us,
-		    .loss_pct = st.loss_pct,
-		    .mos = st.mos};
-		double value, limit;
-		uint8_t lim = path_select_sla_check(&rp->policies[i], &c, &value, &limit);
-		uint8_t *broken = &rp->sla_broken[i * cfg->path_count + cfg_path];
-		struct path_log_entry e = {.ts_ns = now_ns,
-		    .kind = PATH_LOG_SLA_BREACH,
-		    .peer_id = cfg->paths[cfg_path].peer_id,
-		    .path_id = cfg_path + 1, /* the prober's ids, like its own entries */
-		    .other_path_id = (uint32_t)i,
-		    .reason = lim};
-
-		if ((lim != 0) == (*broken != 0))
-			continue;
-		*broken = lim != 0;
-		/* detail: the measured value that broke the limit (µs, %, MOS x 1000), 0 if met. */
-		e.detail = lim == 0 ? 0 :
-		    lim == PATH_SLA_MAX_LOSS || lim == PATH_SLA_MIN_MOS ?
-		                      (uint64_t)llround(value * 1000.0) :
-		                      (uint64_t)value;
-		path_log_append(path_prober_log(rp->prober), &e);
-	}
-}
-
 static void
 router_paths_handle_events(struct router_paths *rp)
 {
@@ -146,21 +103,6 @@ router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct
 	rp->ops = ops;
 	rp->ws = ws;
 	rp->keys = keys;
-	rp->sla_broken = calloc((cfg->policy_count ? cfg->policy_count : 1) *
-	        (cfg->path_count ? cfg->path_count : 1),
-	    1);
-	rp->policies = calloc(cfg->policy_count ? cfg->policy_count : 1, sizeof(*rp->policies));
-	if (rp->sla_broken == NULL || rp->policies == NULL)
-		goto fail;
-	for (size_t i = 0; i < cfg->policy_count; i++) {
-		const struct router_config_sla *sla = &cfg->policies[i].sla;
-
-		rp->policies[i].max_latency_us = sla->max_latency_ms * 1000u;
-		rp->policies[i].max_jitter_us = sla->max_jitter_ms * 1000u;
-		rp->policies[i].has_max_loss = sla->has_max_loss;
-		rp->policies[i].max_loss_pct = sla->max_loss_pct;
-		rp->policies[i].min_mos = sla->min_mos;
-	}
 	if (pc.paths_max == 0)
 		pc.paths_max = 1;
 	if (keys != NULL) {
@@ -216,8 +158,6 @@ router_paths_free(struct router_paths *rp)
 	if (rp->keys != NULL && rp->prober != NULL)
 		router_keys_set_probe_hook(rp->keys, NULL, NULL);
 	path_prober_free(rp->prober);
-	free(rp->sla_broken);
-	free(rp->policies);
 	free(rp);
 }
 
@@ -238,10 +178,8 @@ router_paths_tick(struct router_paths *rp, uint64_t now_ns)
 	if (now_ns < rp->next_metrics_ns)
 		return;
 	rp->next_metrics_ns = now_ns + ROUTER_PATHS_METRICS_NS;
-	for (size_t i = 0; i < rp->cfg->path_count; i++) {
+	for (size_t i = 0; i < rp->cfg->path_count; i++)
 		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_METRICS);
-		router_paths_sla_check(rp, (uint32_t)i, now_ns);
-	}
 }
 
 uint64_t

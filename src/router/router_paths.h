@@ -7,9 +7,8 @@
  * path as usable only from the prober (a path that never answers is never preferred):
  * at start every path is reported down, then up on its first answer, down after the
  * configured missed probes, up again after its hold-down. Measurements go to the worker
- * every ROUTER_PATHS_METRICS_NS. SLA breaches (a path that starts or stops breaking a
- * service policy's SLA) are logged next to the prober's state changes, for
- * `ternctl show events`.
+ * every ROUTER_PATHS_METRICS_NS; the worker, which decides on them, logs SLA breaches
+ * and recoveries itself (router_worker_log()).
  *
  * Probes are authenticated with probe keys derived from the peer keys when the router
  * has a private key (router_keys_set_probe_hook()); without one they are plain.
@@ -56,11 +55,7 @@ uint64_t router_paths_next_ns(const struct router_paths *rp);
  * the worker's counts.
  */
 json_t *router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint64_t now_ns);
-/*
- * The prober's log (state changes and SLA breaches). Its path ids are the
- * configuration's plus one; an SLA entry's other_path_id is the policy id, its reason
- * the enum path_sla_limit broken (detail: the value, µs or thousandths; 0 when met).
- */
+/* The prober's log (path state changes). Its path ids are the configuration's plus one. */
 const struct path_log *router_paths_log(const struct router_paths *rp);
 /* Probes refused, under the drop reasons' names, added to the drops list. */
 void router_paths_drops_add(const struct router_paths *rp, json_t *list);

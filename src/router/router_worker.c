@@ -52,6 +52,7 @@ struct router_worker {
 	uint64_t *revert_at;
 	uint64_t now_ns;           /* the last poll's or tick's clock, for operations */
 	struct path_log *log;      /* failovers and reverts, for `ternctl show events` */
+	struct path_log *sla_log;  /* SLA breaches and recoveries, for the same */
 	const char **tenant_names; /* by LAN segment (svr's tenant id) */
 	const char **service_names;
 	uint32_t *lan_port_ids;
@@ -365,12 +366,14 @@ router_worker_paths_new(struct router_worker *w)
 	w->sweep_base = calloc(npath, sizeof(*w->sweep_base));
 	w->revert_at = calloc(npol * npath, sizeof(*w->revert_at));
 	w->log = calloc(1, sizeof(*w->log));
+	w->sla_log = calloc(1, sizeof(*w->sla_log));
 	if (w->policies == NULL || w->vector_costs == NULL || w->path_costs == NULL ||
 	    w->sla_broken == NULL || w->metrics == NULL || w->sweep_due == NULL ||
 	    w->sweep_kind == NULL || w->sweep_base == NULL || w->revert_at == NULL ||
-	    w->log == NULL)
+	    w->log == NULL || w->sla_log == NULL)
 		return -ENOMEM;
 	path_log_init(w->log);
+	path_log_init(w->sla_log);
 	for (size_t i = 0; i < cfg->policy_count; i++) {
 		const struct router_config_policy *cp = &cfg->policies[i];
 		struct path_select_policy *pp = &w->policies[i];
@@ -544,14 +547,30 @@ router_worker_sla_update(struct router_worker *w, uint32_t path, bool first)
 	for (size_t i = 0; i <= w->cfg->policy_count; i++) {
 		struct path_candidate c;
 		double value, limit;
-		uint8_t broken;
+		uint8_t broken, lim;
 
 		router_worker_candidate(w, (uint32_t)i, path, &c);
-		broken =
-		    path_select_sla_check(&w->policies[i], &c, &value, &limit) != PATH_SLA_NONE;
+		lim = path_select_sla_check(&w->policies[i], &c, &value, &limit);
+		broken = lim != PATH_SLA_NONE;
 		if (broken == w->sla_broken[i * npath + path])
 			continue;
 		w->sla_broken[i * npath + path] = broken;
+		/* Logged once measured: an unmeasured path "breaks" every SLA by definition. */
+		if (w->metrics[path].measured) {
+			/* detail: the value that broke the limit (µs, or thousandths). */
+			struct path_log_entry e = {.ts_ns = w->now_ns,
+			    .kind = PATH_LOG_SLA_BREACH,
+			    .reason = lim,
+			    .peer_id = w->cfg->paths[path].peer_id,
+			    .path_id = path,
+			    .other_path_id = (uint32_t)i};
+
+			if (lim == PATH_SLA_MAX_LATENCY || lim == PATH_SLA_MAX_JITTER)
+				e.detail = (uint64_t)value;
+			else if (lim != PATH_SLA_NONE)
+				e.detail = (uint64_t)(value * 1000.0 + 0.5);
+			path_log_append(w->sla_log, &e);
+		}
 		if (broken) {
 			router_worker_sweep_ask(w, path, 1);
 			w->revert_at[i * npath + path] = 0;
@@ -787,6 +806,7 @@ router_worker_free(struct router_worker *w)
 	free(w->sweep_base);
 	free(w->revert_at);
 	free(w->log);
+	free(w->sla_log);
 	free(w->nat_ports);
 	free(w->nat_addr);
 	pkt_frag_table_free(w->frag);
@@ -1302,6 +1322,12 @@ const struct path_log *
 router_worker_log(const struct router_worker *w)
 {
 	return w->log;
+}
+
+const struct path_log *
+router_worker_sla_log(const struct router_worker *w)
+{
+	return w->sla_log;
 }
 
 int

@@ -155,6 +155,8 @@ int router_worker_policy_test(const struct router_worker *w, const struct router
 
 /* The worker's failover events (sessions moved off a path), for the API. */
 const struct path_log *router_worker_log(const struct router_worker *w);
+/* The worker's SLA events (a path starts or stops breaking a policy's SLA). */
+const struct path_log *router_worker_sla_log(const struct router_worker *w);
 /* Sessions on each path (counted on demand, for the API). */
 uint32_t router_worker_path_sessions(const struct router_worker *w, uint32_t path_id);
 
