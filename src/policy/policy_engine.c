@@ -288,14 +288,30 @@ rules_find(const struct policy *p, uint32_t t, uint32_t s, struct policy_rule_pa
 	rules_fold(&p->any_any, acc);
 }
 
-int
-policy_classify(const struct policy *p, const struct policy_query *q, struct policy_decision *out)
+/* The verdict of the rules for tenant index t and service index sv, into out. */
+static int
+policy_rules_verdict(const struct policy *p, uint32_t t, uint32_t sv, struct policy_decision *out)
 {
-	struct match best = {.service = POLICY_INDEX_NONE};
 	struct policy_rule_pair acc = {POLICY_INDEX_NONE, POLICY_INDEX_NONE};
-	const struct policy_service *s;
-	uint32_t t;
 
+	rules_find(p, t, sv, &acc);
+	if (acc.deny != POLICY_INDEX_NONE) {
+		out->verdict = POLICY_VERDICT_DENY_BY_RULE;
+		out->rule_index = acc.deny;
+	} else if (acc.allow != POLICY_INDEX_NONE) {
+		out->verdict = POLICY_VERDICT_ALLOW;
+		out->rule_index = acc.allow;
+	} else {
+		out->verdict = POLICY_VERDICT_NO_RULE;
+	}
+	if (out->rule_index != POLICY_INDEX_NONE)
+		out->rule_id = p->rules[out->rule_index].id;
+	return out->verdict == POLICY_VERDICT_ALLOW ? 0 : -EACCES;
+}
+
+static void
+policy_decision_reset(struct policy_decision *out)
+{
 	memset(out, 0, sizeof(*out));
 	out->tenant_id = POLICY_ID_NONE;
 	out->service_id = POLICY_ID_NONE;
@@ -305,6 +321,40 @@ policy_classify(const struct policy *p, const struct policy_query *q, struct pol
 	out->service_index = POLICY_INDEX_NONE;
 	out->rule_index = POLICY_INDEX_NONE;
 	out->port_entry = POLICY_INDEX_NONE;
+}
+
+int
+policy_decide_rules(const struct policy *p, uint32_t tenant_id, uint32_t service_id,
+    struct policy_decision *out)
+{
+	uint32_t t, sv;
+
+	policy_decision_reset(out);
+	if (hash_lookup(p->tenant_ids, &tenant_id, &t) != 0) {
+		out->verdict = POLICY_VERDICT_NO_TENANT;
+		return -EACCES;
+	}
+	out->tenant_index = t;
+	out->tenant_id = tenant_id;
+	if (hash_lookup(p->service_ids, &service_id, &sv) != 0) {
+		out->verdict = POLICY_VERDICT_NO_SERVICE;
+		return -EACCES;
+	}
+	out->service_index = sv;
+	out->service_id = service_id;
+	out->route_kind = p->services[sv].route_kind;
+	out->route_target_id = p->services[sv].route_target_id;
+	return policy_rules_verdict(p, t, sv, out);
+}
+
+int
+policy_classify(const struct policy *p, const struct policy_query *q, struct policy_decision *out)
+{
+	struct match best = {.service = POLICY_INDEX_NONE};
+	const struct policy_service *s;
+	uint32_t t;
+
+	policy_decision_reset(out);
 
 	t = tenant_find(p, q, out);
 	if (t == POLICY_INDEX_NONE) {
@@ -329,19 +379,7 @@ policy_classify(const struct policy *p, const struct policy_query *q, struct pol
 	out->route_kind = s->route_kind;
 	out->route_target_id = s->route_target_id;
 
-	rules_find(p, t, best.service, &acc);
-	if (acc.deny != POLICY_INDEX_NONE) {
-		out->verdict = POLICY_VERDICT_DENY_BY_RULE;
-		out->rule_index = acc.deny;
-	} else if (acc.allow != POLICY_INDEX_NONE) {
-		out->verdict = POLICY_VERDICT_ALLOW;
-		out->rule_index = acc.allow;
-	} else {
-		out->verdict = POLICY_VERDICT_NO_RULE;
-	}
-	if (out->rule_index != POLICY_INDEX_NONE)
-		out->rule_id = p->rules[out->rule_index].id;
-	return out->verdict == POLICY_VERDICT_ALLOW ? 0 : -EACCES;
+	return policy_rules_verdict(p, t, best.service, out);
 }
 
 uint32_t

@@ -207,6 +207,15 @@ int policy_classify(const struct policy *p, const struct policy_query *q,
     struct policy_decision *out);
 
 /*
+ * The rules alone, for a tenant and a service already known by their ids (the egress
+ * learns both from metadata, not from addresses): fills *out's tenant, service, rule and
+ * verdict as policy_classify() would for that pair (deny beats allow, default deny).
+ * 0 for ALLOW; -EACCES otherwise (NO_TENANT / NO_SERVICE for an unknown id).
+ */
+int policy_decide_rules(const struct policy *p, uint32_t tenant_id, uint32_t service_id,
+    struct policy_decision *out);
+
+/*
  * The operator's explanation of d (made by policy_classify(p, q, d)) into buf (len
  * bytes, always NUL-terminated when len > 0), e.g. "tenant corp (segment corp,
  * 10.1.0.0/24); service b-web (prefix 10.2.0.0/24, tcp/80); verdict allow by rule 3

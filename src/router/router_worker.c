@@ -135,8 +135,8 @@ router_worker_policy_ports(const struct router_config_service *svc, struct polic
 
 /*
  * The policy of the services routed by route_kind (ROUTER_CONFIG_ROUTE_PEER: the
- * ingress's, segments are the LANs; _LAN: the egress's, one segment per tenant, services
- * keyed by id). Rules:
+ * ingress's, segments are the LANs; _LAN: the egress's, which decides a tenant and a
+ * service named in metadata by the rules alone, policy_decide_rules()). Rules:
  * the explicit ones that name such a service or any, then each access entry as an
  * allow. Ids are config indices (implicit rules: rule_count + k), so both policies
  * report the same ids.
@@ -202,22 +202,6 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 		ps->name = cs->name;
 		ps->prefixes = &prefixes[nprefix];
 		ps->ports = &ports[nport];
-		if (route_kind == ROUTER_CONFIG_ROUTE_LAN) {
-			/*
-			 * The egress knows the service by the name in the metadata, not by the
-			 * destination (services may share prefixes, told apart by ports only at
-			 * the ingress): each is keyed by its id as a TCP port, so a query for
-			 * that port finds exactly it, and the engine's rules decide.
-			 */
-			ports[nport++] =
-			    (struct policy_port_range){IPPROTO_TCP, (uint16_t)i, (uint16_t)i};
-			ps->port_count = 1;
-			ps->route_kind = POLICY_ROUTE_LAN;
-			ps->route_target_id = cs->route_id;
-			ps->route_target_name = cs->route_name;
-			pc.service_count++;
-			continue;
-		}
 		/* Hosts reach a service with an address at that address only. */
 		if (cs->has_address) {
 			prefix_from_addr(&prefixes[nprefix++], &cs->address,
@@ -984,7 +968,6 @@ router_worker_egress_check(const struct router_worker *w, const struct svr_meta 
 	const struct router_config *cfg = w->cfg;
 	const struct router_config_service *svc = &cfg->services[svc_id];
 	struct policy_decision d;
-	struct policy_query q;
 	size_t t;
 
 	for (t = 0; t < cfg->tenant_count && (m->present & SVR_META_F_TENANT); t++)
@@ -992,15 +975,9 @@ router_worker_egress_check(const struct router_worker *w, const struct svr_meta 
 			break;
 	if (!(m->present & SVR_META_F_TENANT) || t == cfg->tenant_count)
 		return PKT_DROP_POLICY_NO_TENANT;
-	memset(&q, 0, sizeof(q));
-	q.segment_id = (uint32_t)t;
-	q.src = m->fwd_ctx.src;
-	q.dst = m->fwd_ctx.dst;
-	q.proto = IPPROTO_TCP;
-	q.dst_port = (uint16_t)svc_id; /* the service's key (router_worker_policy_new) */
-	q.now_ns = w->now_ns;
-	policy_classify(w->egress_policy, &q, &d);
-	if (d.service_id != svc_id)
+	/* The service is known by the name in the metadata: only the rules decide here. */
+	if (policy_decide_rules(w->egress_policy, (uint32_t)t, svc_id, &d) < 0 &&
+	    d.verdict == POLICY_VERDICT_NO_SERVICE)
 		return PKT_DROP_POLICY_NO_SERVICE;
 	if (d.verdict != POLICY_VERDICT_ALLOW)
 		return router_worker_policy_reason(d.verdict);

@@ -248,6 +248,28 @@ test_policy_classify_deny_beats_allow(void **state)
 	policy_free(p);
 }
 
+/* The egress's question: the pair is known by ids, only the rules decide. */
+static void
+test_policy_decide_rules_by_ids(void **state)
+{
+	struct policy *p = fixture_policy();
+	struct policy_decision d;
+
+	(void)state;
+	assert_int_equal(policy_decide_rules(p, T_CORP, SV_B_WEB, &d), 0);
+	assert_int_equal(d.verdict, POLICY_VERDICT_ALLOW);
+	assert_int_equal(d.rule_id, 1);
+	/* The same pair as policy_classify() decides: deny beats allow. */
+	assert_int_equal(policy_decide_rules(p, T_CORP, SV_SSH, &d), -EACCES);
+	assert_int_equal(d.verdict, POLICY_VERDICT_DENY_BY_RULE);
+	assert_int_equal(d.rule_id, 2);
+	assert_int_equal(policy_decide_rules(p, 9999, SV_SSH, &d), -EACCES);
+	assert_int_equal(d.verdict, POLICY_VERDICT_NO_TENANT);
+	assert_int_equal(policy_decide_rules(p, T_CORP, 9999, &d), -EACCES);
+	assert_int_equal(d.verdict, POLICY_VERDICT_NO_SERVICE);
+	policy_free(p);
+}
+
 static void
 test_policy_classify_any_wildcards(void **state)
 {
@@ -686,6 +708,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_policy_classify_allow_by_rule_explained),
 	    cmocka_unit_test(test_policy_classify_deny_beats_allow),
+	    cmocka_unit_test(test_policy_decide_rules_by_ids),
 	    cmocka_unit_test(test_policy_classify_any_wildcards),
 	    cmocka_unit_test(test_policy_classify_default_deny),
 	    cmocka_unit_test(test_policy_tenant_most_specific_prefix),
