@@ -99,6 +99,8 @@
 	X(ROUTER_UNKNOWN_PEER, "router-unknown-peer")                                              \
 	X(ROUTER_UNKNOWN_SERVICE, "router-unknown-service")                                        \
 	X(ROUTER_NAT_UNAVAILABLE, "router-nat-unavailable")                                        \
+	X(ROUTER_BREAKOUT_UNSUPPORTED, "router-breakout-unsupported")                              \
+	X(ROUTER_BREAKOUT_PORTS_EXHAUSTED, "router-breakout-ports-exhausted")                      \
 	X(IO_TX_FULL, "io-tx-full")                                                                \
 	X(IO_NO_PORT, "io-no-port")
 

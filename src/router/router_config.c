@@ -38,7 +38,8 @@ static const char *const keys_tenant_limits[] = {"sessions", "new_sessions_per_s
 static const char *const keys_rule[] = {"name", "tenant", "service", "action", NULL};
 static const char *const action_names[] = {"allow", "deny", NULL};
 static const char *const keys_lan[] = {"name", "tenant", "device", "address", "prefixes",
-    "nat_pool", NULL};
+    "nat_pool", "tenants", "interface", NULL};
+static const char *const keys_lan_tenant[] = {"tenant", "prefixes", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
 static const char *const keys_peer[] = {"name", "public_key", "paths", "probe", NULL};
 static const char *const keys_path[] = {"wan", "remote", "name", "probe", "udp_transform", NULL};
@@ -64,7 +65,7 @@ static const struct router_config_probe probe_default = {
     .hold_down_ms = ROUTER_CONFIG_PROBE_HOLD_DOWN_DEFAULT_MS,
     .hold_down_max_ms = ROUTER_CONFIG_PROBE_HOLD_DOWN_CAP_DEFAULT_MS,
 };
-static const char *const keys_route[] = {"peer", "lan", NULL};
+static const char *const keys_route[] = {"peer", "lan", "breakout", NULL};
 static const char *const keys_timeouts[] = {"tcp_opening_s", "tcp_established_s", "tcp_closing_s",
     "udp_s", "icmp_s", NULL};
 static const char *const keys_limits[] = {"sessions", NULL};
@@ -84,6 +85,12 @@ router_config_free(struct router_config *cfg)
 		free(cfg->lans[i].tenant_name);
 		free(cfg->lans[i].device);
 		free(cfg->lans[i].prefixes);
+		free(cfg->lans[i].interface);
+		for (size_t j = 0; j < cfg->lans[i].tenant_count; j++) {
+			free(cfg->lans[i].tenants[j].tenant_name);
+			free(cfg->lans[i].tenants[j].prefixes);
+		}
+		free(cfg->lans[i].tenants);
 	}
 	free(cfg->lans);
 	for (size_t i = 0; i < cfg->wan_count; i++) {
@@ -270,6 +277,36 @@ read_rule(struct router_config_reader *r, const json_t *obj, void *item, void *c
 	}
 }
 
+/* "tenants": [{"tenant": NAME, "prefixes": [...]}, ...] of one LAN segment. */
+static void
+read_lan_tenants(struct router_config_reader *r, const json_t *obj, struct router_config_lan *lan)
+{
+	const json_t *array, *item;
+	size_t i, saved;
+
+	array = router_config_read_array(r, obj, "tenants", false, 0, ROUTER_CONFIG_ITEMS_MAX);
+	if (array == NULL || json_array_size(array) == 0)
+		return;
+	lan->tenants =
+	    router_config_reader_calloc(r, json_array_size(array), sizeof(*lan->tenants));
+	if (lan->tenants == NULL)
+		return;
+	lan->tenant_count = json_array_size(array);
+	saved = router_config_reader_key(r, "tenants");
+	json_array_foreach(array, i, item)
+	{
+		struct router_config_lan_tenant *t = &lan->tenants[i];
+		size_t at = router_config_reader_index(r, i);
+
+		if (router_config_read_object(r, item, keys_lan_tenant)) {
+			router_config_read_name(r, item, "tenant", true, &t->tenant_name);
+			read_prefixes(r, item, "prefixes", true, &t->prefixes, &t->prefix_count);
+		}
+		router_config_reader_up(r, at);
+	}
+	router_config_reader_up(r, saved);
+}
+
 static void
 read_lan(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
 {
@@ -313,6 +350,9 @@ read_lan(struct router_config_reader *r, const json_t *obj, void *item, void *ct
 		    router_config_value_prefix(r, json_object_get(obj, "nat_pool"), &lan->nat_pool);
 		router_config_reader_up(r, saved);
 	}
+	if (json_object_get(obj, "interface") != NULL)
+		router_config_read_device(r, obj, "interface", false, &lan->interface);
+	read_lan_tenants(r, obj, lan);
 }
 
 static void
@@ -418,27 +458,31 @@ static void
 read_route(struct router_config_reader *r, const json_t *obj, struct router_config_service *s)
 {
 	const json_t *route = json_object_get(obj, "route");
-	bool has_peer, has_lan;
-	size_t saved;
+	static const char *const kinds[] = {"peer", "lan", "breakout"};
+	static const uint8_t kind_values[] = {ROUTER_CONFIG_ROUTE_PEER, ROUTER_CONFIG_ROUTE_LAN,
+	    ROUTER_CONFIG_ROUTE_BREAKOUT};
+	size_t saved, given = 0, kind = 0;
 
 	saved = router_config_reader_key(r, "route");
 	if (route == NULL) {
 		router_config_reader_error(r,
-		    "missing (expected {\"peer\": NAME} or {\"lan\": NAME})");
+		    "missing (expected {\"peer\": NAME}, {\"lan\": NAME} or {\"breakout\": "
+		    "NAME})");
 		goto out;
 	}
 	if (!router_config_read_object(r, route, keys_route))
 		goto out;
-	has_peer = json_object_get(route, "peer") != NULL;
-	has_lan = json_object_get(route, "lan") != NULL;
-	if (has_peer && has_lan) {
+	for (size_t i = 0; i < 3; i++)
+		if (json_object_get(route, kinds[i]) != NULL) {
+			given++;
+			kind = i;
+		}
+	if (given != 1) {
 		router_config_reader_error(r,
-		    "has both \"peer\" and \"lan\" (expected exactly one of them)");
-	} else if (!has_peer && !has_lan) {
-		router_config_reader_error(r, "expected exactly one of \"peer\" or \"lan\"");
-	} else if (router_config_read_name(r, route, has_peer ? "peer" : "lan", true,
-	               &s->route_name)) {
-		s->route_kind = has_peer ? ROUTER_CONFIG_ROUTE_PEER : ROUTER_CONFIG_ROUTE_LAN;
+		    "has %zu of \"peer\", \"lan\" and \"breakout\" (expected exactly one of them)",
+		    given);
+	} else if (router_config_read_name(r, route, kinds[kind], true, &s->route_name)) {
+		s->route_kind = kind_values[kind];
 	}
 out:
 	router_config_reader_up(r, saved);
@@ -1062,6 +1106,16 @@ router_config_is_consistent(const struct router_config *cfg)
 			return false;
 		if (lan->prefix_count < 1 || !prefixes_valid(lan->prefixes, lan->prefix_count))
 			return false;
+		for (size_t j = 0; j < lan->tenant_count; j++) {
+			const struct router_config_lan_tenant *lt = &lan->tenants[j];
+
+			if (lt->tenant_id >= cfg->tenant_count ||
+			    strcmp(cfg->tenants[lt->tenant_id].name, lt->tenant_name) != 0 ||
+			    lt->prefix_count < 1 || !prefixes_valid(lt->prefixes, lt->prefix_count))
+				return false;
+		}
+		if (lan->interface != NULL && strlen(lan->interface) > ROUTER_CONFIG_DEVICE_MAX)
+			return false;
 	}
 	for (size_t i = 0; i < cfg->wan_count; i++) {
 		const struct router_config_wan *wan = &cfg->wans[i];
@@ -1127,6 +1181,11 @@ router_config_is_consistent(const struct router_config *cfg)
 		} else if (s->route_kind == ROUTER_CONFIG_ROUTE_LAN) {
 			if (s->route_id >= cfg->lan_count ||
 			    strcmp(cfg->lans[s->route_id].name, s->route_name) != 0)
+				return false;
+		} else if (s->route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT) {
+			if (s->route_id >= cfg->wan_count ||
+			    strcmp(cfg->wans[s->route_id].name, s->route_name) != 0 ||
+			    s->has_address)
 				return false;
 		} else {
 			return false;

@@ -84,6 +84,17 @@ struct router_config_tenant {
 	uint32_t max_new_per_s; /* "limits.new_sessions_per_s"; 0: no limit */
 };
 
+/*
+ * Hosts of a LAN segment whose source address falls in one of prefixes belong to this
+ * tenant rather than the segment's (the longest prefix of the segment wins).
+ */
+struct router_config_lan_tenant {
+	char *tenant_name;  /* as written */
+	uint32_t tenant_id; /* index into router_config.tenants */
+	struct prefix *prefixes;
+	size_t prefix_count; /* at least 1 */
+};
+
 struct router_config_lan {
 	char *name;
 	char *tenant_name;   /* as written; tenants[tenant_id].name */
@@ -99,6 +110,15 @@ struct router_config_lan {
 	 */
 	bool has_nat_pool;
 	struct prefix nat_pool;
+	/* Tenants by source prefix on this segment ("tenants"); the rest is tenant_id's. */
+	struct router_config_lan_tenant *tenants;
+	size_t tenant_count;
+	/*
+	 * The kernel interface the segment's hosts are on ("interface"), or NULL. With it,
+	 * ternd gives the segment a routing table of its own, chosen by input interface, so
+	 * segments may use the same addresses (router_routes.h).
+	 */
+	char *interface;
 };
 
 struct router_config_wan {
@@ -158,6 +178,8 @@ struct router_config_ports {
 enum router_config_route_kind {
 	ROUTER_CONFIG_ROUTE_PEER = 1, /* route_id indexes peers */
 	ROUTER_CONFIG_ROUTE_LAN = 2,  /* route_id indexes lans */
+	/* Local internet breakout with source NAT: route_id indexes wans. */
+	ROUTER_CONFIG_ROUTE_BREAKOUT = 3,
 };
 
 /* Payload encryption of a service's sessions (svr-profile section 6). */

@@ -168,6 +168,52 @@ family_name(const struct addr *a)
 	return a->family == ADDR_FAMILY_V6 ? "IPv6" : "IPv4";
 }
 
+/*
+ * A segment's tenants by source prefix: each names a tenant, and a source prefix belongs
+ * to one tenant of the segment only (the longest match decides, so a prefix given twice
+ * would be a coin toss). The reader is at $.lan[i].
+ */
+static void
+check_lan_tenants(struct router_config_reader *r, struct router_config_lan *lan,
+    const struct name_index *tenants)
+{
+	for (size_t j = 0; j < lan->tenant_count; j++) {
+		struct router_config_lan_tenant *t = &lan->tenants[j];
+		size_t at = router_config_reader_key(r, "tenants");
+
+		router_config_reader_index(r, j);
+		if (t->tenant_name != NULL) {
+			size_t k = router_config_reader_key(r, "tenant");
+
+			resolve(r, tenants, t->tenant_name, &t->tenant_id);
+			router_config_reader_up(r, k);
+		}
+		for (size_t p = 0; p < t->prefix_count; p++) {
+			bool dup = false;
+
+			for (size_t oj = 0; oj <= j && !dup; oj++)
+				for (size_t op = 0;
+				     op < (oj == j ? p : lan->tenants[oj].prefix_count); op++)
+					if (prefix_equal(&lan->tenants[oj].prefixes[op],
+					        &t->prefixes[p])) {
+						char text[PREFIX_TEXT_MAX];
+						size_t k = router_config_reader_key(r, "prefixes");
+
+						router_config_reader_index(r, p);
+						prefix_format(&t->prefixes[p], text, sizeof(text));
+						router_config_reader_error(r,
+						    "prefix %s is also tenants[%zu].prefixes[%zu] (a "
+						    "source prefix belongs to one tenant)",
+						    text, oj, op);
+						router_config_reader_up(r, k);
+						dup = true;
+						break;
+					}
+		}
+		router_config_reader_up(r, at);
+	}
+}
+
 static void
 check_lans(struct router_config_reader *r, struct router_config *cfg,
     const struct name_index *tenants)
@@ -183,6 +229,7 @@ check_lans(struct router_config_reader *r, struct router_config *cfg,
 			resolve(r, tenants, lan->tenant_name, &lan->tenant_id);
 			router_config_reader_up(r, at);
 		}
+		check_lan_tenants(r, lan, tenants);
 		router_config_reader_up(r, saved);
 	}
 }
@@ -225,6 +272,27 @@ check_devices(struct router_config_reader *r, const struct router_config *cfg)
 		for (size_t j = 0; j < cfg->wan_count; j++) {
 			if (cfg->wans[j].device != NULL && strcmp(cfg->wans[j].device, dev) == 0) {
 				check_clash(r, "lan", i, "device", "device", dev, "wan", j);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < cfg->lan_count; i++) {
+		const char *dev = cfg->lans[i].interface;
+
+		if (dev == NULL)
+			continue;
+		for (size_t j = 0; j < cfg->lan_count; j++) {
+			if ((cfg->lans[j].device != NULL &&
+			        strcmp(cfg->lans[j].device, dev) == 0) ||
+			    (j < i && cfg->lans[j].interface != NULL &&
+			        strcmp(cfg->lans[j].interface, dev) == 0)) {
+				check_clash(r, "lan", i, "interface", "interface", dev, "lan", j);
+				break;
+			}
+		}
+		for (size_t j = 0; j < cfg->wan_count; j++) {
+			if (cfg->wans[j].device != NULL && strcmp(cfg->wans[j].device, dev) == 0) {
+				check_clash(r, "lan", i, "interface", "interface", dev, "wan", j);
 				break;
 			}
 		}
@@ -359,7 +427,7 @@ check_peers(struct router_config_reader *r, struct router_config *cfg,
 
 static void
 check_route(struct router_config_reader *r, struct router_config_service *s,
-    const struct name_index *peers, const struct name_index *lans)
+    const struct name_index *peers, const struct name_index *lans, const struct name_index *wans)
 {
 	size_t saved;
 
@@ -369,6 +437,14 @@ check_route(struct router_config_reader *r, struct router_config_service *s,
 	if (s->route_kind == ROUTER_CONFIG_ROUTE_PEER) {
 		router_config_reader_key(r, "peer");
 		resolve(r, peers, s->route_name, &s->route_id);
+	} else if (s->route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT) {
+		router_config_reader_key(r, "breakout");
+		resolve(r, wans, s->route_name, &s->route_id);
+		/* A service address is translated at an SVR egress; breakout has none. */
+		if (s->has_address)
+			router_config_reader_error(r,
+			    "a service with an \"address\" cannot break out (expected a peer or "
+			    "lan route, or no address)");
 	} else {
 		router_config_reader_key(r, "lan");
 		resolve(r, lans, s->route_name, &s->route_id);
@@ -379,7 +455,7 @@ check_route(struct router_config_reader *r, struct router_config_service *s,
 static void
 check_services(struct router_config_reader *r, struct router_config *cfg,
     const struct name_index *tenants, const struct name_index *peers, const struct name_index *lans,
-    const struct name_index *policies)
+    const struct name_index *wans, const struct name_index *policies)
 {
 	/* seen[t] == service index + 1 when tenant t is already in that service's access. */
 	uint32_t *seen = router_config_reader_calloc(r, cfg->tenant_count, sizeof(*seen));
@@ -408,7 +484,7 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 			}
 			router_config_reader_up(r, at);
 		}
-		check_route(r, s, peers, lans);
+		check_route(r, s, peers, lans, wans);
 		if (s->policy_name != NULL) {
 			size_t at = router_config_reader_key(r, "policy");
 
@@ -523,7 +599,7 @@ router_config_check(struct router_config_reader *r, struct router_config *cfg)
 		check_devices(r, cfg);
 		check_peers(r, cfg, &wans);
 		check_peer_keys(r, cfg);
-		check_services(r, cfg, &tenants, &peers, &lans, &policies);
+		check_services(r, cfg, &tenants, &peers, &lans, &wans, &policies);
 		check_rules(r, cfg, &tenants, &services);
 	}
 	name_index_fini(&tenants);

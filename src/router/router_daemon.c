@@ -48,11 +48,27 @@
 #define DAEMON_IDLE_POLL_MS     10
 #define DAEMON_MAILBOX_MS       2000
 #define DAEMON_SESSIONS_MAX     1000
+/* Breakout sessions are listed with ids from here (past any SVR session index). */
+#define DAEMON_BREAKOUT_ID_BASE SESSION_TABLE_CAPACITY_MAX
 
 struct daemon_route {
 	struct prefix prefix;
 	char device[IF_NAMESIZE];
+	uint32_t table; /* 0: main */
 };
+
+/* A policy-routing rule ternd added: iif device lookup table. */
+struct daemon_rule {
+	uint8_t family;
+	char device[IF_NAMESIZE];
+	uint32_t table;
+};
+
+/*
+ * LAN segment i with an "interface" has routing table DAEMON_TABLE_BASE + i, chosen by
+ * rules at priority DAEMON_TABLE_BASE + i (before main's 32766).
+ */
+#define DAEMON_TABLE_BASE 7000u
 
 /* A question from the control thread that the worker answers between bursts. */
 struct daemon_mailbox {
@@ -78,6 +94,8 @@ struct router_daemon {
 	struct io_port **wan_ports;
 	struct daemon_route *routes;
 	size_t route_count;
+	struct daemon_rule *rules;
+	size_t rule_count;
 	bool nft_installed;
 	struct router_worker *worker;
 	struct router_ops *ops;     /* control thread -> worker: keys, path states */
@@ -114,6 +132,97 @@ daemon_service_allows(const struct router_config *cfg, size_t svc, uint32_t tena
 	return false;
 }
 
+/* Adds a route and records it for removal; an existing one is left as it is. */
+static int
+daemon_route_add(struct router_daemon *d, const struct prefix *prefix, const char *device,
+    uint32_t table)
+{
+	struct daemon_route *r = &d->routes[d->route_count];
+	char text[PREFIX_TEXT_MAX];
+	int rc;
+
+	r->prefix = *prefix;
+	r->table = table;
+	snprintf(r->device, sizeof(r->device), "%s", device);
+	rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, table);
+	prefix_format(&r->prefix, text, sizeof(text));
+	if (rc == -EEXIST) {
+		log_warning("route %s (table %u) already exists; left as it is", text, table);
+		return 0;
+	}
+	if (rc < 0)
+		return log_error_errno(rc, "cannot route %s into %s (table %u)", text, r->device,
+		    table);
+	d->route_count++;
+	return 0;
+}
+
+static int
+daemon_rule_add(struct router_daemon *d, uint8_t family, const char *device, uint32_t table)
+{
+	struct daemon_rule *r = &d->rules[d->rule_count];
+	int rc;
+
+	r->family = family;
+	r->table = table;
+	snprintf(r->device, sizeof(r->device), "%s", device);
+	rc = router_netlink_rule_add(d->nl, family, device, table, table);
+	if (rc == -EEXIST)
+		return 0;
+	if (rc < 0)
+		return log_error_errno(rc, "cannot add the rule iif %s lookup %u", device, table);
+	d->rule_count++;
+	return 0;
+}
+
+/* The prefixes hosts reach service svc at: its address when it has one. */
+static size_t
+daemon_service_dests(const struct router_config_service *svc, size_t p, struct prefix *out)
+{
+	if (svc->has_address) {
+		prefix_from_addr(out, &svc->address, addr_bits(&svc->address));
+		return 1;
+	}
+	if (p < svc->prefix_count)
+		*out = svc->prefixes[p];
+	return svc->prefix_count;
+}
+
+/*
+ * A segment with an "interface" gets its own table: every service that leaves from
+ * here (peer or breakout) into its TUN, so the policy sees and counts what it refuses;
+ * its NAT pool into the TUN; its prefixes on the interface. Rules by input interface
+ * (its hosts' interface, its TUN) choose the table, so two segments with the same
+ * addresses each reach their own TUN and are answered on their own interface.
+ */
+static int
+daemon_segment_table_install(struct router_daemon *d, const struct router_config *cfg, size_t l)
+{
+	const struct router_config_lan *lan = &cfg->lans[l];
+	uint32_t table = DAEMON_TABLE_BASE + (uint32_t)l;
+	struct prefix pfx;
+	int rc = 0;
+
+	for (size_t i = 0; i < cfg->service_count && rc == 0; i++) {
+		const struct router_config_service *svc = &cfg->services[i];
+
+		if (svc->route_kind == ROUTER_CONFIG_ROUTE_LAN)
+			continue;
+		for (size_t p = 0; rc == 0 && p < daemon_service_dests(svc, p, &pfx); p++)
+			rc = daemon_route_add(d, &pfx, lan->device, table);
+	}
+	if (rc == 0 && lan->has_nat_pool)
+		rc = daemon_route_add(d, &lan->nat_pool, lan->device, table);
+	for (size_t p = 0; rc == 0 && p < lan->prefix_count; p++)
+		rc = daemon_route_add(d, &lan->prefixes[p], lan->interface, table);
+	for (uint8_t f = ADDR_FAMILY_V4; rc == 0 && f <= ADDR_FAMILY_V6; f++) {
+		rc = daemon_rule_add(d, f, lan->interface, table);
+		if (rc == 0)
+			rc = daemon_rule_add(d, f, lan->device, table);
+	}
+	return rc;
+}
+
 static int
 daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 {
@@ -121,73 +230,64 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 	int rc;
 
 	for (size_t i = 0; i < cfg->service_count; i++)
-		if (cfg->services[i].route_kind == ROUTER_CONFIG_ROUTE_PEER)
+		if (cfg->services[i].route_kind != ROUTER_CONFIG_ROUTE_LAN)
 			n += cfg->services[i].prefix_count;
-	n += cfg->lan_count; /* NAT pools */
+	n *= cfg->lan_count + 1;
+	for (size_t l = 0; l < cfg->lan_count; l++)
+		n += 1 + cfg->lans[l].prefix_count; /* NAT pool, on-link prefixes */
 	d->routes = calloc(n ? n : 1, sizeof(*d->routes));
-	if (d->routes == NULL)
+	d->rules = calloc(4 * cfg->lan_count + 1, sizeof(*d->rules));
+	if (d->routes == NULL || d->rules == NULL)
 		return -ENOMEM;
+	for (size_t l = 0; l < cfg->lan_count; l++) {
+		if (cfg->lans[l].interface == NULL)
+			continue;
+		rc = daemon_segment_table_install(d, cfg, l);
+		if (rc < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct router_config_service *svc = &cfg->services[i];
-		size_t lan = cfg->lan_count;
+		size_t lan = cfg->lan_count, plain = cfg->lan_count;
+		struct prefix pfx;
 
-		if (svc->route_kind != ROUTER_CONFIG_ROUTE_PEER)
+		if (svc->route_kind == ROUTER_CONFIG_ROUTE_LAN)
 			continue;
 		/*
-		 * Into the first segment whose tenant an access entry or an allow rule names;
-		 * else the first segment, so the policy sees (and counts) what it refuses.
-		 * Per-tenant routing (by input interface) is still to come.
+		 * Segments without an "interface" share the main table: into the first such
+		 * segment whose tenant an access entry or an allow rule names; else the first
+		 * of them, so the policy sees (and counts) what it refuses.
 		 */
-		for (size_t l = 0; l < cfg->lan_count && lan == cfg->lan_count; l++)
-			if (daemon_service_allows(cfg, i, cfg->lans[l].tenant_id))
+		for (size_t l = 0; l < cfg->lan_count; l++) {
+			if (cfg->lans[l].interface != NULL)
+				continue;
+			if (plain == cfg->lan_count)
+				plain = l;
+			if (lan == cfg->lan_count &&
+			    daemon_service_allows(cfg, i, cfg->lans[l].tenant_id))
 				lan = l;
-		if (lan == cfg->lan_count && cfg->lan_count > 0)
-			lan = 0;
+		}
+		if (lan == cfg->lan_count)
+			lan = plain;
 		if (lan == cfg->lan_count) {
-			log_warning("service %s: no LAN segment; no route", svc->name);
+			if (cfg->lan_count == 0)
+				log_warning("service %s: no LAN segment; no route", svc->name);
 			continue;
 		}
-		/* Hosts reach a service with an address at that address, not its prefixes. */
-		for (size_t p = 0; p < (svc->has_address ? 1 : svc->prefix_count); p++) {
-			struct daemon_route *r = &d->routes[d->route_count];
-
-			if (svc->has_address)
-				prefix_from_addr(&r->prefix, &svc->address,
-				    addr_bits(&svc->address));
-			else
-				r->prefix = svc->prefixes[p];
-			snprintf(r->device, sizeof(r->device), "%s", cfg->lans[lan].device);
-			rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, 0);
-			if (rc == -EEXIST) {
-				char text[PREFIX_TEXT_MAX];
-
-				prefix_format(&r->prefix, text, sizeof(text));
-				log_warning("route %s already exists; left as it is", text);
-				continue;
-			}
-			if (rc < 0) {
-				char text[PREFIX_TEXT_MAX];
-
-				prefix_format(&r->prefix, text, sizeof(text));
-				return log_error_errno(rc, "cannot route %s into %s", text,
-				    r->device);
-			}
-			d->route_count++;
+		for (size_t p = 0; p < daemon_service_dests(svc, p, &pfx); p++) {
+			rc = daemon_route_add(d, &pfx, cfg->lans[lan].device, 0);
+			if (rc < 0)
+				return rc;
 		}
 	}
 	/* Servers answer translated clients at the segment's NAT pool: route it to ternd. */
 	for (size_t l = 0; l < cfg->lan_count; l++) {
-		struct daemon_route *r = &d->routes[d->route_count];
-
-		if (!cfg->lans[l].has_nat_pool)
+		if (!cfg->lans[l].has_nat_pool || cfg->lans[l].interface != NULL)
 			continue;
-		r->prefix = cfg->lans[l].nat_pool;
-		snprintf(r->device, sizeof(r->device), "%s", cfg->lans[l].device);
-		rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, 0);
+		rc = daemon_route_add(d, &cfg->lans[l].nat_pool, cfg->lans[l].device, 0);
 		if (rc < 0)
-			return log_error_errno(rc, "LAN %s: cannot route its NAT pool into %s",
-			    cfg->lans[l].name, r->device);
-		d->route_count++;
+			return log_error_errno(rc, "LAN %s: cannot route its NAT pool",
+			    cfg->lans[l].name);
 	}
 	return 0;
 }
@@ -195,10 +295,17 @@ daemon_routes_install(struct router_daemon *d, const struct router_config *cfg)
 static void
 daemon_routes_remove(struct router_daemon *d)
 {
+	for (size_t i = 0; i < d->rule_count; i++)
+		router_netlink_rule_del(d->nl, d->rules[i].family, d->rules[i].device,
+		    d->rules[i].table, d->rules[i].table);
 	for (size_t i = 0; i < d->route_count; i++)
-		router_netlink_route_del(d->nl, &d->routes[i].prefix, d->routes[i].device, NULL, 0);
+		router_netlink_route_del(d->nl, &d->routes[i].prefix, d->routes[i].device, NULL,
+		    d->routes[i].table);
+	free(d->rules);
 	free(d->routes);
+	d->rules = NULL;
 	d->routes = NULL;
+	d->rule_count = 0;
 	d->route_count = 0;
 }
 
@@ -503,11 +610,24 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 {
 	const struct router_config *cfg = d->cfg;
 	const struct session_key *lan = &s->lan_key, *wan = &s->wan_key;
-	bool ingress = s->role == SESSION_ROLE_INGRESS;
+	bool breakout = s->role == SESSION_ROLE_BREAKOUT;
+	bool ingress = s->role == SESSION_ROLE_INGRESS || breakout;
 	const char *peer =
 	    s->path_id < cfg->path_count ? cfg->peers[cfg->paths[s->path_id].peer_id].name : "?";
-	char uuid[40], enc[96];
+	const char *path = s->path_id < cfg->path_count ? cfg->paths[s->path_id].name : "?";
+	char uuid[40], enc[96], route[96];
 	struct svr_protection prot;
+	json_t *o;
+
+	if (breakout) {
+		/* A breakout's "path" is its WAN link; its id lists after SVR's. */
+		peer = "-";
+		path = s->path_id < cfg->wan_count ? cfg->wans[s->path_id].name : "?";
+		snprintf(route, sizeof(route), "breakout %s", path);
+		index += DAEMON_BREAKOUT_ID_BASE;
+	} else {
+		snprintf(route, sizeof(route), "peer %s", peer);
+	}
 
 	svr_session_protection(s, &prot);
 	daemon_protection_text(d, &prot, enc, sizeof(enc));
@@ -518,14 +638,12 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	    s->uuid[15]);
 	/* The original tuple as the client sent it: the LAN key at the ingress, reversed at the
 	 * egress. */
-	return json_pack(
-	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:s, s:s, s:s, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o}",
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:s, s:s, s:s, s:I, "
+	              "s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o}",
 	    "id", (json_int_t)index, "uuid", uuid, "tenant",
-	    s->tenant_id < cfg->lan_count ? cfg->tenants[cfg->lans[s->tenant_id].tenant_id].name :
-	                                    "?",
-	    "service", s->service_id < cfg->service_count ? cfg->services[s->service_id].name : "?",
-	    "peer", peer, "proto", daemon_proto_name(lan->proto), "source",
+	    router_worker_session_tenant(d->worker, s), "service",
+	    s->service_id < cfg->service_count ? cfg->services[s->service_id].name : "?", "peer",
+	    peer, "proto", daemon_proto_name(lan->proto), "source",
 	    ingress ? daemon_endpoint_json(lan->family, lan->src, lan->sport) :
 	              daemon_endpoint_json(lan->family, lan->dst, lan->dport),
 	    "destination",
@@ -533,8 +651,10 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	              daemon_endpoint_json(lan->family, lan->src, lan->sport),
 	    "waypoint", "source", daemon_endpoint_json(wan->family, wan->dst, wan->dport),
 	    "destination", daemon_endpoint_json(wan->family, wan->src, wan->sport), "role",
-	    ingress ? "ingress" : "egress", "state", daemon_state_name(s->timeout_class),
-	    "metadata",
+	    breakout    ? "breakout" :
+	        ingress ? "ingress" :
+	                  "egress",
+	    "state", daemon_state_name(s->timeout_class), "metadata",
 	    s->flags & SVR_SESSION_FWD_META     ? "forward" :
 	        s->flags & SVR_SESSION_REV_META ? "reverse" :
 	                                          "done",
@@ -543,12 +663,14 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	    (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN], "packets_in",
 	    (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN], "bytes_out",
 	    (json_int_t)s->bytes[SESSION_DIR_LAN_TO_WAN], "bytes_in",
-	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN], "path",
-	    s->path_id < cfg->path_count ? cfg->paths[s->path_id].name : "?", "encryption", enc,
-	    "protection",
+	    (json_int_t)s->bytes[SESSION_DIR_WAN_TO_LAN], "path", path, "encryption",
+	    breakout ? "off (breakout)" : enc, "protection",
 	    json_pack("{s:o, s:o}", "out",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_LAN_TO_WAN]), "in",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
+	if (o != NULL)
+		json_object_set_new(o, "route", json_string(route));
+	return o;
 }
 
 static bool
@@ -569,25 +691,30 @@ daemon_session_matches(const json_t *o, const json_t *args)
 static json_t *
 daemon_answer_sessions(struct router_daemon *d, const json_t *args)
 {
-	struct session_table *t = router_worker_sessions(d->worker);
+	struct session_table *tables[2] = {router_worker_sessions(d->worker),
+	    router_worker_breakout_sessions(d->worker)};
 	json_int_t limit = json_integer_value(json_object_get(args, "limit")), total = 0;
 	json_t *list = json_array();
 	uint64_t now = clock_now_ns();
 
 	if (limit <= 0 || limit > DAEMON_SESSIONS_MAX)
 		limit = DAEMON_SESSIONS_MAX;
-	for (uint32_t i = session_table_next(t, 0); i != SESSION_INDEX_NONE;
-	     i = session_table_next(t, i + 1)) {
-		json_t *o = daemon_session_json(d, session_table_get(t, i), i, now);
+	for (size_t k = 0; k < 2; k++) {
+		struct session_table *t = tables[k];
 
-		if (o == NULL || !daemon_session_matches(o, args)) {
-			json_decref(o);
-			continue;
+		for (uint32_t i = t != NULL ? session_table_next(t, 0) : SESSION_INDEX_NONE;
+		     i != SESSION_INDEX_NONE; i = session_table_next(t, i + 1)) {
+			json_t *o = daemon_session_json(d, session_table_get(t, i), i, now);
+
+			if (o == NULL || !daemon_session_matches(o, args)) {
+				json_decref(o);
+				continue;
+			}
+			if (total++ < limit)
+				json_array_append_new(list, o);
+			else
+				json_decref(o);
 		}
-		if (total++ < limit)
-			json_array_append_new(list, o);
-		else
-			json_decref(o);
 	}
 	return json_pack("{s:I, s:o}", "total", total, "sessions", list);
 }
@@ -905,6 +1032,18 @@ daemon_lan_holds(const struct router_config_lan *lan, const struct addr *a)
 	return false;
 }
 
+/* Segment lan has hosts of tenant t: its own, or by source prefix. */
+static bool
+daemon_lan_has_tenant(const struct router_config_lan *lan, uint32_t t)
+{
+	if (lan->tenant_id == t)
+		return true;
+	for (size_t j = 0; j < lan->tenant_count; j++)
+		if (lan->tenants[j].tenant_id == t)
+			return true;
+	return false;
+}
+
 /*
  * `policy test`: checks the question here (the worker only answers it), picks the LAN
  * segment the packet would arrive on (the one named; else the tenant's segment holding
@@ -976,18 +1115,18 @@ daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_er
 		if (l < 0)
 			return router_api_error_set(err, "not-found", "no LAN segment %s here",
 			    segment != NULL ? segment : "(not a string)");
-		if (t >= 0 && cfg->lans[l].tenant_id != (uint32_t)t)
+		if (t >= 0 && !daemon_lan_has_tenant(&cfg->lans[l], (uint32_t)t))
 			return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
-			    "segment %s belongs to tenant %s, not %s", segment,
-			    cfg->tenants[cfg->lans[l].tenant_id].name, tenant);
+			    "segment %s has no hosts of tenant %s (its tenant is %s)", segment,
+			    tenant, cfg->tenants[cfg->lans[l].tenant_id].name);
 		lan = (size_t)l;
 	}
 	for (size_t l = 0; lan == cfg->lan_count && l < cfg->lan_count; l++)
-		if ((t < 0 || cfg->lans[l].tenant_id == (uint32_t)t) &&
+		if ((t < 0 || daemon_lan_has_tenant(&cfg->lans[l], (uint32_t)t)) &&
 		    daemon_lan_holds(&cfg->lans[l], &wi->src))
 			lan = l;
 	for (size_t l = 0; lan == cfg->lan_count && t >= 0 && l < cfg->lan_count; l++)
-		if (cfg->lans[l].tenant_id == (uint32_t)t)
+		if (daemon_lan_has_tenant(&cfg->lans[l], (uint32_t)t))
 			lan = l;
 	if (lan == cfg->lan_count)
 		return t >= 0 ? router_api_error_set(err, "not-found",

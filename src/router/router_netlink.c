@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -405,4 +406,61 @@ router_netlink_route_del(struct router_netlink *nl, const struct prefix *dst, co
     const struct addr *gw, uint32_t table)
 {
 	return router_netlink_route_change(nl, RTM_DELROUTE, 0, dst, ifname, gw, table);
+}
+
+int
+router_netlink_rule_msg(void *buf, size_t len, uint16_t type, uint8_t family, const char *ifname,
+    uint32_t table, uint32_t priority)
+{
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *frh;
+	size_t need;
+
+	if (!router_netlink_name_valid(ifname) || table == 0 ||
+	    (type != RTM_NEWRULE && type != RTM_DELRULE))
+		return -EINVAL;
+	if (family != ADDR_FAMILY_V4 && family != ADDR_FAMILY_V6)
+		return -EAFNOSUPPORT;
+	need = MNL_ALIGN(sizeof(*nlh)) + MNL_ALIGN(sizeof(*frh)) + MNL_ATTR_HDRLEN +
+	    MNL_ALIGN(strlen(ifname) + 1) + 2 * (MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(uint32_t)));
+	if (buf == NULL || len < need)
+		return -ENOSPC;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = type == RTM_NEWRULE ? NLM_F_CREATE | NLM_F_EXCL : 0;
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = family == ADDR_FAMILY_V4 ? AF_INET : AF_INET6;
+	frh->action = FR_ACT_TO_TBL;
+	/* Table ids above 255 only fit the attribute, as for routes. */
+	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	mnl_attr_put_strz(nlh, FRA_IIFNAME, ifname);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
+	return (int)nlh->nlmsg_len;
+}
+
+static int
+router_netlink_rule_change(struct router_netlink *nl, uint16_t type, uint8_t family,
+    const char *ifname, uint32_t table, uint32_t priority)
+{
+	int rc = router_netlink_rule_msg(nl->buf, sizeof(nl->buf), type, family, ifname, table,
+	    priority);
+
+	if (rc < 0)
+		return rc;
+	return router_netlink_call(nl, (struct nlmsghdr *)nl->buf, NULL, NULL);
+}
+
+int
+router_netlink_rule_add(struct router_netlink *nl, uint8_t family, const char *ifname,
+    uint32_t table, uint32_t priority)
+{
+	return router_netlink_rule_change(nl, RTM_NEWRULE, family, ifname, table, priority);
+}
+
+int
+router_netlink_rule_del(struct router_netlink *nl, uint8_t family, const char *ifname,
+    uint32_t table, uint32_t priority)
+{
+	return router_netlink_rule_change(nl, RTM_DELRULE, family, ifname, table, priority);
 }

@@ -25,6 +25,7 @@
 #define TERN_ROUTER_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/addr.h"
@@ -94,5 +95,27 @@ int router_netlink_route_add(struct router_netlink *nl, const struct prefix *dst
 /* Removes that route: the same errors, and -ESRCH when there is no such route. */
 int router_netlink_route_del(struct router_netlink *nl, const struct prefix *dst,
     const char *ifname, const struct addr *gw, uint32_t table);
+
+/*
+ * Policy routing: a rule "from any iif ifname lookup table" at priority, for family
+ * (ADDR_FAMILY_V4 or ADDR_FAMILY_V6). ternd gives each LAN segment with an "interface" a
+ * table and two such rules (its hosts' interface and its TUN), so segments with the same
+ * addresses each reach, and are answered through, their own routes. -EINVAL bad name or
+ * table 0, -EAFNOSUPPORT, -EEXIST (add: the same rule is there), -ENOENT (del: it is
+ * not), or the kernel's refusal. The interface need not exist yet (the kernel matches
+ * the name).
+ */
+int router_netlink_rule_add(struct router_netlink *nl, uint8_t family, const char *ifname,
+    uint32_t table, uint32_t priority);
+int router_netlink_rule_del(struct router_netlink *nl, uint8_t family, const char *ifname,
+    uint32_t table, uint32_t priority);
+
+/*
+ * Builds the rule request the two calls above send, into buf (len bytes, 8-byte
+ * aligned), for tests: the message length, or -EINVAL / -EAFNOSUPPORT / -ENOSPC.
+ * type is RTM_NEWRULE or RTM_DELRULE.
+ */
+int router_netlink_rule_msg(void *buf, size_t len, uint16_t type, uint8_t family,
+    const char *ifname, uint32_t table, uint32_t priority);
 
 #endif

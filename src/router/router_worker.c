@@ -10,9 +10,11 @@
 #include "path/path_log.h"
 #include "path/path_select.h"
 #include "pkt/pkt_frag.h"
+#include "io/io_afpacket.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy_engine.h"
 #include "policy/policy_limits.h"
+#include "router/router_breakout.h"
 #include "svr/svr_meta.h"
 #include "svr/svr_waypoint.h"
 
@@ -50,12 +52,23 @@ struct router_worker {
 	                                                               * none due.
 	                                                               */
 	uint64_t *revert_at;
-	uint64_t now_ns;           /* the last poll's or tick's clock, for operations */
-	struct path_log *log;      /* failovers and reverts, for `ternctl show events` */
-	struct path_log *sla_log;  /* SLA breaches and recoveries, for the same */
-	const char **tenant_names; /* by LAN segment (svr's tenant id) */
+	uint64_t now_ns;          /* the last poll's or tick's clock, for operations */
+	struct path_log *log;     /* failovers and reverts, for `ternctl show events` */
+	struct path_log *sla_log; /* SLA breaches and recoveries, for the same */
+	/*
+	 * svr's tenant ids ("slots"): slot i < lan_count is segment i with its default
+	 * tenant; then one slot per entry of each segment's "tenants" (by source prefix).
+	 * A session's LAN-key zone stays its segment id (the segments' addresses may
+	 * overlap, a segment's own may not), its tenant id is the slot, which gives svr the
+	 * tenant's name for metadata and the segment's port for delivery.
+	 */
+	const char **tenant_names; /* by slot */
+	uint32_t *slot_tenant;     /* by slot: config tenant id */
+	uint32_t *slot_first;      /* by LAN segment: its first "tenants" slot */
+	uint32_t slot_count;
 	const char **service_names;
-	uint32_t *lan_port_ids;
+	uint32_t *lan_port_ids;           /* by slot: the segment's I/O port */
+	struct router_breakout *breakout; /* NULL: no service breaks out */
 	/* Per LAN segment with a "nat_pool": the address clients take, and its ports. */
 	struct addr *nat_addr;
 	struct svr_waypoint_ports **nat_ports;
@@ -98,8 +111,8 @@ router_worker_on_release(const struct session *s, void *arg)
 {
 	struct router_worker *w = arg;
 
-	if (s->role == SESSION_ROLE_INGRESS && s->tenant_id < w->cfg->lan_count) {
-		policy_limits_release(w->limits, w->cfg->lans[s->tenant_id].tenant_id);
+	if (s->role == SESSION_ROLE_INGRESS && s->tenant_id < w->slot_count) {
+		policy_limits_release(w->limits, w->slot_tenant[s->tenant_id]);
 		w->first_released = true;
 		return;
 	}
@@ -134,6 +147,30 @@ router_worker_policy_ports(const struct router_config_service *svc, struct polic
 }
 
 /*
+ * Which policy decides a service: the egress's for services on a local LAN, the
+ * ingress's for the rest (a peer, or breakout: both leave from here).
+ */
+static uint8_t
+router_worker_side(uint8_t route_kind)
+{
+	return route_kind == ROUTER_CONFIG_ROUTE_LAN ? ROUTER_CONFIG_ROUTE_LAN :
+	                                               ROUTER_CONFIG_ROUTE_PEER;
+}
+
+static uint8_t
+router_worker_policy_route(uint8_t route_kind)
+{
+	switch (route_kind) {
+	case ROUTER_CONFIG_ROUTE_PEER:
+		return POLICY_ROUTE_PEER;
+	case ROUTER_CONFIG_ROUTE_LAN:
+		return POLICY_ROUTE_LAN;
+	default:
+		return POLICY_ROUTE_BREAKOUT;
+	}
+}
+
+/*
  * The policy of the services routed by route_kind (ROUTER_CONFIG_ROUTE_PEER: the
  * ingress's, segments are the LANs; _LAN: the egress's, which decides a tenant and a
  * service named in metadata by the rules alone, policy_decide_rules()). Rules:
@@ -148,16 +185,20 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 	struct policy_config pc;
 	struct policy_segment_config *segs = NULL;
 	struct policy_tenant_config *tenants = NULL;
+	struct policy_tenant_source *sources = NULL;
 	struct policy_service_config *svcs = NULL;
 	struct policy_rule_config *rules = NULL;
 	struct prefix *prefixes = NULL;
 	struct policy_port_range *ports = NULL;
 	char **names = NULL;
-	size_t nseg, nprefix = 0, nport = 0, naccess = 0, k = 0, implicit = 0;
+	size_t nseg, nprefix = 0, nport = 0, naccess = 0, k = 0, implicit = 0, nsrc = 0;
 	char err[256];
 	int rc = -ENOMEM;
 
 	nseg = route_kind == ROUTER_CONFIG_ROUTE_PEER ? cfg->lan_count : cfg->tenant_count;
+	for (size_t l = 0; l < cfg->lan_count; l++)
+		for (size_t j = 0; j < cfg->lans[l].tenant_count; j++)
+			nsrc += cfg->lans[l].tenants[j].prefix_count;
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		nprefix += cfg->services[i].prefix_count;
 		nport += 2 * cfg->services[i].port_count;
@@ -171,8 +212,9 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 	prefixes = calloc(nprefix + 1, sizeof(*prefixes));
 	ports = calloc(nport + cfg->service_count + 1, sizeof(*ports));
 	names = calloc(cfg->service_count + 1, sizeof(*names));
+	sources = calloc(nsrc + 1, sizeof(*sources));
 	if (segs == NULL || tenants == NULL || svcs == NULL || rules == NULL || prefixes == NULL ||
-	    ports == NULL || names == NULL)
+	    ports == NULL || names == NULL || sources == NULL)
 		goto out;
 	for (size_t i = 0; i < nseg; i++) {
 		bool ingress = route_kind == ROUTER_CONFIG_ROUTE_PEER;
@@ -183,7 +225,24 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 	}
 	pc.segments = segs;
 	pc.segment_count = nseg;
+	nsrc = 0;
 	for (size_t i = 0; i < cfg->tenant_count; i++) {
+		/* The ingress assigns tenants by (segment, source prefix) too. */
+		tenants[i].sources = &sources[nsrc];
+		for (size_t l = 0; l < cfg->lan_count && route_kind == ROUTER_CONFIG_ROUTE_PEER;
+		     l++)
+			for (size_t j = 0; j < cfg->lans[l].tenant_count; j++) {
+				const struct router_config_lan_tenant *lt =
+				    &cfg->lans[l].tenants[j];
+
+				if (lt->tenant_id != i)
+					continue;
+				for (size_t p = 0; p < lt->prefix_count; p++)
+					sources[nsrc++] =
+					    (struct policy_tenant_source){.segment_id = (uint32_t)l,
+					        .prefix = lt->prefixes[p]};
+			}
+		tenants[i].source_count = (size_t)(&sources[nsrc] - tenants[i].sources);
 		tenants[i].id = (uint32_t)i;
 		tenants[i].name = cfg->tenants[i].name;
 		tenants[i].max_sessions = cfg->tenants[i].max_sessions;
@@ -196,7 +255,7 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 		const struct router_config_service *cs = &cfg->services[i];
 		struct policy_service_config *ps = &svcs[pc.service_count];
 
-		if (cs->route_kind != route_kind)
+		if (router_worker_side(cs->route_kind) != route_kind)
 			continue;
 		ps->id = (uint32_t)i;
 		ps->name = cs->name;
@@ -215,8 +274,7 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 		}
 		ps->port_count = router_worker_policy_ports(cs, &ports[nport]);
 		nport += ps->port_count;
-		ps->route_kind =
-		    route_kind == ROUTER_CONFIG_ROUTE_PEER ? POLICY_ROUTE_PEER : POLICY_ROUTE_LAN;
+		ps->route_kind = router_worker_policy_route(cs->route_kind);
 		ps->route_target_id = cs->route_id;
 		ps->route_target_name = cs->route_name;
 		pc.service_count++;
@@ -226,7 +284,7 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 		const struct router_config_rule *cr = &cfg->rules[i];
 
 		if (cr->service_id != ROUTER_CONFIG_ID_ANY &&
-		    cfg->services[cr->service_id].route_kind != route_kind)
+		    router_worker_side(cfg->services[cr->service_id].route_kind) != route_kind)
 			continue;
 		rules[k++] = (struct policy_rule_config){.id = (uint32_t)i,
 		    .name = cr->name,
@@ -244,7 +302,7 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 			goto out;
 		}
 		for (size_t j = 0; j < cs->access_count; j++, implicit++) {
-			if (cs->route_kind != route_kind)
+			if (router_worker_side(cs->route_kind) != route_kind)
 				continue;
 			rules[k++] = (struct policy_rule_config){.id = (uint32_t)(cfg->rule_count +
 			                                             implicit),
@@ -266,6 +324,7 @@ out:
 	free(rules);
 	free(svcs);
 	free(tenants);
+	free(sources);
 	free(segs);
 	return rc;
 }
@@ -636,6 +695,39 @@ router_worker_sweep(struct router_worker *w, uint64_t now_ns)
 	}
 }
 
+/*
+ * The breakout table when a service breaks out: as many sessions as the NAT ports of
+ * every WAN link allow (one even port per session), within the router's session limit.
+ */
+static int
+router_worker_breakout_new(struct router_worker *w, const struct session_table_config *scfg,
+    uint64_t now_ns)
+{
+	const struct router_config *cfg = w->cfg;
+	struct addr *addrs;
+	uint64_t capacity;
+	bool any = false;
+	int rc;
+
+	for (size_t i = 0; i < cfg->service_count; i++)
+		any |= cfg->services[i].route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT;
+	if (!any || cfg->wan_count == 0)
+		return 0;
+	capacity =
+	    (uint64_t)cfg->wan_count * ((IO_AFPACKET_PORT_LAST - SVR_WAYPOINT_PORT_FIRST + 1) / 2);
+	if (capacity > cfg->sessions_max)
+		capacity = cfg->sessions_max;
+	addrs = calloc(cfg->wan_count, sizeof(*addrs));
+	if (addrs == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->wan_count; i++)
+		addrs[i] = cfg->wans[i].waypoint;
+	rc = router_breakout_new(scfg, (uint32_t)capacity, addrs, cfg->wan_count,
+	    SVR_WAYPOINT_PORT_FIRST, IO_AFPACKET_PORT_LAST, now_ns, &w->breakout);
+	free(addrs);
+	return rc;
+}
+
 int
 router_worker_new(const struct router_config *cfg, struct io_port *const *lan_ports,
     struct io_port *const *wan_ports, struct pkt_pool *pool, uint64_t now_ns,
@@ -668,8 +760,18 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	pkt_frag_config_default(&fcfg);
 	w->frag = pkt_frag_table_new(&fcfg, pool);
 	w->paths = calloc(cfg->path_count ? cfg->path_count : 1, sizeof(*w->paths));
-	w->tenant_names = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(char *));
-	w->lan_port_ids = calloc(cfg->lan_count ? cfg->lan_count : 1, sizeof(uint32_t));
+	w->slot_count = (uint32_t)cfg->lan_count;
+	for (i = 0; i < cfg->lan_count; i++)
+		w->slot_count += (uint32_t)cfg->lans[i].tenant_count;
+	/* svr's tenant ids are 16 bits and LAN zones stay below SESSION_ZONE_WAN. */
+	if (w->slot_count >= SESSION_ZONE_WAN) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	w->tenant_names = calloc(w->slot_count + 1, sizeof(char *));
+	w->slot_tenant = calloc(w->slot_count + 1, sizeof(uint32_t));
+	w->slot_first = calloc(cfg->lan_count + 1, sizeof(uint32_t));
+	w->lan_port_ids = calloc(w->slot_count + 1, sizeof(uint32_t));
 	w->service_names = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(char *));
 	w->tx = calloc((size_t)w->port_count * ROUTER_WORKER_BURST * 2 + 1, sizeof(*w->tx));
 	w->tx_count = calloc(w->port_count + 1, sizeof(*w->tx_count));
@@ -686,9 +788,21 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		svr_peer_keys_init(&w->peer_keys[i]);
 	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
 	    w->tenant_names == NULL || w->lan_port_ids == NULL || w->service_names == NULL ||
-	    w->tx == NULL || w->tx_count == NULL || w->nat_addr == NULL || w->nat_ports == NULL)
+	    w->slot_tenant == NULL || w->slot_first == NULL || w->tx == NULL ||
+	    w->tx_count == NULL || w->nat_addr == NULL || w->nat_ports == NULL)
 		goto fail;
 	for (i = 0; i < cfg->lan_count; i++) {
+		uint32_t slot = (uint32_t)cfg->lan_count;
+
+		for (size_t l = 0; l < i; l++)
+			slot += (uint32_t)cfg->lans[l].tenant_count;
+		w->slot_first[i] = slot;
+		for (size_t j = 0; j < cfg->lans[i].tenant_count; j++, slot++) {
+			w->slot_tenant[slot] = cfg->lans[i].tenants[j].tenant_id;
+			w->tenant_names[slot] = cfg->tenants[w->slot_tenant[slot]].name;
+			w->lan_port_ids[slot] = (uint32_t)i;
+		}
+		w->slot_tenant[i] = cfg->lans[i].tenant_id;
 		w->tenant_names[i] = cfg->tenants[cfg->lans[i].tenant_id].name;
 		w->lan_port_ids[i] = (uint32_t)i;
 		if (!cfg->lans[i].has_nat_pool)
@@ -726,7 +840,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.pool = pool;
 	w->svr.name = cfg->name;
 	w->svr.tenant_names = w->tenant_names;
-	w->svr.tenant_count = (uint16_t)cfg->lan_count;
+	w->svr.tenant_count = (uint16_t)w->slot_count;
 	w->svr.service_names = w->service_names;
 	w->svr.service_count = (uint16_t)cfg->service_count;
 	w->svr.paths = w->paths;
@@ -750,6 +864,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.on_release = router_worker_on_release;
 	w->svr.release_arg = w;
 	rc = svr_router_seed(&w->svr);
+	if (rc == 0)
+		rc = router_worker_breakout_new(w, &scfg, now_ns);
 	if (rc < 0)
 		goto fail;
 	*out = w;
@@ -796,7 +912,10 @@ router_worker_free(struct router_worker *w)
 	pkt_frag_table_free(w->frag);
 	session_table_free(w->svr.sessions);
 	free(w->paths);
+	router_breakout_free(w->breakout);
 	free(w->tenant_names);
+	free(w->slot_tenant);
+	free(w->slot_first);
 	free(w->lan_port_ids);
 	free(w->service_names);
 	free(w->tx);
@@ -898,10 +1017,25 @@ router_worker_addr_is_local_scope(const struct addr *a)
 	return b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
+/* svr's tenant id (slot) of tenant_id on LAN segment lan; see struct router_worker. */
+static uint16_t
+router_worker_slot(const struct router_worker *w, uint16_t lan, uint32_t tenant_id)
+{
+	const struct router_config_lan *l = &w->cfg->lans[lan];
+
+	if (tenant_id == l->tenant_id)
+		return lan;
+	for (size_t j = 0; j < l->tenant_count; j++)
+		if (l->tenants[j].tenant_id == tenant_id)
+			return (uint16_t)(w->slot_first[lan] + j);
+	return lan;
+}
+
 /*
  * A new session from LAN segment lan: the policy's service and verdict, the tenant's
  * limits, then the path; or the drop reason. On success the tenant holds one more
- * session, which router_worker_on_release() gives back.
+ * session, which router_worker_on_release() gives back. Returns 0 for a session to a
+ * peer, 1 for a breakout (route->path_id is then the WAN link), or a negative errno.
  */
 static int
 router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
@@ -935,8 +1069,12 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 	}
 	svc = &cfg->services[d.service_id];
 	memset(route, 0, sizeof(*route));
-	route->tenant_id = lan;
+	route->tenant_id = router_worker_slot(w, lan, d.tenant_id);
 	route->service_id = (uint16_t)d.service_id;
+	if (svc->route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT) {
+		route->path_id = (uint16_t)svc->route_id;
+		return 1;
+	}
 	rc = router_worker_select(w, svc, cfg->peers[svc->route_id].path_first,
 	    router_worker_flow_hash(p, lan), &choice);
 	if (rc == -ENETUNREACH) {
@@ -1070,6 +1208,60 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	return 0;
 }
 
+/* A packet of breakout session index from the LAN: translated, out by its WAN link. */
+static void
+router_worker_breakout_out(struct router_worker *w, struct pkt_buf *p, uint32_t index,
+    uint64_t now_ns)
+{
+	p->port = ROUTER_WORKER_WAN_PORT_BASE + router_breakout_out(w->breakout, p, index, now_ns);
+	router_worker_send(w, p);
+}
+
+/*
+ * A packet from LAN segment lan that SVR does not know: a breakout session's, or the
+ * first of a new session (classified: to a peer through svr, or a new breakout).
+ * Returns true when it is dealt with here (sent or dropped), false to go on with svr's
+ * verdict in *verdict.
+ */
+static bool
+router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
+    enum svr_verdict *verdict, uint64_t now_ns)
+{
+	struct svr_route route;
+	enum pkt_drop_reason reason;
+	uint32_t index;
+	int rc;
+
+	if (w->breakout != NULL) {
+		index = router_breakout_lan_lookup(w->breakout, p, lan);
+		if (index != SESSION_INDEX_NONE) {
+			router_worker_breakout_out(w, p, index, now_ns);
+			return true;
+		}
+	}
+	rc = router_worker_classify(w, lan, p, &route, &reason);
+	if (rc < 0) {
+		router_worker_drop(w, p, reason);
+		return true;
+	}
+	if (rc == 1) {
+		if (router_breakout_open(w->breakout, p, lan, route.path_id, route.tenant_id,
+		        route.service_id, now_ns, &index, &reason) < 0) {
+			policy_limits_release(w->limits, w->slot_tenant[route.tenant_id]);
+			router_worker_drop(w, p, reason);
+			return true;
+		}
+		router_worker_breakout_out(w, p, index, now_ns);
+		return true;
+	}
+	w->first_released = false;
+	*verdict = svr_lan_first(&w->svr, p, lan, &route, now_ns);
+	/* No session came of it, and none was released: give the place back. */
+	if (*verdict != SVR_VERDICT_TO_WAN && !w->first_released)
+		policy_limits_release(w->limits, w->slot_tenant[route.tenant_id]);
+	return false;
+}
+
 static void
 router_worker_lan_burst(struct router_worker *w, uint16_t lan, struct pkt_buf **bufs, unsigned n,
     uint64_t now_ns)
@@ -1078,20 +1270,9 @@ router_worker_lan_burst(struct router_worker *w, uint16_t lan, struct pkt_buf **
 
 	svr_lan_rx_burst(&w->svr, bufs, n, lan, verdicts, now_ns);
 	for (unsigned i = 0; i < n; i++) {
-		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
-			struct svr_route route;
-			enum pkt_drop_reason reason;
-
-			if (router_worker_classify(w, lan, bufs[i], &route, &reason) < 0) {
-				router_worker_drop(w, bufs[i], reason);
-				continue;
-			}
-			w->first_released = false;
-			verdicts[i] = svr_lan_first(&w->svr, bufs[i], lan, &route, now_ns);
-			/* No session came of it, and none was released: give the place back. */
-			if (verdicts[i] != SVR_VERDICT_TO_WAN && !w->first_released)
-				policy_limits_release(w->limits, w->cfg->lans[lan].tenant_id);
-		}
+		if (verdicts[i] == SVR_VERDICT_NEW_SESSION &&
+		    router_worker_lan_new(w, lan, bufs[i], &verdicts[i], now_ns))
+			continue;
 		if (verdicts[i] == SVR_VERDICT_TO_WAN)
 			router_worker_send(w, bufs[i]);
 		else
@@ -1107,6 +1288,19 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 
 	svr_wan_rx_burst(&w->svr, bufs, n, (uint16_t)(SESSION_ZONE_WAN | wan), verdicts, now_ns);
 	for (unsigned i = 0; i < n; i++) {
+		if (verdicts[i] == SVR_VERDICT_NEW_SESSION && w->breakout != NULL) {
+			/* An answer to a breakout session: translated back to its host. */
+			uint32_t index = router_breakout_wan_lookup(w->breakout, bufs[i], wan);
+
+			if (index != SESSION_INDEX_NONE) {
+				const struct session *s =
+				    router_breakout_in(w->breakout, bufs[i], index, now_ns);
+
+				bufs[i]->port = w->lan_port_ids[s->tenant_id];
+				router_worker_send(w, bufs[i]);
+				continue;
+			}
+		}
 		if (verdicts[i] == SVR_VERDICT_NEW_SESSION) {
 			struct svr_meta m;
 			struct svr_accept accept;
@@ -1163,6 +1357,16 @@ router_worker_poll(struct router_worker *w, uint64_t now_ns)
 	return total;
 }
 
+/* A breakout session ended: its tenant's place goes back. */
+static void
+router_worker_breakout_end(const struct session *s, void *arg)
+{
+	struct router_worker *w = arg;
+
+	if (s->tenant_id < w->slot_count)
+		policy_limits_release(w->limits, w->slot_tenant[s->tenant_id]);
+}
+
 static void
 router_worker_on_expire(struct session *s, uint32_t index, void *arg)
 {
@@ -1176,6 +1380,8 @@ router_worker_tick(struct router_worker *w, uint64_t now_ns)
 	unsigned stale;
 	w->now_ns = now_ns;
 	session_table_expire(w->svr.sessions, now_ns, router_worker_on_expire, &w->svr);
+	if (w->breakout != NULL)
+		router_breakout_expire(w->breakout, now_ns, router_worker_breakout_end, w);
 	router_worker_sweep(w, now_ns);
 	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
 		router_worker_send(w, w->svr.ctrl_out[i]);
@@ -1190,6 +1396,18 @@ const struct pkt_drop_counters *
 router_worker_drops(const struct router_worker *w)
 {
 	return &w->drops;
+}
+
+const char *
+router_worker_session_tenant(const struct router_worker *w, const struct session *s)
+{
+	return s->tenant_id < w->slot_count ? w->tenant_names[s->tenant_id] : "?";
+}
+
+struct session_table *
+router_worker_breakout_sessions(struct router_worker *w)
+{
+	return w->breakout != NULL ? router_breakout_sessions(w->breakout) : NULL;
 }
 
 struct session_table *
@@ -1307,6 +1525,29 @@ router_worker_sla_log(const struct router_worker *w)
 	return w->sla_log;
 }
 
+/* The what-if's path for a breakout: what router_breakout_open() would say. */
+static void
+router_worker_breakout_test(const struct router_worker *w, const struct router_worker_what_if *wi,
+    const struct router_config_service *svc, struct router_worker_verdict *out)
+{
+	const struct router_config_wan *wan = &w->cfg->wans[svc->route_id];
+	char text[ADDR_TEXT_MAX];
+	uint32_t free_ports = router_breakout_ports_free(w->breakout, svc->route_id);
+
+	addr_format(&wan->waypoint, text, sizeof(text));
+	snprintf(out->path, sizeof(out->path), "%s (%s, source NAT to %s)", wan->name, wan->device,
+	    text);
+	if (out->drop[0] != '\0')
+		return;
+	if ((wi->proto != IPPROTO_TCP && wi->proto != IPPROTO_UDP) ||
+	    wi->src.family != wan->waypoint.family)
+		snprintf(out->drop, sizeof(out->drop), "%s",
+		    pkt_drop_reason_name(PKT_DROP_ROUTER_BREAKOUT_UNSUPPORTED));
+	else if (free_ports == 0)
+		snprintf(out->drop, sizeof(out->drop), "%s",
+		    pkt_drop_reason_name(PKT_DROP_ROUTER_BREAKOUT_PORTS_EXHAUSTED));
+}
+
 int
 router_worker_policy_test(const struct router_worker *w, const struct router_worker_what_if *wi,
     struct router_worker_verdict *out)
@@ -1367,8 +1608,11 @@ router_worker_policy_test(const struct router_worker *w, const struct router_wor
 		return 0;
 	}
 	svc = &cfg->services[d.service_id];
-	peer = &cfg->peers[svc->route_id];
-	snprintf(out->route, sizeof(out->route), "peer %s", peer->name);
+	if (svc->route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT)
+		snprintf(out->route, sizeof(out->route), "breakout %s",
+		    cfg->wans[svc->route_id].name);
+	else
+		snprintf(out->route, sizeof(out->route), "peer %s", cfg->peers[svc->route_id].name);
 	policy_tenant_limits(w->ingress_policy, d.tenant_index, &max_sessions, &max_rate);
 	in_use = policy_limits_in_use(w->limits, d.tenant_index);
 	{
@@ -1387,6 +1631,12 @@ router_worker_policy_test(const struct router_worker *w, const struct router_wor
 		snprintf(out->limit + strlen(out->limit), sizeof(out->limit) - strlen(out->limit),
 		    ": full, a new session is refused");
 	}
+	if (svc->route_kind == ROUTER_CONFIG_ROUTE_BREAKOUT) {
+		router_worker_breakout_test(w, wi, svc, out);
+		out->allowed = out->drop[0] == '\0';
+		return 0;
+	}
+	peer = &cfg->peers[svc->route_id];
 	/* The flow hash a live packet of this tuple would give (source port 0). */
 	memset(&key, 0, sizeof(key));
 	session_key_set(&key, wi->src.family, wi->proto, (uint16_t)wi->lan, wi->src.bytes,

@@ -16,9 +16,12 @@
  * path. A new session from a peer must name a service this router serves on a LAN, and
  * the same engine decides again as the tenant the metadata names (zero trust).
  *
- * In SVR terms the worker's "tenant id" (struct svr_route.tenant_id, the LAN-key zone)
- * is the LAN segment id: a segment has exactly one tenant, and the metadata carries the
- * tenant's name.
+ * A segment's hosts belong to its tenant, or to another by source prefix
+ * (lan[].tenants). A session's LAN-key zone is its segment id (segments may use the same
+ * addresses); svr's "tenant id" (struct svr_route.tenant_id) is a slot per (segment,
+ * tenant), which gives the tenant's name for metadata and the segment's port. A
+ * service routed to a breakout WAN link leaves by it with source NAT, without SVR
+ * (router_breakout.h), after the same policy, limits and counting.
  *
  * Threads: a worker belongs to one thread; the configuration snapshot it was made from
  * must outlive it and never changes.
@@ -159,6 +162,11 @@ const struct path_log *router_worker_log(const struct router_worker *w);
 const struct path_log *router_worker_sla_log(const struct router_worker *w);
 /* Sessions on each path (counted on demand, for the API). */
 uint32_t router_worker_path_sessions(const struct router_worker *w, uint32_t path_id);
+
+/* The name of the tenant a session of this worker belongs to (borrowed), or "?". */
+const char *router_worker_session_tenant(const struct router_worker *w, const struct session *s);
+/* The breakout sessions, or NULL when no service breaks out. */
+struct session_table *router_worker_breakout_sessions(struct router_worker *w);
 
 /* What the control thread reports, read on the worker's own thread. */
 const struct pkt_drop_counters *router_worker_drops(const struct router_worker *w);

@@ -71,8 +71,9 @@ enum session_dir {
 };
 
 enum session_role {
-	SESSION_ROLE_INGRESS = 1, /* we saw the first packet, from the LAN */
-	SESSION_ROLE_EGRESS = 2,  /* the first packet came from a peer with metadata */
+	SESSION_ROLE_INGRESS = 1,  /* we saw the first packet, from the LAN */
+	SESSION_ROLE_EGRESS = 2,   /* the first packet came from a peer with metadata */
+	SESSION_ROLE_BREAKOUT = 3, /* local breakout: out by a WAN link, no peer (router) */
 };
 
 /* 192 bytes: three cache lines (see the layout note at the top). */

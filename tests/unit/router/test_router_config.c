@@ -301,9 +301,10 @@ test_router_config_parse_unknown_keys(void **state)
 	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
 	    "rekey_after_s)\n");
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
-	              "'access': [], 'route': {'breakout': 'inet'}}]}",
-	    "$.services[0].route.breakout: unknown key (expected one of: peer, lan)\n"
-	    "$.services[0].route: expected exactly one of \"peer\" or \"lan\"\n");
+	              "'access': [], 'route': {'internet': 'inet'}}]}",
+	    "$.services[0].route.internet: unknown key (expected one of: peer, lan, breakout)\n"
+	    "$.services[0].route: has 0 of \"peer\", \"lan\" and \"breakout\" (expected exactly "
+	    "one of them)\n");
 	expect_errors("{" ROUTER ", 'timeouts': {'tcp_s': 5}}",
 	    "$.timeouts.tcp_s: unknown key (expected one of: tcp_opening_s, tcp_established_s, "
 	    "tcp_closing_s, udp_s, icmp_s)\n");
@@ -353,7 +354,8 @@ test_router_config_parse_missing_required(void **state)
 	    "$.peers[0].paths[0].remote: missing (expected an IPv4 or IPv6 address)\n");
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': [], 'access': []}]}",
 	    "$.services[0].prefixes: expected at least 1 entry, got 0\n"
-	    "$.services[0].route: missing (expected {\"peer\": NAME} or {\"lan\": NAME})\n");
+	    "$.services[0].route: missing (expected {\"peer\": NAME}, {\"lan\": NAME} or "
+	    "{\"breakout\": NAME})\n");
 }
 
 static void
@@ -505,7 +507,8 @@ test_router_config_parse_route_and_families(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'prefixes': ['10.0.0.0/8'], "
 	              "'access': [], 'route': {'peer': 'p', 'lan': 'l'}}]}",
-	    "$.services[0].route: has both \"peer\" and \"lan\" (expected exactly one of them)\n");
+	    "$.services[0].route: has 2 of \"peer\", \"lan\" and \"breakout\" (expected exactly "
+	    "one of them)\n");
 	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
 	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
 	              "'2001:db8::2'}]}]}",
@@ -1230,6 +1233,54 @@ test_router_config_parse_rule_errors(void **state)
 	    "another name)\n");
 }
 
+#define LAN_BASE                                                                                   \
+	ROUTER ", 'tenants': [{'name': 'corp'}, {'name': 'guest'}], 'wan': [{'name': 'w', "        \
+	       "'device': 'eth0', 'waypoint': '192.0.2.1'}]"
+
+static void
+test_router_config_parse_lan_tenants_and_breakout(void **state)
+{
+	struct parsed p;
+	char text[PREFIX_TEXT_MAX];
+
+	(void)state;
+	parse_json(&p,
+	    "{" LAN_BASE ", 'lan': [{'name': 'c', 'tenant': 'corp', 'address': '10.1.0.1/24', "
+	    "'prefixes': ['10.1.0.0/24'], 'interface': 'br-c', 'tenants': [{'tenant': 'guest', "
+	    "'prefixes': ['10.1.0.128/25', '10.1.0.64/26']}]}], 'services': [{'name': 'inet', "
+	    "'prefixes': ['0.0.0.0/0'], 'ports': ['tcp', 'udp'], 'access': ['guest'], "
+	    "'route': {'breakout': 'w'}}]}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(router_config_is_consistent(p.cfg));
+	assert_string_equal(p.cfg->lans[0].interface, "br-c");
+	assert_int_equal(p.cfg->lans[0].tenant_count, 1);
+	assert_int_equal(p.cfg->lans[0].tenants[0].tenant_id, 1);
+	assert_int_equal(p.cfg->lans[0].tenants[0].prefix_count, 2);
+	prefix_format(&p.cfg->lans[0].tenants[0].prefixes[1], text, sizeof(text));
+	assert_string_equal(text, "10.1.0.64/26");
+	assert_int_equal(p.cfg->services[0].route_kind, ROUTER_CONFIG_ROUTE_BREAKOUT);
+	assert_int_equal(p.cfg->services[0].route_id, 0);
+	parsed_fini(&p);
+
+	expect_errors("{" LAN_BASE ", 'lan': [{'name': 'c', 'tenant': 'corp', 'address': "
+	              "'10.1.0.1/24', 'prefixes': ['10.1.0.0/24'], 'interface': 'eth0', "
+	              "'tenants': [{'tenant': 'staff', 'prefixes': ['10.1.0.128/25']}, "
+	              "{'tenant': 'guest', 'prefixes': ['10.1.0.128/25'], 'x': 1}, "
+	              "{'prefixes': []}]}], 'services': [{'name': 's', 'prefixes': "
+	              "['10.9.0.1/32'], 'address': '10.99.0.1', 'route': {'breakout': 'v'}}]}",
+	    "$.lan[0].tenants[1].x: unknown key (expected one of: tenant, prefixes)\n"
+	    "$.lan[0].tenants[2].tenant: missing (expected a name)\n"
+	    "$.lan[0].tenants[2].prefixes: expected at least 1 entry, got 0\n"
+	    "$.lan[0].tenants[0].tenant: \"staff\" is not a tenant (known: corp, guest)\n"
+	    "$.lan[0].tenants[1].prefixes[0]: prefix 10.1.0.128/25 is also "
+	    "tenants[0].prefixes[0] (a source prefix belongs to one tenant)\n"
+	    "$.lan[0].interface: interface \"eth0\" is also used by $.wan[0]\n"
+	    "$.services[0].route.breakout: \"v\" is not a wan (known: w)\n"
+	    "$.services[0].route.breakout: a service with an \"address\" cannot break out "
+	    "(expected a peer or lan route, or no address)\n");
+}
+
 int
 main(void)
 {
@@ -1262,6 +1313,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_parse_probe_errors),
 	    cmocka_unit_test(test_router_config_parse_rules_and_limits),
 	    cmocka_unit_test(test_router_config_parse_rule_errors),
+	    cmocka_unit_test(test_router_config_parse_lan_tenants_and_breakout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

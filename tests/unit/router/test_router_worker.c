@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/io_mem.h"
@@ -181,13 +182,29 @@ run(struct rig *r)
 }
 
 /* The one packet a host received, compared with what the other host sent. */
+static void __attribute__((unused)) drops_print(struct router_worker *w)
+{
+	const struct pkt_drop_counters *c = router_worker_drops(w);
+
+	for (int i = 0; i < PKT_DROP_COUNT; i++)
+		if (c->count[i])
+			fprintf(stderr, "# drop %s %llu\n", pkt_drop_reason_name(i),
+			    (unsigned long long)c->count[i]);
+}
+
+#define expect_delivered(r, lan, bytes, len) expect_delivered_at(r, lan, bytes, len, __LINE__)
 static void
-expect_delivered(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
+expect_delivered_at(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len,
+    int line)
 {
 	struct pkt_buf *got[2];
 	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 2);
 
-	assert_int_equal(n, 1);
+	if (n != 1) {
+		drops_print(r->a);
+		drops_print(r->b);
+		fail_msg("line %d: %u packets delivered, expected 1", line, n);
+	}
 	assert_int_equal(got[0]->len, len);
 	assert_memory_equal(pkt_buf_data(got[0]), bytes, len);
 	pkt_pool_put(r->pool, got[0]);
@@ -577,6 +594,307 @@ test_router_worker_what_if_allow(void **state)
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
 }
 
+/*
+ * Tenants: two segments with the same addresses (red on lan 0, blue on lan 1), and
+ * guest by source prefix on red's segment. Site b serves each tenant's app and one
+ * that red and blue share.
+ */
+static const char site_a_tenants[] =
+    "{ \"router\": { \"name\": \"site-a\" },"
+    "  \"tenants\": [ { \"name\": \"red\" }, { \"name\": \"blue\" }, { \"name\": "
+    "\"guest\" } ],"
+    "  \"lan\": [ { \"name\": \"red\", \"tenant\": \"red\", \"address\": \"10.1.0.1/24\","
+    "             \"prefixes\": [\"10.1.0.0/24\"], \"tenants\": [ { \"tenant\": \"guest\", "
+    "\"prefixes\": [\"10.1.0.128/25\"] } ] },"
+    "           { \"name\": \"blue\", \"tenant\": \"blue\", \"address\": \"10.1.0.1/24\","
+    "             \"prefixes\": [\"10.1.0.0/24\"] } ],"
+    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ],"
+    "  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
+    "\"192.0.2.2\" } ] } ],"
+    "  \"services\": ["
+    "    { \"name\": \"red-app\", \"prefixes\": [\"10.2.0.10/32\"], \"access\": [\"red\"],"
+    "      \"route\": { \"peer\": \"site-b\" } },"
+    "    { \"name\": \"blue-app\", \"prefixes\": [\"10.2.0.20/32\"], \"access\": [\"blue\"],"
+    "      \"route\": { \"peer\": \"site-b\" } },"
+    "    { \"name\": \"guest-app\", \"prefixes\": [\"10.2.0.30/32\"], \"access\": "
+    "[\"guest\"], \"route\": { \"peer\": \"site-b\" } },"
+    "    { \"name\": \"shared\", \"prefixes\": [\"10.2.0.40/32\"], \"access\": [\"red\", "
+    "\"blue\"], \"route\": { \"peer\": \"site-b\" } } ],"
+    "  \"rules\": [ { \"name\": \"no-blue-shared\", \"tenant\": \"blue\", \"service\": "
+    "\"shared\", \"action\": \"deny\" } ] }";
+
+static const char site_b_tenants[] =
+    "{ \"router\": { \"name\": \"site-b\" },"
+    "  \"tenants\": [ { \"name\": \"red\" }, { \"name\": \"blue\" }, { \"name\": "
+    "\"guest\" } ],"
+    "  \"lan\": [ { \"name\": \"srv\", \"tenant\": \"red\", \"address\": \"10.2.0.1/24\","
+    "             \"prefixes\": [\"10.2.0.0/24\"] } ],"
+    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.2\" } ],"
+    "  \"peers\": [ { \"name\": \"site-a\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
+    "\"192.0.2.1\" } ] } ],"
+    "  \"services\": ["
+    "    { \"name\": \"red-app\", \"prefixes\": [\"10.2.0.10/32\"], \"access\": [\"red\"],"
+    "      \"route\": { \"lan\": \"srv\" } },"
+    "    { \"name\": \"blue-app\", \"prefixes\": [\"10.2.0.20/32\"], \"access\": [\"blue\"],"
+    "      \"route\": { \"lan\": \"srv\" } },"
+    "    { \"name\": \"guest-app\", \"prefixes\": [\"10.2.0.30/32\"], \"access\": "
+    "[\"guest\"], \"route\": { \"lan\": \"srv\" } },"
+    "    { \"name\": \"shared\", \"prefixes\": [\"10.2.0.40/32\"], \"access\": [\"red\", "
+    "\"blue\"], \"route\": { \"lan\": \"srv\" } } ] }";
+
+static int
+rig_setup_tenants(void **state)
+{
+	rig_text_a = site_a_tenants;
+	rig_text_b = site_b_tenants;
+	return rig_setup(state);
+}
+
+/* The tenant of the one session of w whose LAN key has source src. */
+static const char *
+session_tenant_of(struct router_worker *w, const char *dst)
+{
+	struct session_table *t = router_worker_sessions(w);
+	struct addr a;
+
+	assert_int_equal(addr_parse(dst, &a), 0);
+	for (uint32_t i = session_table_next(t, 0); i != SESSION_INDEX_NONE;
+	     i = session_table_next(t, i + 1)) {
+		const struct session *s = session_table_get(t, i);
+
+		if (memcmp(s->lan_key.dst, a.bytes, 4) == 0)
+			return router_worker_session_tenant(w, s);
+	}
+	return NULL;
+}
+
+static void
+test_router_worker_tenants_by_segment_and_prefix(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 53};
+	uint8_t pkt[256], back[256];
+	size_t len, blen;
+
+	/* Same host address and port on both segments, each to its own app. */
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.10", IPPROTO_UDP, 40000, 53, "red");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "blue");
+	inject(r, r->lan_a[1], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	/* Red may not reach blue's app: refused at the ingress, counted. */
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 53, "red");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
+	/*
+	 * The same tuple from both segments to the shared app: red's session must not
+	 * carry blue's packet (the segment is the zone), and a rule refuses blue. (Both
+	 * allowed at once would meet at site b as one client tuple in one segment: a
+	 * conflict, counted, unless site b translates them with a nat_pool.)
+	 */
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "red");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "blue");
+	inject(r, r->lan_a[1], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
+	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 3);
+	/* Site b's answer to each reaches the host of the right segment. */
+	blen = packet_make(back, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 53, 40000, "to blue");
+	inject(r, r->lan_b, back, blen);
+	run(r);
+	expect_delivered(r, r->lan_a[1], back, blen);
+	expect_nothing(r->lan_a[0]);
+	blen = packet_make(back, "10.2.0.10", "10.1.0.10", IPPROTO_UDP, 53, 40000, "to red");
+	inject(r, r->lan_b, back, blen);
+	run(r);
+	expect_delivered(r, r->lan_a[0], back, blen);
+	expect_nothing(r->lan_a[1]);
+	/* Guest by source prefix on red's segment: guest's app (site b checks the tenant
+	 * named in the metadata), and not red's. */
+	len = packet_make(pkt, "10.1.0.200", "10.2.0.30", IPPROTO_UDP, 40000, 53, "guest");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	assert_string_equal(session_tenant_of(r->a, "10.2.0.30"), "guest");
+	assert_string_equal(session_tenant_of(r->a, "10.2.0.10"), "red");
+	assert_string_equal(session_tenant_of(r->a, "10.2.0.20"), "blue");
+	len = packet_make(pkt, "10.1.0.200", "10.2.0.10", IPPROTO_UDP, 40000, 53, "guest");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 2);
+	blen = packet_make(back, "10.2.0.30", "10.1.0.200", IPPROTO_UDP, 53, 40000, "to guest");
+	inject(r, r->lan_b, back, blen);
+	run(r);
+	expect_delivered(r, r->lan_a[0], back, blen);
+	/* The what-if agrees: tenant by prefix, and by segment. */
+	assert_int_equal(addr_parse("10.1.0.200", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.30", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_true(v.allowed);
+	assert_string_equal(v.tenant, "guest");
+	assert_non_null(strstr(v.explanation, "10.1.0.128/25"));
+	assert_int_equal(addr_parse("10.2.0.10", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_false(v.allowed);
+	assert_string_equal(v.drop, "policy-no-rule");
+	wi.lan = 1;
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_true(v.allowed);
+	assert_string_equal(v.tenant, "blue");
+	assert_string_equal(v.route, "peer site-b");
+	assert_int_equal(router_worker_drops(r->b)->count[PKT_DROP_POLICY_NO_RULE], 0);
+}
+
+/*
+ * Breakout: site a's corp reaches "inet" (198.51.100.0/24) through wan0 with source NAT;
+ * "banned" (203.0.113.0/24) breaks out too but a rule denies it.
+ */
+static const char site_a_breakout[] =
+    "{ \"router\": { \"name\": \"site-a\" },"
+    "  \"tenants\": [ { \"name\": \"corp\" } ],"
+    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","
+    "             \"prefixes\": [\"10.1.0.0/24\"] },"
+    "           { \"name\": \"other\", \"tenant\": \"corp\", \"address\": \"10.1.1.1/24\","
+    "             \"prefixes\": [\"10.1.1.0/24\"] } ],"
+    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ],"
+    "  \"services\": ["
+    "    { \"name\": \"inet\", \"prefixes\": [\"198.51.100.0/24\"], \"access\": [\"corp\"],"
+    "      \"route\": { \"breakout\": \"wan0\" } },"
+    "    { \"name\": \"banned\", \"prefixes\": [\"203.0.113.0/24\"], "
+    "      \"route\": { \"breakout\": \"wan0\" } } ],"
+    "  \"rules\": [ { \"name\": \"all\", \"tenant\": \"any\", \"service\": \"any\", "
+    "\"action\": \"allow\" }, { \"name\": \"no-banned\", \"tenant\": \"corp\", "
+    "\"service\": \"banned\", \"action\": \"deny\" } ] }";
+
+static int
+rig_setup_breakout(void **state)
+{
+	rig_text_a = site_a_breakout;
+	return rig_setup(state);
+}
+
+/* The one packet site a sent on the WAN (site b is not polled), parsed. */
+static struct pkt_buf *
+wan_sent(struct rig *r)
+{
+	struct pkt_buf *got[2];
+	enum pkt_drop_reason reason;
+
+	assert_int_equal(io_rx_burst(io_mem_link_port(r->wan, 1), got, 2), 1);
+	assert_int_equal(pkt_parse(got[0], &reason), 0);
+	return got[0];
+}
+
+/* A packet from the WAN's far end (site b's side, which is not polled). */
+static void
+inject_wan(struct rig *r, const uint8_t *bytes, size_t len)
+{
+	struct pkt_buf *p = pkt_pool_get(r->pool);
+
+	assert_non_null(p);
+	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
+	assert_int_equal(io_tx_burst(io_mem_link_port(r->wan, 1), &p, 1), 1);
+}
+
+static void
+test_router_worker_breakout_translates_both_ways(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_verdict v;
+	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
+	uint8_t pkt[256], back[256], want[256];
+	struct pkt_buf *p;
+	size_t len, blen, wlen;
+	uint16_t nat_port;
+	struct session_table *t;
+
+	len = packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_TCP, 40000, 80, "GET");
+	inject(r, r->lan_a[0], pkt, len);
+	router_worker_poll(r->a, r->now_ns);
+	p = wan_sent(r);
+	/* The source is the WAN's address and a NAT port; checksums still hold. */
+	assert_memory_equal(pkt_buf_data(p) + 12, "\xc0\x00\x02\x01", 4);
+	assert_memory_equal(pkt_buf_data(p) + 16, pkt + 16, 4);
+	assert_true(pkt_csum_ipv4_header_valid(pkt_buf_data(p), 20));
+	assert_true(pkt_csum_verify(pkt_buf_data(p), &p->info));
+	nat_port = p->info.sport;
+	assert_true(nat_port >= 16384);
+	assert_int_equal(p->info.dport, 80);
+	pkt_pool_put(r->pool, p);
+	/* The answer comes back translated to the host's own tuple, byte for byte. */
+	blen = packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, nat_port, "200");
+	wlen = packet_make(want, "198.51.100.80", "10.1.0.10", IPPROTO_TCP, 80, 40000, "200");
+	inject_wan(r, back, blen);
+	router_worker_poll(r->a, r->now_ns);
+	expect_delivered(r, r->lan_a[0], want, wlen);
+	expect_nothing(r->lan_a[1]);
+	/* The next packet of the session takes the same port; it is no SVR session. */
+	inject(r, r->lan_a[0], pkt, len);
+	router_worker_poll(r->a, r->now_ns);
+	p = wan_sent(r);
+	assert_int_equal(p->info.sport, nat_port);
+	pkt_pool_put(r->pool, p);
+	t = router_worker_breakout_sessions(r->a);
+	assert_non_null(t);
+	assert_int_equal(session_table_count(t), 1);
+	assert_int_equal(session_table_get(t, session_table_next(t, 0))->role,
+	    SESSION_ROLE_BREAKOUT);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
+	/* An answer to a port nobody holds is no breakout's: SVR counts it as ever. */
+	blen = packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, 17000, "x");
+	inject_wan(r, back, blen);
+	router_worker_poll(r->a, r->now_ns);
+	expect_nothing(r->lan_a[0]);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_META_REQUIRED], 1);
+	/* A denied destination is refused before breakout, and counted. */
+	len = packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "q");
+	inject(r, r->lan_a[0], pkt, len);
+	router_worker_poll(r->a, r->now_ns);
+	assert_int_equal(io_mem_link_pending(r->wan, 1), 0);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
+	/* ICMP cannot break out (its answers would never reach ternd): counted. */
+	len = packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_UDP, 1, 1, "icmp");
+	pkt[9] = IPPROTO_ICMP;
+	pkt[10] = pkt[11] = 0;
+	buf_store_be16(pkt + 10, pkt_csum_ipv4_header(pkt, 20));
+	inject(r, r->lan_a[0], pkt, len);
+	router_worker_poll(r->a, r->now_ns);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_BREAKOUT_UNSUPPORTED], 1);
+	/* The what-if says the same. */
+	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
+	assert_int_equal(addr_parse("198.51.100.80", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_true(v.allowed);
+	assert_string_equal(v.route, "breakout wan0");
+	assert_string_equal(v.path, "wan0 (wan0, source NAT to 192.0.2.1)");
+	assert_non_null(strstr(v.explanation, "route breakout"));
+	wi.proto = IPPROTO_ICMP;
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_string_equal(v.drop, "router-breakout-unsupported");
+	wi.proto = IPPROTO_UDP;
+	assert_int_equal(addr_parse("203.0.113.5", &wi.dst), 0);
+	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
+	assert_string_equal(v.drop, "policy-denied");
+	/* Idle: the session ends and its NAT port goes back. */
+	r->now_ns += 4000ull * 1000000000ull;
+	router_worker_tick(r->a, r->now_ns);
+	assert_int_equal(session_table_count(t), 0);
+}
+
 int
 main(void)
 {
@@ -605,6 +923,10 @@ main(void)
 	        rig_setup_egress_check, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_what_if_allow, rig_setup,
 	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_tenants_by_segment_and_prefix,
+	        rig_setup_tenants, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_breakout_translates_both_ways,
+	        rig_setup_breakout, rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
