@@ -267,18 +267,20 @@ wanem_word_apply(struct wanem_word word, struct wanem_params *p, bool *show, cha
 			wanem_params_init(p);
 		return 0;
 	}
-	if (wanem_word_is(key, "outage")) {
+	if (wanem_word_is(key, "outage") || wanem_word_is(key, "drop-syn-data")) {
+		bool *flag = key.p[0] == 'o' ? &p->outage : &p->drop_syn_data;
+
 		if (eq == NULL || wanem_word_is(v, "on"))
-			p->outage = true;
+			*flag = true;
 		else if (wanem_word_is(v, "off"))
-			p->outage = false;
+			*flag = false;
 		else
 			return wanem_fail(err, err_size, word, "expected on or off");
 		return 0;
 	}
 	if (eq == NULL)
 		return wanem_fail(err, err_size, word,
-		    "unknown word (use key=value, outage, clear or show)");
+		    "unknown word (use key=value, outage, drop-syn-data, clear or show)");
 	if (wanem_word_is(key, "delay") || wanem_word_is(key, "jitter")) {
 		rc = wanem_quantity_parse(word, v, wanem_time_units, "time", time_units,
 		    WANEM_DELAY_MAX_NS, &x, err, err_size);
@@ -337,7 +339,7 @@ wanem_word_apply(struct wanem_word word, struct wanem_params *p, bool *show, cha
 	}
 	return wanem_fail(err, err_size, word,
 	    "unknown key (use delay, jitter, jitter-dist, loss, burst-loss, rate, rate-burst, "
-	    "queue or outage)");
+	    "queue, outage or drop-syn-data)");
 }
 
 static bool
@@ -575,6 +577,8 @@ wanem_params_format(const struct wanem_params *p, char *out, size_t size)
 	}
 	if (p->outage)
 		wanem_append(out, size, &off, &full, " outage");
+	if (p->drop_syn_data)
+		wanem_append(out, size, &off, &full, " drop-syn-data");
 	if (full)
 		return -ENOBUFS;
 	memmove(out, out + 1, off); /* drop the leading space, keep the NUL */

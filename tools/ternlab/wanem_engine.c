@@ -93,7 +93,8 @@ wanem_params_equal(const struct wanem_params *a, const struct wanem_params *b)
 	    a->burst_p_ppm == b->burst_p_ppm && a->burst_r_ppm == b->burst_r_ppm &&
 	    a->burst_h_ppm == b->burst_h_ppm && a->rate_bps == b->rate_bps &&
 	    a->rate_burst_bytes == b->rate_burst_bytes && a->queue_packets == b->queue_packets &&
-	    a->queue_bytes == b->queue_bytes && a->outage == b->outage;
+	    a->queue_bytes == b->queue_bytes && a->outage == b->outage &&
+	    a->drop_syn_data == b->drop_syn_data;
 }
 
 int
@@ -249,6 +250,13 @@ wanem_jitter_sample(struct wanem *w, const struct wanem_params *p)
 enum wanem_verdict
 wanem_enqueue(struct wanem *w, enum wanem_dir dir, uint32_t ref, uint32_t len, uint64_t now_ns)
 {
+	return wanem_enqueue_flags(w, dir, ref, len, 0, now_ns);
+}
+
+enum wanem_verdict
+wanem_enqueue_flags(struct wanem *w, enum wanem_dir dir, uint32_t ref, uint32_t len, uint32_t flags,
+    uint64_t now_ns)
+{
 	struct wanem_queue *q = &w->q[dir];
 	const struct wanem_params *p = &q->p;
 	enum wanem_verdict v = WANEM_QUEUED;
@@ -260,6 +268,10 @@ wanem_enqueue(struct wanem *w, enum wanem_dir dir, uint32_t ref, uint32_t len, u
 	q->ctr.rx_bytes += len;
 	if (p->outage) {
 		v = WANEM_DROP_OUTAGE;
+		goto drop;
+	}
+	if (p->drop_syn_data && (flags & WANEM_FRAME_TCP_SYN_DATA)) {
+		v = WANEM_DROP_SYN_DATA;
 		goto drop;
 	}
 	if (wanem_chance(w, p->loss_ppm)) {

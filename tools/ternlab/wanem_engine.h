@@ -45,6 +45,7 @@ enum wanem_dir {
 /* Why the engine refused a packet: X(NAME, "kebab-name"), in the order they are checked. */
 #define WANEM_DROP_LIST(X)                                                                         \
 	X(OUTAGE, "outage")                                                                        \
+	X(SYN_DATA, "syn-data")                                                                    \
 	X(LOSS, "loss")                                                                            \
 	X(BURST_LOSS, "burst-loss")                                                                \
 	X(QUEUE_FULL, "queue-full")
@@ -95,7 +96,15 @@ struct wanem_params {
 	uint32_t queue_packets;    /* 0: the engine's capacity */
 	uint64_t queue_bytes;      /* 0: no byte limit */
 	bool outage;               /* drop everything */
+	/*
+	 * A middlebox: drop TCP segments with SYN set that carry data (the frames the
+	 * caller flags WANEM_FRAME_TCP_SYN_DATA), as some firewalls do to SVR SYNs.
+	 */
+	bool drop_syn_data;
 };
+
+/* What the caller found in a frame (wanem_enqueue_flags()). */
+#define WANEM_FRAME_TCP_SYN_DATA 1u /* a TCP segment with SYN set and payload */
 
 struct wanem_counters {
 	uint64_t rx_packets; /* offered to wanem_enqueue() */
@@ -159,6 +168,13 @@ void wanem_get_dir(const struct wanem *w, enum wanem_dir dir, struct wanem_param
  */
 enum wanem_verdict wanem_enqueue(struct wanem *w, enum wanem_dir dir, uint32_t ref, uint32_t len,
     uint64_t now_ns);
+/*
+ * As wanem_enqueue() for a frame the caller has looked into: flags (WANEM_FRAME_*) say
+ * what it is, for the impairments that depend on content (drop_syn_data, checked after
+ * the outage and before the losses, so it draws nothing from the PRNG).
+ */
+enum wanem_verdict wanem_enqueue_flags(struct wanem *w, enum wanem_dir dir, uint32_t ref,
+    uint32_t len, uint32_t flags, uint64_t now_ns);
 
 /*
  * Moves up to max packets that are due at now_ns out of the queue, in arrival order,

@@ -66,6 +66,12 @@ wanem_pool_buf(struct wanem_pool *pool, uint32_t index)
 	return pool->mem + (size_t)index * WANEM_IO_BUF_SIZE;
 }
 
+const uint8_t *
+wanem_pool_frame(const struct wanem_pool *pool, uint32_t index)
+{
+	return pool->mem + (size_t)index * WANEM_IO_BUF_SIZE + WANEM_VNET_HDR_LEN;
+}
+
 int
 wanem_port_open(struct wanem_port *port, const char *ifname)
 {

@@ -47,6 +47,8 @@ struct wanem_port {
 /* Allocates count buffers (all free). Returns 0, -EINVAL (count 0), -ENOMEM. */
 int wanem_pool_init(struct wanem_pool *pool, uint32_t count);
 void wanem_pool_fini(struct wanem_pool *pool);
+/* The frame (after the virtio-net header) in buffer index; the caller must own it. */
+const uint8_t *wanem_pool_frame(const struct wanem_pool *pool, uint32_t index);
 /* Gives index back to the pool; the caller must own it. */
 void wanem_pool_put(struct wanem_pool *pool, uint32_t index);
 

@@ -24,6 +24,7 @@
 #include "wanem_command.h"
 #include "wanem_ctl.h"
 #include "wanem_engine.h"
+#include "wanem_frame.h"
 #include "wanem_io.h"
 
 #define WANEM_CAPACITY_DEFAULT 16384
@@ -49,7 +50,7 @@ usage(FILE *f)
 	    "\n"
 	    "Forwards frames between IF and IF, applying the impairments of COMMAND WORDS\n"
 	    "(e.g. delay=40ms jitter=5ms loss=2%% burst-loss=p:1%%,r:30%% rate=20mbit queue=1000,\n"
-	    "outage, clear, show; after a-to-b: or b-to-a: words change that direction only);\n"
+	    "outage, drop-syn-data, clear, show; after a-to-b: or b-to-a: words change that direction only);\n"
 	    "see docs/ternlab.md. --send sends WORDS to a running\n"
 	    "emulator and prints its answer.\n");
 }
@@ -123,10 +124,11 @@ show_params(char *buf, size_t size, size_t *off, const struct wanem_params *p)
 	    "{\"delay_ns\":%" PRIu64 ",\"jitter_ns\":%" PRIu64
 	    ",\"jitter_dist\":\"%s\",\"loss_ppm\":%u,\"burst_p_ppm\":%u,\"burst_r_ppm\":%u,"
 	    "\"burst_h_ppm\":%u,\"rate_bps\":%" PRIu64 ",\"rate_burst_bytes\":%u,"
-	    "\"queue_packets\":%u,\"queue_bytes\":%" PRIu64 ",\"outage\":%s}",
+	    "\"queue_packets\":%u,\"queue_bytes\":%" PRIu64 ",\"outage\":%s,\"drop_syn_data\":%s}",
 	    p->delay_ns, p->jitter_ns, p->jitter_dist == WANEM_JITTER_NORMAL ? "normal" : "uniform",
 	    p->loss_ppm, p->burst_p_ppm, p->burst_r_ppm, p->burst_h_ppm, p->rate_bps,
-	    p->rate_burst_bytes, p->queue_packets, p->queue_bytes, p->outage ? "true" : "false");
+	    p->rate_burst_bytes, p->queue_packets, p->queue_bytes, p->outage ? "true" : "false",
+	    p->drop_syn_data ? "true" : "false");
 }
 
 /*
@@ -246,9 +248,17 @@ app_receive(struct wanem_app *app, enum wanem_dir d)
 		size_t n = wanem_port_recv(&app->port[d], &app->pool, refs, lens, WANEM_IO_BATCH);
 		uint64_t now = now_ns();
 
-		for (size_t i = 0; i < n; i++)
-			if (wanem_enqueue(app->engine, d, refs[i], lens[i], now) != WANEM_QUEUED)
+		for (size_t i = 0; i < n; i++) {
+			uint32_t flags =
+			    wanem_frame_is_tcp_syn_data(wanem_pool_frame(&app->pool, refs[i]),
+			        lens[i]) ?
+			    WANEM_FRAME_TCP_SYN_DATA :
+			    0;
+
+			if (wanem_enqueue_flags(app->engine, d, refs[i], lens[i], flags, now) !=
+			    WANEM_QUEUED)
 				wanem_pool_put(&app->pool, refs[i]);
+		}
 		/* Frames with no delay go out in the same turn, in one batch. */
 		app_release(app, d, now);
 		if (n < WANEM_IO_BATCH)

@@ -109,6 +109,15 @@ test_wanem_command_parse_changes_only_named(void **state)
 	assert_int_equal(cmd.params[0].rate_bps, 1000000);
 	assert_int_equal(cmd.params[0].loss_ppm, 50000);
 
+	assert_int_equal(parse_on(&base, "drop-syn-data", &cmd, err), 0);
+	assert_true(cmd.params[0].drop_syn_data);
+	assert_true(cmd.params[1].drop_syn_data);
+	assert_int_equal(parse_on(&base, "b-to-a: drop-syn-data=on", &cmd, err), 0);
+	assert_false(cmd.params[0].drop_syn_data);
+	assert_true(cmd.params[1].drop_syn_data);
+	assert_int_equal(parse_on(&base, "drop-syn-data=off", &cmd, err), 0);
+	assert_false(cmd.params[0].drop_syn_data);
+
 	assert_int_equal(parse_on(&base, "outage", &cmd, err), 0);
 	assert_true(cmd.params[0].outage);
 	assert_int_equal(cmd.params[0].delay_ns, 40000000);
@@ -182,12 +191,13 @@ test_wanem_command_parse_errors_name_the_word(void **state)
 	    {"burst-loss=p:1,r:3%",
 	        "burst-loss=p:1,r:3%: expected a percentage such as 2% or 0.5%"},
 	    {"outage=maybe", "outage=maybe: expected on or off"},
+	    {"drop-syn-data=yes", "drop-syn-data=yes: expected on or off"},
 	    {"jitter-dist=pareto", "jitter-dist=pareto: expected uniform or normal"},
 	    {"clear=1", "clear=1: takes no value"},
-	    {"bogus", "bogus: unknown word (use key=value, outage, clear or show)"},
+	    {"bogus", "bogus: unknown word (use key=value, outage, drop-syn-data, clear or show)"},
 	    {"delay=1ms foo=1",
 	        "foo=1: unknown key (use delay, jitter, jitter-dist, loss, "
-	        "burst-loss, rate, rate-burst, queue or outage)"},
+	        "burst-loss, rate, rate-burst, queue, outage or drop-syn-data)"},
 	    {"show delay=1ms", "show: takes no other words"},
 	    {"a-to-c: loss=1%", "a-to-c: unknown scope (use a-to-b:, b-to-a: or both:)"},
 	    {"A-to-B: loss=1%", "A-to-B: unknown scope (use a-to-b:, b-to-a: or both:)"},
@@ -292,6 +302,7 @@ random_params(uint64_t *rng, struct wanem_params *p)
 	if (test_rand_below(rng, 2))
 		p->queue_bytes = test_rand_below(rng, WANEM_QUEUE_BYTES_MAX + 1);
 	p->outage = test_rand_below(rng, 2);
+	p->drop_syn_data = test_rand_below(rng, 2);
 }
 
 static void

@@ -450,6 +450,37 @@ test_wanem_enqueue_outage_drops_all(void **state)
 	wanem_free(w);
 }
 
+/* The middlebox drops flagged frames only, in the direction it is on, drawing nothing. */
+static void
+test_wanem_enqueue_drop_syn_data(void **state)
+{
+	struct wanem *w = engine_new(64, 1);
+	struct wanem_params p;
+	struct wanem_counters c;
+	uint32_t refs[8];
+
+	(void)state;
+	wanem_params_init(&p);
+	p.drop_syn_data = true;
+	assert_int_equal(wanem_set_dir(w, WANEM_DIR_A_TO_B, &p), 0);
+	assert_int_equal(wanem_enqueue_flags(w, WANEM_DIR_A_TO_B, 1, 100, WANEM_FRAME_TCP_SYN_DATA,
+	                     0),
+	    WANEM_DROP_SYN_DATA);
+	assert_int_equal(wanem_enqueue_flags(w, WANEM_DIR_A_TO_B, 2, 100, 0, 0), WANEM_QUEUED);
+	assert_int_equal(wanem_enqueue(w, WANEM_DIR_A_TO_B, 3, 100, 0), WANEM_QUEUED);
+	assert_int_equal(wanem_enqueue_flags(w, WANEM_DIR_B_TO_A, 4, 100, WANEM_FRAME_TCP_SYN_DATA,
+	                     0),
+	    WANEM_QUEUED);
+	wanem_counters_get(w, WANEM_DIR_A_TO_B, &c);
+	assert_int_equal(c.drops[WANEM_DROP_SYN_DATA], 1);
+	assert_int_equal(c.rx_packets, 3);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_A_TO_B, 0, refs, NULL, 8), 2);
+	assert_int_equal(refs[0], 2);
+	assert_int_equal(wanem_dequeue_ready(w, WANEM_DIR_B_TO_A, 0, refs, NULL, 8), 1);
+	assert_string_equal(wanem_verdict_name(WANEM_DROP_SYN_DATA), "syn-data");
+	wanem_free(w);
+}
+
 static void
 test_wanem_set_replaces_for_new_packets(void **state)
 {
@@ -758,6 +789,7 @@ main(void)
 	    cmocka_unit_test(test_wanem_dequeue_oversized_packet_passes_full_bucket),
 	    cmocka_unit_test(test_wanem_enqueue_queue_full_dropped),
 	    cmocka_unit_test(test_wanem_enqueue_outage_drops_all),
+	    cmocka_unit_test(test_wanem_enqueue_drop_syn_data),
 	    cmocka_unit_test(test_wanem_set_replaces_for_new_packets),
 	    cmocka_unit_test(test_wanem_set_dir_loss_one_direction_only),
 	    cmocka_unit_test(test_wanem_set_dirs_delay_per_direction),
