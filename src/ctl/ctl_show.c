@@ -393,9 +393,11 @@ ctl_show_paths(const json_t *result, const struct ctl_show_options *opt, FILE *o
 	    {"HOLD-DOWN-S", true},
 	    {"FLAPS", true},
 	    {"SESSIONS", true},
+	    {"TCP-AS", false},
 	};
 	static const char *const fields[] = {"peer", "name", "interface", "remote", "state",
-	    "latency_avg_ms", "jitter_ms", "loss_pct", "mos", "hold_down_s", "flaps", "sessions"};
+	    "latency_avg_ms", "jitter_ms", "loss_pct", "mos", "hold_down_s", "flaps", "sessions",
+	    "carriage"};
 	const json_t *list = ctl_show_list(result, "paths");
 
 	if (list == NULL)

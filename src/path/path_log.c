@@ -44,6 +44,8 @@ path_log_kind_name(enum path_log_kind k)
 		return "sla-breach";
 	case PATH_LOG_FAILOVER:
 		return "failover";
+	case PATH_LOG_UDP_TRANSFORM:
+		return "udp-transform-detected";
 	}
 	return "unknown";
 }

@@ -21,6 +21,9 @@ enum path_log_kind {
 	PATH_LOG_SLA_BREACH = 2,
 	/* detail sessions moved off path_id (reason 1: it failed; 0: a revert) */
 	PATH_LOG_FAILOVER = 3,
+	/* the path's TCP sessions now travel as UDP: a session's SYNs with metadata went
+	 * unanswered ("udp_transform": "auto"); detail: SYNs it sent first */
+	PATH_LOG_UDP_TRANSFORM = 4,
 };
 
 struct path_log_entry {

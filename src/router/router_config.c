@@ -413,6 +413,29 @@ out:
 	router_config_reader_up(r, saved);
 }
 
+/* "udp_transform": true, false or "auto" (detect). */
+static void
+read_udp_transform(struct router_config_reader *r, const json_t *path, struct router_config_path *p)
+{
+	const json_t *value = json_object_get(path, "udp_transform");
+	size_t saved;
+
+	if (value == NULL || json_is_boolean(value)) {
+		router_config_read_bool(r, path, "udp_transform", &p->udp_transform);
+		return;
+	}
+	saved = router_config_reader_key(r, "udp_transform");
+	if (json_is_string(value) && strcmp(json_string_value(value), "auto") == 0)
+		p->udp_transform_auto = true;
+	else if (json_is_string(value))
+		router_config_reader_error(r, "expected true, false or \"auto\", got \"%s\"",
+		    json_string_value(value));
+	else
+		router_config_reader_error(r, "expected true, false or \"auto\", got %s",
+		    router_config_json_type(value));
+	router_config_reader_up(r, saved);
+}
+
 /* Peers fill cfg->paths, which read_config sized from every valid "paths" array. */
 static void
 read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *ctx)
@@ -446,7 +469,7 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 			router_config_read_name(r, path, "wan", true, &p->wan_name);
 			router_config_read_addr(r, path, "remote", true, &p->remote);
 			router_config_read_name(r, path, "name", false, &p->name);
-			router_config_read_bool(r, path, "udp_transform", &p->udp_transform);
+			read_udp_transform(r, path, p);
 			read_probe(r, path, &p->probe);
 		}
 		router_config_reader_up(r, at);

@@ -150,6 +150,11 @@ struct router_config_path {
 	struct router_config_probe probe; /* resolved: path, then peer, then defaults */
 	/* TCP sessions on this path travel as UDP (a middlebox drops TCP SYNs with data). */
 	bool udp_transform;
+	/*
+	 * "auto": TCP starts as TCP and the path turns to the UDP transform by itself when a
+	 * session's SYNs with metadata go unanswered (udp_transform is then false).
+	 */
+	bool udp_transform_auto;
 };
 
 struct router_config_peer {

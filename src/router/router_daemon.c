@@ -881,13 +881,18 @@ daemon_answer_session(struct router_daemon *d, const json_t *args)
 static json_t *
 daemon_answer_paths(struct router_daemon *d)
 {
-	json_t *counts = json_array(), *events = json_array();
+	json_t *counts = json_array(), *events = json_array(), *carriage = json_array();
 	const struct path_log *log = router_worker_log(d->worker);
 	const struct path_log *sla = router_worker_sla_log(d->worker);
 
-	for (size_t i = 0; i < d->cfg->path_count; i++)
+	for (size_t i = 0; i < d->cfg->path_count; i++) {
+		const struct svr_path *sp = router_worker_path(d->worker, (uint32_t)i);
+
 		json_array_append_new(counts,
 		    json_integer(router_worker_path_sessions(d->worker, (uint32_t)i)));
+		json_array_append_new(carriage,
+		    json_string(sp != NULL && sp->udp_transform ? "udp" : "tcp"));
+	}
 	/* The entries as they are: the control thread formats them with the prober's. */
 	for (size_t i = 0; i < path_log_count(log) + path_log_count(sla); i++) {
 		const struct path_log_entry *e = i < path_log_count(log) ?
@@ -899,7 +904,8 @@ daemon_answer_paths(struct router_daemon *d)
 		        "kind", e->kind, "reason", e->reason, "path", (json_int_t)e->path_id,
 		        "other", (json_int_t)e->other_path_id, "detail", (json_int_t)e->detail));
 	}
-	return json_pack("{s:o, s:o}", "sessions", counts, "events", events);
+	return json_pack("{s:o, s:o, s:o}", "sessions", counts, "events", events, "carriage",
+	    carriage);
 }
 
 /* `policy test`: the engine's decision for d->what_if, live packets' code, no packet. */
@@ -1137,6 +1143,37 @@ daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_er
 	return daemon_api_ask(args, result, err, ctx, "policy_test");
 }
 
+/*
+ * Each path's UDP transform as configured ("on", "off", "auto") and how its new TCP
+ * sessions travel now ("tcp", or "udp" when configured or detected), from the worker.
+ */
+static void
+daemon_paths_carriage(struct router_daemon *d, json_t *list, const json_t *carriage)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(list, i, p)
+	{
+		const char *peer = json_string_value(json_object_get(p, "peer"));
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		for (size_t k = 0; peer != NULL && name != NULL && k < d->cfg->path_count; k++) {
+			const struct router_config_path *cp = &d->cfg->paths[k];
+			const char *c = json_string_value(json_array_get(carriage, k));
+
+			if (strcmp(cp->name, name) != 0 ||
+			    strcmp(d->cfg->peers[cp->peer_id].name, peer) != 0)
+				continue;
+			json_object_set_new(p, "udp_transform",
+			    json_string(cp->udp_transform_auto ? "auto" :
+			            cp->udp_transform          ? "on" :
+			                                         "off"));
+			json_object_set_new(p, "carriage", json_string(c != NULL ? c : "tcp"));
+		}
+	}
+}
+
 /* `show paths`: the prober's view (this thread) with the worker's session counts. */
 static int
 daemon_api_paths(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
@@ -1160,6 +1197,9 @@ daemon_api_paths(const json_t *args, json_t **result, struct router_api_error *e
 	*result = router_paths_json(d->paths, counts, clock_now_ns());
 	if (*result == NULL)
 		rc = -ENOMEM;
+	else
+		daemon_paths_carriage(d, json_object_get(*result, "paths"),
+		    json_object_get(w, "carriage"));
 	free(counts);
 	json_decref(w);
 	return rc;
@@ -1214,6 +1254,12 @@ daemon_event_json(struct router_daemon *d, const struct path_log_entry *e, uint3
 		else
 			snprintf(detail, sizeof(detail), "breaks %s of policy %s (%.2f)", limit,
 			    policy, (double)e->detail / 1000.0);
+	} else if (e->kind == PATH_LOG_UDP_TRANSFORM) {
+		kind = path_log_kind_name(PATH_LOG_UDP_TRANSFORM);
+		snprintf(detail, sizeof(detail),
+		    "a TCP session's SYN with metadata went unanswered %llu times: TCP sessions "
+		    "on the path now travel as UDP",
+		    (unsigned long long)e->detail);
 	} else {
 		kind = e->reason != 0 ? "failover" : "revert";
 		snprintf(detail, sizeof(detail), "%llu sessions moved %s %s",

@@ -656,6 +656,29 @@ router_worker_path_op(struct router_worker *w, const struct router_worker_op *op
 	router_worker_sla_update(w, path, first);
 }
 
+/*
+ * svr moved a session whose SYNs went unanswered to the UDP transform: the path's next
+ * TCP sessions start as UDP (until the worker is made again: a reload or a restart
+ * detects anew), and the first detection on a path is an event.
+ */
+static void
+router_worker_on_udp_transform(struct svr_router *rt, uint16_t path_id, void *arg)
+{
+	struct router_worker *w = arg;
+	struct path_log_entry e = {.ts_ns = w->now_ns,
+	    .kind = PATH_LOG_UDP_TRANSFORM,
+	    .path_id = path_id,
+	    .other_path_id = UINT32_MAX,
+	    .detail = SVR_UDP_TRANSFORM_DETECT_SYNS};
+
+	(void)rt;
+	if (path_id >= w->cfg->path_count || w->paths[path_id].udp_transform)
+		return;
+	w->paths[path_id].udp_transform = true;
+	e.peer_id = w->cfg->paths[path_id].peer_id;
+	path_log_append(w->log, &e);
+}
+
 /* Sessions reconsidered per tick (100 ms): a million sessions move within 25 s. */
 #define ROUTER_WORKER_SWEEP_BUDGET 4096
 
@@ -831,6 +854,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		sp->name = cp->name;
 		sp->peer_id = (uint16_t)cp->peer_id;
 		sp->udp_transform = cp->udp_transform;
+		sp->udp_transform_detect = cp->udp_transform_auto;
 		sp->mtu = ROUTER_WAN_MTU;
 		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
 		if (sp->ports == NULL)
@@ -848,6 +872,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.lan_ports = w->lan_port_ids;
 	w->svr.path_pick = router_worker_path_pick;
 	w->svr.path_pick_arg = w;
+	w->svr.on_udp_transform_detected = router_worker_on_udp_transform;
+	w->svr.udp_transform_arg = w;
 	w->svr.security = cfg->security.private_key_file != NULL;
 	w->svr.peer_keys = w->peer_keys;
 	w->svr.peer_count = (uint16_t)cfg->peer_count;

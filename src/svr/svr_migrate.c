@@ -13,53 +13,38 @@
 #include "svr/svr_transform_int.h"
 #include "svr/svr_waypoint.h"
 
-int
-svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id, uint64_t now_ns)
+/*
+ * Gives ingress session s (at index) a new waypoint pair on path to_id and the carriage
+ * tcp_as_udp says for TCP, then asks for forward metadata again. Errors as
+ * svr_session_migrate() (not counted here); on error nothing changed.
+ */
+static int
+svr_session_move(struct svr_router *rt, struct session *s, uint32_t index, uint16_t to_id,
+    bool tcp_as_udp)
 {
-	struct session *s = session_table_get(rt->sessions, index);
-	const struct svr_path *from, *to;
+	const struct svr_path *from = &rt->paths[s->path_id], *to = &rt->paths[to_id];
 	struct session_key wan_key;
 	uint16_t local_port, peer_port, old_port;
 	uint32_t carriage;
 	uint8_t wan_proto;
 	int rc;
 
-	(void)now_ns;
-	if (s == NULL)
-		return -ENOENT;
-	/* Only the router that chose the waypoint pair may choose another. */
-	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
-		return -EPERM;
-	if (new_path_id == s->path_id)
-		return -EALREADY;
-	if (new_path_id >= rt->path_count) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	from = &rt->paths[s->path_id];
-	to = &rt->paths[new_path_id];
 	/* Another peer is another egress: it holds no state for this session. */
-	if (to->peer_id != from->peer_id) {
-		rc = -EXDEV;
-		goto fail;
-	}
-	if (to->local.family != to->remote.family) {
-		rc = -EAFNOSUPPORT;
-		goto fail;
-	}
-	if (svr_waypoint_ports_get(to->ports, &local_port, &peer_port) < 0) {
-		rc = -EADDRNOTAVAIL;
-		goto fail;
-	}
+	if (to->peer_id != from->peer_id)
+		return -EXDEV;
+	if (to->local.family != to->remote.family)
+		return -EAFNOSUPPORT;
+	if (svr_waypoint_ports_get(to->ports, &local_port, &peer_port) < 0)
+		return -EADDRNOTAVAIL;
 	/*
-	 * TCP takes the carriage of the new path (the UDP transform, or TCP); UDP and the
+	 * TCP takes the carriage asked for (the UDP transform, or TCP); UDP and the
 	 * port-less protocols ride UDP everywhere.
 	 */
 	carriage = s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM);
 	wan_proto = s->wan_key.proto;
 	if (s->lan_key.proto == IPPROTO_TCP) {
-		carriage = to->udp_transform ? SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM : 0;
-		wan_proto = to->udp_transform ? IPPROTO_UDP : IPPROTO_TCP;
+		carriage = tcp_as_udp ? SVR_SESSION_AS_UDP | SVR_SESSION_UDP_TRANSFORM : 0;
+		wan_proto = tcp_as_udp ? IPPROTO_UDP : IPPROTO_TCP;
 	}
 	session_key_set(&wan_key, to->local.family, wan_proto, to->wan_zone, to->remote.bytes,
 	    to->local.bytes, peer_port, local_port);
@@ -67,10 +52,10 @@ svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
 	rc = session_table_rekey_wan(rt->sessions, index, &wan_key);
 	if (rc < 0) {
 		svr_waypoint_ports_put(to->ports, local_port);
-		goto fail;
+		return rc;
 	}
 	svr_waypoint_ports_put(from->ports, old_port);
-	s->path_id = new_path_id;
+	s->path_id = to_id;
 	/*
 	 * Forward metadata again until the egress answers from the new tuple; the
 	 * protection bits stay (same peer keys, and the payload's associated data is the
@@ -83,10 +68,51 @@ svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
 	    (to->local.family != s->lan_key.family ? SVR_SESSION_XLATE : 0);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
+	return 0;
+}
+
+int
+svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id, uint64_t now_ns)
+{
+	struct session *s = session_table_get(rt->sessions, index);
+	int rc;
+
+	(void)now_ns;
+	if (s == NULL)
+		return -ENOENT;
+	/* Only the router that chose the waypoint pair may choose another. */
+	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
+		return -EPERM;
+	if (new_path_id == s->path_id)
+		return -EALREADY;
+	rc = new_path_id < rt->path_count ?
+	    svr_session_move(rt, s, index, new_path_id, rt->paths[new_path_id].udp_transform) :
+	    -EINVAL;
+	if (rc < 0) {
+		rt->stats.migrate_failures++;
+		return rc;
+	}
 	rt->stats.migrations++;
 	return 0;
-fail:
-	rt->stats.migrate_failures++;
+}
+
+int
+svr_session_udp_transform(struct svr_router *rt, uint32_t index)
+{
+	struct session *s = session_table_get(rt->sessions, index);
+	int rc;
+
+	if (s == NULL)
+		return -ENOENT;
+	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
+		return -EPERM;
+	if (s->lan_key.proto != IPPROTO_TCP)
+		return -EPROTONOSUPPORT;
+	if (s->flags & SVR_SESSION_UDP_TRANSFORM)
+		return -EALREADY;
+	rc = svr_session_move(rt, s, index, s->path_id, true);
+	if (rc == 0)
+		rt->stats.udp_transform_moves++;
 	return rc;
 }
 

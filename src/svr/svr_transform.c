@@ -761,6 +761,9 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 			verdicts[slot[j]] = SVR_VERDICT_DROP;
 			continue;
 		}
+		/* A SYN retransmitted with metadata: maybe a middlebox drops SVR SYNs. */
+		if ((s->flags & SVR_SESSION_FWD_META) && (p->info.tcp_flags & 0x12) == 0x02)
+			(void)svr_udp_transform_detect(rt, s, idx[j]);
 		d = p->buf + p->head;
 		if (p->info.tcp_flags & 0x02)
 			svr_tcp_mss_clamp(rt, p);

@@ -105,12 +105,21 @@ struct svr_path {
 	/*
 	 * UDP transform (docs/protocol.md "UDP transform"): TCP sessions this router opens on
 	 * the path, or moves to it, travel as UDP on the waypoint ports (a middlebox on the
-	 * path drops TCP SYNs with data). Set by the router from configuration; read by
+	 * path drops TCP SYNs with data). Set by the router from configuration or when it
+	 * detects the middlebox (udp_transform_detect); read by
 	 * svr_lan_first() and svr_session_migrate() only, so changing it affects new and
 	 * moved sessions, never the carriage of a session already on the path. The egress
 	 * follows what arrives and does not read it.
 	 */
 	bool udp_transform;
+	/*
+	 * Detection ("udp_transform": "auto"; docs/protocol.md "UDP transform"): an ingress
+	 * TCP session on the path whose SYN went out with forward metadata
+	 * SVR_UDP_TRANSFORM_DETECT_SYNS times with nothing coming back is moved to the UDP
+	 * transform before its next SYN leaves (svr_udp_transform_detect()), and the router
+	 * is told (on_udp_transform_detected) so it can turn udp_transform on for the path.
+	 */
+	bool udp_transform_detect;
 	/*
 	 * enum svr_path_state. Written by the worker that owns the router, between bursts,
 	 * when the control plane reports a path change; the fast path reads it with one
@@ -150,6 +159,8 @@ struct svr_stats {
 	uint64_t payload_clear;  /* payload packets sent clear by decision */
 	uint64_t prot_acks_tx;   /* protection acks sent (in metadata or control packets) */
 	uint64_t mss_clamped;    /* TCP SYN / SYN-ACK whose MSS was lowered */
+	/* TCP sessions moved to the UDP transform on their own path (detection) */
+	uint64_t udp_transform_moves;
 	uint64_t decisions[SVR_PROT_REASON_COUNT]; /* decisions made, by enum svr_prot_reason */
 };
 
@@ -205,6 +216,14 @@ struct svr_router {
 	 */
 	uint16_t (*path_pick)(struct svr_router *rt, const struct session *s, void *arg);
 	void *path_pick_arg;
+	/*
+	 * UDP transform detection (struct svr_path.udp_transform_detect): called once per
+	 * session moved to the UDP transform, with its path, on the worker thread in the
+	 * middle of a burst (NULL: nobody is told). The router may set udp_transform on the
+	 * path from here; the transforms read it for sessions opened afterwards.
+	 */
+	void (*on_udp_transform_detected)(struct svr_router *rt, uint16_t path_id, void *arg);
+	void *udp_transform_arg;
 	/* Internal: the pass of svr_sessions_migrate_path() in progress. */
 	struct {
 		uint32_t next;      /* next session index to look at */
@@ -322,6 +341,33 @@ void svr_session_release(struct svr_router *rt, const struct session *s);
  */
 int svr_session_migrate(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
     uint64_t now_ns);
+
+/*
+ * SYNs with metadata an ingress TCP session may send unanswered on a path with
+ * udp_transform_detect before its next SYN goes as UDP: with Linux's SYN retransmission
+ * timer (1 s, then 2 s) the session is carried as UDP about 3 s after its first SYN.
+ */
+#define SVR_UDP_TRANSFORM_DETECT_SYNS 2
+
+/*
+ * Moves ingress TCP session index to the UDP transform on its own path: a new waypoint
+ * pair, UDP carriage, forward metadata due again (as svr_session_migrate(), which the
+ * egress follows by the UUID). 0; -ENOENT, -EPERM (not an ingress session),
+ * -EPROTONOSUPPORT (not TCP), -EALREADY (carried as UDP already), -EADDRNOTAVAIL,
+ * -EEXIST as svr_session_migrate(); on error nothing changed. Counted in
+ * rt->stats.udp_transform_moves.
+ */
+int svr_session_udp_transform(struct svr_router *rt, uint32_t index);
+
+/*
+ * Detection, for a LAN packet p of session index that is about to leave (the fast path
+ * calls it for a SYN without ACK of a session that still sends forward metadata): when
+ * the session's path has udp_transform_detect, the session is TCP carried as TCP, has
+ * received nothing and has sent SVR_UDP_TRANSFORM_DETECT_SYNS packets already, it is
+ * moved to the UDP transform (so p leaves as UDP) and rt->on_udp_transform_detected is
+ * called. Returns true when it moved the session.
+ */
+bool svr_udp_transform_detect(struct svr_router *rt, struct session *s, uint32_t index);
 
 /*
  * Proactive failover and revert: walks the sessions (at most budget of them per call;

@@ -224,6 +224,7 @@ test_path_log_keeps_the_last_entries(void **state)
 	assert_int_equal(path_log_get(&log, PATH_LOG_SIZE - 1)->ts_ns, PATH_LOG_SIZE + 9);
 	assert_null(path_log_get(&log, PATH_LOG_SIZE));
 	assert_string_equal(path_log_kind_name(PATH_LOG_FAILOVER), "failover");
+	assert_string_equal(path_log_kind_name(PATH_LOG_UDP_TRANSFORM), "udp-transform-detected");
 }
 
 int

@@ -1145,16 +1145,24 @@ test_router_config_parse_udp_transform(void **state)
 	    "{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
 	    "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
 	    "'192.0.2.2', 'udp_transform': true}, {'wan': 'w', 'name': 'x', "
-	    "'remote': '192.0.2.3'}]}]}");
+	    "'remote': '192.0.2.3'}, {'wan': 'w', 'name': 'y', 'remote': '192.0.2.4', "
+	    "'udp_transform': 'auto'}]}]}");
 	assert_string_equal(p.text, "");
 	assert_int_equal(p.rc, 0);
 	assert_true(p.cfg->paths[0].udp_transform);
+	assert_false(p.cfg->paths[0].udp_transform_auto);
 	assert_false(p.cfg->paths[1].udp_transform);
+	assert_false(p.cfg->paths[1].udp_transform_auto);
+	assert_false(p.cfg->paths[2].udp_transform);
+	assert_true(p.cfg->paths[2].udp_transform_auto);
 	parsed_fini(&p);
 	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
 	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
-	              "'192.0.2.2', 'udp_transform': 'yes'}]}]}",
-	    "$.peers[0].paths[0].udp_transform: expected true or false, got a string\n");
+	              "'192.0.2.2', 'udp_transform': 'yes'}, {'wan': 'w', 'name': 'x', "
+	              "'remote': '192.0.2.3', 'udp_transform': 1}]}]}",
+	    "$.peers[0].paths[0].udp_transform: expected true, false or \"auto\", got \"yes\"\n"
+	    "$.peers[0].paths[1].udp_transform: expected true, false or \"auto\", got an "
+	    "integer\n");
 }
 
 #define RULES_BASE                                                                                 \

@@ -223,7 +223,9 @@ svr_test_links_xmit(struct svr_test_links *l, bool from_a, uint8_t proto, const 
 	l->wire_len = p->len;
 	l->wire_path = k;
 	l->wire_from_a = from_a;
-	if (l->link_dead[k]) {
+	if (l->link_dead[k] ||
+	    (l->link_drop_syn_data[k] && p->info.l4_proto == IPPROTO_TCP &&
+	        (p->info.tcp_flags & 0x02) && p->info.payload_off < p->info.ip_len)) {
 		pkt_pool_put(l->base.pool, p);
 		return svr_test_links_done(l, SVR_TEST_LOST);
 	}

@@ -10,7 +10,8 @@
  * A test may add more paths of its own (svr_test_links_path_add); only links 0 and 1
  * carry packets. Marking a path down sets its state at both routers (what the worker does
  * when the prober says so) and cuts its link: what is sent on it is lost. A link may be
- * "UDP only" (a middlebox drops TCP): a TCP packet put on it fails the test. Every
+ * "UDP only" (a middlebox drops TCP): a TCP packet put on it fails the test; or drop TCP
+ * segments that have SYN set and carry data (as every SVR SYN does): those are lost. Every
  * packet put on a link is parsed and counted; the last data packet is kept.
  * Everything asserts with cmocka; nothing here is thread-safe.
  */
@@ -43,6 +44,7 @@ struct svr_test_links {
 	struct svr_path paths[2][SVR_TEST_LINKS_PATHS]; /* [0] router A's, [1] router B's */
 	bool link_dead[SVR_TEST_LINKS];
 	bool link_udp_only[SVR_TEST_LINKS];
+	bool link_drop_syn_data[SVR_TEST_LINKS]; /* a middlebox loses TCP SYNs with data */
 	uint16_t first_path; /* where new sessions open (0 unless the test says) */
 	uint16_t prefer;     /* the path the test's path_pick prefers; the model sets it */
 	uint16_t tcp_port;   /* of the TCP server at B */
