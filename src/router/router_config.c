@@ -28,7 +28,8 @@ static const struct router_config_timeouts timeouts_default = {
 };
 
 static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants",
-    "service_policies", "services", "rules", "timeouts", "limits", NULL};
+    "service_policies", "services", "rules", "timeouts", "limits", "dns", NULL};
+static const char *const keys_dns[] = {"servers", "min_ttl_s", "max_ttl_s", NULL};
 static const char *const keys_router[] = {"name", "private_key_file", "cipher", "rekey_after_s",
     NULL};
 static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
@@ -57,7 +58,7 @@ static const uint8_t resiliency_values[] = {ROUTER_CONFIG_RESILIENCY_NONE,
     ROUTER_CONFIG_RESILIENCY_DUPLICATE};
 static const char *const no_path_names[] = {"best-effort", "drop", NULL};
 static const char *const keys_service[] = {"name", "prefixes", "ports", "access", "route",
-    "encryption", "address", "policy", NULL};
+    "encryption", "address", "policy", "domains", "apps", NULL};
 
 static const struct router_config_probe probe_default = {
     .interval_ms = ROUTER_CONFIG_PROBE_INTERVAL_DEFAULT_MS,
@@ -130,6 +131,12 @@ router_config_free(struct router_config *cfg)
 		free(s->access_names);
 		free(s->access_tenant_ids);
 		free(s->route_name);
+		for (size_t j = 0; j < s->domain_count; j++)
+			free(s->domains[j]);
+		free(s->domains);
+		for (size_t j = 0; j < s->app_count; j++)
+			free(s->apps[j]);
+		free(s->apps);
 	}
 	free(cfg->services);
 	for (size_t i = 0; i < cfg->rule_count; i++) {
@@ -193,6 +200,86 @@ read_names(struct router_config_reader *r, const json_t *obj, const char *key, b
 		router_config_reader_up(r, at);
 	}
 	*count = json_array_size(array);
+	router_config_reader_up(r, saved);
+}
+
+/*
+ * A domain name as a service names it: "example.com" or "*.example.com" (every name
+ * below it), labels of 1..63 letters, digits, '-' or '_', at most 253 characters, one
+ * optional trailing dot. Lower-cased copy in *out, or false with the error at r.
+ */
+static bool
+read_domain(struct router_config_reader *r, const json_t *value, char **out)
+{
+	const char *text = json_string_value(value), *c;
+	char buf[256];
+	size_t n, label = 0;
+
+	if (text == NULL) {
+		router_config_reader_error(r, "expected a domain name (a string), got %s",
+		    router_config_json_type(value));
+		return false;
+	}
+	n = strlen(text);
+	c = strncmp(text, "*.", 2) == 0 ? text + 2 : text;
+	if (n > 0 && text[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253 || (size_t)(c - text) >= n)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (text + i < c) {
+			buf[i] = (char)ch;
+			continue;
+		}
+		if (ch == '.') {
+			if (label == 0)
+				goto bad;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
+			if (++label > 63)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		buf[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+	}
+	if (label == 0)
+		goto bad;
+	buf[n] = '\0';
+	*out = router_config_reader_strdup(r, buf);
+	return *out != NULL;
+bad:
+	router_config_reader_error(r,
+	    "\"%.80s\" is not a domain name (expected NAME or *.NAME: labels of 1 to 63 "
+	    "letters, digits, '-' or '_' joined by dots, at most 253 characters)",
+	    text);
+	return false;
+}
+
+static void
+read_domains(struct router_config_reader *r, const json_t *obj, struct router_config_service *s)
+{
+	const json_t *array, *item;
+	size_t i, saved;
+
+	array = router_config_read_array(r, obj, "domains", false, 0, ROUTER_CONFIG_ITEMS_MAX);
+	if (array == NULL)
+		return;
+	s->domains = router_config_reader_calloc(r, json_array_size(array), sizeof(*s->domains));
+	if (s->domains == NULL)
+		return;
+	saved = router_config_reader_key(r, "domains");
+	json_array_foreach(array, i, item)
+	{
+		size_t at = router_config_reader_index(r, i);
+
+		if (read_domain(r, item, &s->domains[s->domain_count]))
+			s->domain_count++;
+		router_config_reader_up(r, at);
+	}
 	router_config_reader_up(r, saved);
 }
 
@@ -625,7 +712,12 @@ read_service(struct router_config_reader *r, const json_t *obj, void *item, void
 	if (!router_config_read_object(r, obj, keys_service))
 		return;
 	router_config_read_name(r, obj, "name", true, &s->name);
-	read_prefixes(r, obj, "prefixes", true, &s->prefixes, &s->prefix_count);
+	/* A service named by domain or application needs no prefix. */
+	read_prefixes(r, obj, "prefixes",
+	    json_object_get(obj, "domains") == NULL && json_object_get(obj, "apps") == NULL,
+	    &s->prefixes, &s->prefix_count);
+	read_domains(r, obj, s);
+	read_names(r, obj, "apps", false, &s->apps, &s->app_count);
 	array = router_config_read_array(r, obj, "ports", false, 0, ROUTER_CONFIG_ITEMS_MAX);
 	if (array != NULL) {
 		s->ports =
@@ -674,6 +766,45 @@ read_settings(struct router_config_reader *r, const json_t *root, struct router_
 			router_config_read_uint(r, obj, "tcp_closing_s", lo, hi, &t->tcp_closing_s);
 			router_config_read_uint(r, obj, "udp_s", lo, hi, &t->udp_s);
 			router_config_read_uint(r, obj, "icmp_s", lo, hi, &t->icmp_s);
+		}
+		router_config_reader_up(r, saved);
+	}
+	cfg->dns.min_ttl_s = ROUTER_CONFIG_DNS_MIN_DEFAULT_S;
+	cfg->dns.max_ttl_s = ROUTER_CONFIG_DNS_MAX_DEFAULT_S;
+	obj = json_object_get(root, "dns");
+	if (obj != NULL) {
+		const json_t *array, *item;
+		size_t i;
+
+		saved = router_config_reader_key(r, "dns");
+		if (router_config_read_object(r, obj, keys_dns)) {
+			array = router_config_read_array(r, obj, "servers", false, 1,
+			    ROUTER_CONFIG_DNS_SERVERS_MAX);
+			json_array_foreach(array, i, item)
+			{
+				size_t at = router_config_reader_key(r, "servers");
+
+				router_config_reader_index(r, i);
+				if (json_is_string(item) &&
+				    addr_parse(json_string_value(item),
+				        &cfg->dns.servers[cfg->dns.server_count]) == 0)
+					cfg->dns.server_count++;
+				else
+					router_config_reader_error(r,
+					    "expected an IPv4 or IPv6 address (a string)");
+				router_config_reader_up(r, at);
+			}
+			router_config_read_uint(r, obj, "min_ttl_s", ROUTER_CONFIG_DNS_MIN_TTL_S,
+			    ROUTER_CONFIG_DNS_MAX_TTL_S, &cfg->dns.min_ttl_s);
+			router_config_read_uint(r, obj, "max_ttl_s", ROUTER_CONFIG_DNS_MIN_TTL_S,
+			    ROUTER_CONFIG_DNS_MAX_TTL_S, &cfg->dns.max_ttl_s);
+			if (cfg->dns.min_ttl_s > cfg->dns.max_ttl_s) {
+				size_t at = router_config_reader_key(r, "min_ttl_s");
+
+				router_config_reader_error(r, "%u is above max_ttl_s (%u)",
+				    cfg->dns.min_ttl_s, cfg->dns.max_ttl_s);
+				router_config_reader_up(r, at);
+			}
 		}
 		router_config_reader_up(r, saved);
 	}
@@ -1180,7 +1311,8 @@ router_config_is_consistent(const struct router_config *cfg)
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct router_config_service *s = &cfg->services[i];
 
-		if (s->prefix_count < 1 || !prefixes_valid(s->prefixes, s->prefix_count))
+		if ((s->prefix_count < 1 && s->domain_count + s->app_count == 0) ||
+		    !prefixes_valid(s->prefixes, s->prefix_count))
 			return false;
 		for (size_t j = 0; j < s->port_count; j++) {
 			const struct router_config_ports *p = &s->ports[j];

@@ -248,8 +248,14 @@ struct router_config_service {
 	char *policy_name;       /* NULL: no policy (no SLA, cost 0 everywhere, failover) */
 	uint32_t policy_id;      /* index into router_config.policies when policy_name is set */
 	uint8_t encryption;      /* enum router_config_encryption */
-	struct prefix *prefixes; /* at least one */
+	struct prefix *prefixes; /* at least one unless domains or apps are given */
 	size_t prefix_count;
+	/* Domain names ("name" or "*.suffix", lower case, no trailing dot) and nDPI
+	 * application names (as nDPI spells them); either may be empty. */
+	char **domains;
+	size_t domain_count;
+	char **apps;
+	size_t app_count;
 	struct router_config_ports *ports; /* none means every protocol and port */
 	size_t port_count;
 	/* Tenants that may reach the service: each an implicit allow rule (may be none). */
@@ -305,6 +311,22 @@ struct router_config_security {
 	uint32_t rekey_after_s; /* ROUTER_CONFIG_REKEY_MIN_S..MAX_S */
 };
 
+/*
+ * How ternd resolves the services' domain names itself ("dns"): the servers to ask (none:
+ * the nameservers of /etc/resolv.conf, read when the resolver starts) and the bounds of
+ * the re-resolution interval, which is the answer's TTL clamped to them.
+ */
+#define ROUTER_CONFIG_DNS_SERVERS_MAX   8
+#define ROUTER_CONFIG_DNS_MIN_TTL_S     5u
+#define ROUTER_CONFIG_DNS_MAX_TTL_S     86400u
+#define ROUTER_CONFIG_DNS_MIN_DEFAULT_S 10u
+#define ROUTER_CONFIG_DNS_MAX_DEFAULT_S 3600u
+struct router_config_dns {
+	struct addr servers[ROUTER_CONFIG_DNS_SERVERS_MAX];
+	size_t server_count;
+	uint32_t min_ttl_s, max_ttl_s; /* min <= max */
+};
+
 struct router_config {
 	char *name;
 	struct router_config_security security;
@@ -326,6 +348,7 @@ struct router_config {
 	size_t rule_count;
 	struct router_config_timeouts timeouts;
 	uint32_t sessions_max;
+	struct router_config_dns dns;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpi/dpi_app.h"
 #include "router/router_config_read.h"
 
 #define QUOTE_CHARS 40
@@ -485,6 +486,19 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 			router_config_reader_up(r, at);
 		}
 		check_route(r, s, peers, lans, wans);
+		for (size_t j = 0; j < s->app_count; j++) {
+			size_t at;
+
+			if (s->apps[j] == NULL || dpi_app_known(s->apps[j]))
+				continue;
+			at = router_config_reader_key(r, "apps");
+			router_config_reader_index(r, j);
+			router_config_reader_error(r,
+			    "\"%s\" is not an application nDPI knows (names as nDPI spells them: "
+			    "TLS, HTTP, DNS, QUIC, Google, ...)",
+			    s->apps[j]);
+			router_config_reader_up(r, at);
+		}
 		if (s->policy_name != NULL) {
 			size_t at = router_config_reader_key(r, "policy");
 

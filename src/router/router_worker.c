@@ -15,6 +15,7 @@
 #include "policy/policy_engine.h"
 #include "policy/policy_limits.h"
 #include "router/router_breakout.h"
+#include "router/router_learn.h"
 #include "svr/svr_meta.h"
 #include "svr/svr_waypoint.h"
 
@@ -81,6 +82,7 @@ struct router_worker {
 	struct policy_limits *limits;    /* per tenant, ingress sessions */
 	uint32_t *implicit_rule_service; /* rule id - rule_count -> service, for names */
 	bool first_released;             /* set by on_release: svr_lan_first let go */
+	struct router_learn *learn;      /* names, applications, statistics */
 	struct io_port *const *lan_ports;
 	struct io_port *const *wan_ports;
 	/* Per output port, the packets of the current pass waiting to be sent. */
@@ -111,6 +113,7 @@ router_worker_on_release(const struct session *s, void *arg)
 {
 	struct router_worker *w = arg;
 
+	router_learn_session_end(w->learn, session_table_index(w->svr.sessions, s), s);
 	if (s->role == SESSION_ROLE_INGRESS && s->tenant_id < w->slot_count) {
 		policy_limits_release(w->limits, w->slot_tenant[s->tenant_id]);
 		w->first_released = true;
@@ -272,6 +275,10 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 			nprefix += cs->prefix_count;
 			ps->prefix_count = cs->prefix_count;
 		}
+		ps->domains = (const char *const *)cs->domains;
+		ps->domain_count = cs->domain_count;
+		ps->apps = (const char *const *)cs->apps;
+		ps->app_count = cs->app_count;
 		ps->port_count = router_worker_policy_ports(cs, &ports[nport]);
 		nport += ps->port_count;
 		ps->route_kind = router_worker_policy_route(cs->route_kind);
@@ -368,6 +375,24 @@ router_worker_policy_reason(uint8_t verdict)
 	}
 }
 
+/*
+ * What the worker has learnt for a query's destination: the DNS cache, and the SNI and
+ * application seen on earlier sessions there (names given by the query win).
+ */
+static void
+router_worker_query_names(const struct router_worker *w, struct policy_query *q)
+{
+	const char *sni, *app;
+
+	q->dns = router_learn_dns(w->learn);
+	router_learn_lookup(w->learn, (uint16_t)q->segment_id, &q->dst, q->proto, q->dst_port,
+	    q->now_ns, &sni, &app);
+	if (q->domain == NULL)
+		q->domain = sni;
+	if (q->app == NULL)
+		q->app = app;
+}
+
 /* The engine's question for a packet from LAN segment lan. */
 static void
 router_worker_query(const struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
@@ -380,6 +405,7 @@ router_worker_query(const struct router_worker *w, uint16_t lan, const struct pk
 	q->proto = p->info.l4_proto;
 	q->dst_port = p->info.dport;
 	q->now_ns = w->now_ns;
+	router_worker_query_names(w, q);
 }
 
 /* ---- paths: policies, measurements, selection and failover ---------------------------- */
@@ -458,6 +484,13 @@ router_worker_paths_new(struct router_worker *w)
 }
 
 #define ROUTER_WORKER_FLOW_SEED 0x7465726e70617468ull
+
+/* The learners' sizes (router_learn.h): a few MB in all. */
+#define ROUTER_WORKER_DNS_ENTRIES 8192
+#define ROUTER_WORKER_SNI_ENTRIES 4096
+#define ROUTER_WORKER_APP_ENTRIES 4096
+#define ROUTER_WORKER_DPI_FLOWS   1024
+#define ROUTER_WORKER_DPI_PACKETS 8
 
 /* A flow's hash for load sharing: stable for the session (its original 5-tuple). */
 static uint64_t
@@ -751,6 +784,90 @@ router_worker_breakout_new(struct router_worker *w, const struct session_table_c
 	return rc;
 }
 
+/* ---- names, applications and statistics (router_learn.h) ------------------------------ */
+
+/* A packet of a session under inspection, as it is on the LAN (untransformed). */
+static void
+router_worker_learn_packet(struct router_worker *w, const struct pkt_buf *p, struct session *s,
+    uint32_t index, bool lan_to_wan)
+{
+	const struct pkt_info *info = &p->info;
+	const uint8_t *l3 = p->buf + p->head;
+	bool ingress = s->role == SESSION_ROLE_INGRESS;
+	struct addr server;
+	size_t plen;
+
+	if (info->ip_len > p->len || info->payload_off > info->ip_len) {
+		s->flags &= ~SVR_SESSION_INSPECT;
+		return;
+	}
+	plen = (size_t)info->ip_len - info->payload_off;
+	if (s->lan_key.family == ADDR_FAMILY_V4)
+		addr_set_v4(&server, s->lan_key.dst);
+	else
+		addr_set_v6(&server, s->lan_key.dst);
+	if (!router_learn_inspect(w->learn, index, l3, info->ip_len, l3 + info->payload_off, plen,
+	        lan_to_wan == ingress, ingress, s->lan_key.zone, &server, s->lan_key.proto,
+	        s->lan_key.dport, w->now_ns))
+		s->flags &= ~SVR_SESSION_INSPECT;
+}
+
+/* svr's inspect hook: a LAN packet of a session flagged SVR_SESSION_INSPECT. */
+static void
+router_worker_inspect(struct svr_router *rt, const struct pkt_buf *p, struct session *s,
+    uint32_t index, void *arg)
+{
+	(void)rt;
+	router_worker_learn_packet(arg, p, s, index, true);
+}
+
+/*
+ * A session was just made at index from the packet whose nDPI slot is slot: record it
+ * (tenant, service) and start inspecting it if there is anything to learn.
+ */
+static void
+router_worker_learn_start(struct router_worker *w, uint32_t index, uint32_t tenant,
+    uint32_t service, uint32_t slot, uint16_t app)
+{
+	struct session *s = session_table_get(w->svr.sessions, index);
+
+	if (s == NULL) {
+		router_learn_first_abort(w->learn, slot);
+		return;
+	}
+	if (router_learn_session_start(w->learn, index, (uint16_t)tenant, (uint16_t)service,
+	        s->role == SESSION_ROLE_INGRESS && s->lan_key.proto == IPPROTO_TCP, slot, app))
+		s->flags |= SVR_SESSION_INSPECT;
+}
+
+/*
+ * A packet delivered to a LAN host: the DNS learner reads answers to the host's
+ * queries (UDP from port 53 on a session it began), and an inspected session's packet
+ * goes to the application learner.
+ */
+static void
+router_worker_learn_to_lan(struct router_worker *w, struct pkt_buf *p)
+{
+	struct session *s = session_table_get(w->svr.sessions, p->user);
+	enum pkt_drop_reason reason;
+	uint16_t tenant, service, app;
+
+	if (s == NULL)
+		return;
+	if (s->role == SESSION_ROLE_INGRESS && s->lan_key.proto == IPPROTO_UDP &&
+	    s->lan_key.dport == 53) {
+		/* The transform may have moved the headers: parse the delivered packet. */
+		router_learn_session_get(w->learn, p->user, &tenant, &service, &app);
+		if (tenant != ROUTER_LEARN_TENANT_NONE && pkt_parse(p, &reason) == 0 &&
+		    p->info.l4_proto == IPPROTO_UDP && !(p->info.flags & PKT_INFO_FRAGMENT))
+			router_learn_dns_answer(w->learn, tenant,
+			    p->buf + p->head + p->info.payload_off,
+			    (size_t)p->info.ip_len - p->info.payload_off, w->now_ns);
+	}
+	if (s->flags & SVR_SESSION_INSPECT)
+		router_worker_learn_packet(w, p, s, p->user, false);
+}
+
 int
 router_worker_new(const struct router_config *cfg, struct io_port *const *lan_ports,
     struct io_port *const *wan_ports, struct pkt_pool *pool, uint64_t now_ns,
@@ -807,6 +924,22 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	if (rc < 0)
 		goto fail;
 	rc = -ENOMEM;
+	{
+		struct router_learn_config lc = {.sessions = cfg->sessions_max,
+		    .tenants = (uint32_t)cfg->tenant_count,
+		    .services = (uint32_t)cfg->service_count,
+		    .dns_entries = ROUTER_WORKER_DNS_ENTRIES,
+		    .sni_entries = ROUTER_WORKER_SNI_ENTRIES,
+		    .app_entries = ROUTER_WORKER_APP_ENTRIES,
+		    .dpi_flows = cfg->sessions_max < ROUTER_WORKER_DPI_FLOWS ?
+		        cfg->sessions_max :
+		        ROUTER_WORKER_DPI_FLOWS,
+		    .dpi_packets = ROUTER_WORKER_DPI_PACKETS};
+
+		w->learn = router_learn_new(&lc);
+		if (w->learn == NULL)
+			goto fail;
+	}
 	for (i = 0; i < cfg->peer_count; i++)
 		svr_peer_keys_init(&w->peer_keys[i]);
 	if (w->svr.sessions == NULL || w->frag == NULL || w->paths == NULL ||
@@ -887,6 +1020,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		w->svr.tcp_mss_max[0] = ROUTER_HOST_MTU - 20 - 20;
 		w->svr.tcp_mss_max[1] = ROUTER_HOST_MTU - 40 - 20;
 	}
+	w->svr.inspect = router_worker_inspect;
+	w->svr.inspect_arg = w;
 	w->svr.on_release = router_worker_on_release;
 	w->svr.release_arg = w;
 	rc = svr_router_seed(&w->svr);
@@ -937,6 +1072,7 @@ router_worker_free(struct router_worker *w)
 	free(w->nat_addr);
 	pkt_frag_table_free(w->frag);
 	session_table_free(w->svr.sessions);
+	router_learn_free(w->learn);
 	free(w->paths);
 	router_breakout_free(w->breakout);
 	free(w->tenant_names);
@@ -1034,6 +1170,15 @@ router_worker_prefix_match(const struct router_config_service *svc, const struct
 }
 
 static bool
+router_worker_lan_contains(const struct router_config_lan *lan, const struct addr *a)
+{
+	for (size_t i = 0; i < lan->prefix_count; i++)
+		if (prefix_contains(&lan->prefixes[i], a))
+			return true;
+	return false;
+}
+
+static bool
 router_worker_addr_is_local_scope(const struct addr *a)
 {
 	const uint8_t *b = a->bytes;
@@ -1065,7 +1210,7 @@ router_worker_slot(const struct router_worker *w, uint16_t lan, uint32_t tenant_
  */
 static int
 router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
-    struct svr_route *route, enum pkt_drop_reason *reason)
+    struct svr_route *route, uint32_t *tenant, enum pkt_drop_reason *reason)
 {
 	const struct router_config *cfg = w->cfg;
 	const struct router_config_service *svc;
@@ -1094,6 +1239,7 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 		return rc;
 	}
 	svc = &cfg->services[d.service_id];
+	*tenant = d.tenant_id;
 	memset(route, 0, sizeof(*route));
 	route->tenant_id = router_worker_slot(w, lan, d.tenant_id);
 	route->service_id = (uint16_t)d.service_id;
@@ -1145,9 +1291,15 @@ router_worker_egress_check(const struct router_worker *w, const struct svr_meta 
 		return PKT_DROP_POLICY_NO_SERVICE;
 	if (d.verdict != POLICY_VERDICT_ALLOW)
 		return router_worker_policy_reason(d.verdict);
-	/* And the destination must be the service: its address, or inside its prefixes. */
-	if (!(svc->has_address ? addr_equal(&svc->address, &m->fwd_ctx.dst) :
-	                         router_worker_prefix_match(svc, &m->fwd_ctx.dst)))
+	/*
+	 * And the destination must be the service: its address, or inside its prefixes. A
+	 * service known only by names here (domains, applications: the ingress saw the
+	 * evidence) must at least be on the segment it is routed to.
+	 */
+	if (svc->has_address          ? !addr_equal(&svc->address, &m->fwd_ctx.dst) :
+	        svc->prefix_count > 0 ? !router_worker_prefix_match(svc, &m->fwd_ctx.dst) :
+	                                !router_worker_lan_contains(&cfg->lans[svc->route_id],
+	                                    &m->fwd_ctx.dst))
 		return PKT_DROP_POLICY_NO_SERVICE;
 	return PKT_DROP_COUNT;
 }
@@ -1234,6 +1386,25 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	return 0;
 }
 
+/* A new session's first packet, as on the LAN, to the application learner. */
+static uint32_t
+router_worker_learn_first(struct router_worker *w, const struct pkt_buf *p, uint16_t *app)
+{
+	size_t len = p->info.ip_len <= p->len ? p->info.ip_len : p->len;
+
+	return router_learn_first(w->learn, p->buf + p->head, len, w->now_ns, app);
+}
+
+/* The tenant the metadata names, by config index (ROUTER_LEARN_TENANT_NONE: none). */
+static uint32_t
+router_worker_meta_tenant(const struct router_worker *w, const struct svr_meta *m)
+{
+	for (size_t t = 0; t < w->cfg->tenant_count && (m->present & SVR_META_F_TENANT); t++)
+		if (router_worker_str_is(&m->tenant, w->cfg->tenants[t].name))
+			return (uint32_t)t;
+	return ROUTER_LEARN_TENANT_NONE;
+}
+
 /* A packet of breakout session index from the LAN: translated, out by its WAN link. */
 static void
 router_worker_breakout_out(struct router_worker *w, struct pkt_buf *p, uint32_t index,
@@ -1255,7 +1426,8 @@ router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
 {
 	struct svr_route route;
 	enum pkt_drop_reason reason;
-	uint32_t index;
+	uint32_t index, tenant, slot;
+	uint16_t app;
 	int rc;
 
 	if (w->breakout != NULL) {
@@ -1265,7 +1437,7 @@ router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
 			return true;
 		}
 	}
-	rc = router_worker_classify(w, lan, p, &route, &reason);
+	rc = router_worker_classify(w, lan, p, &route, &tenant, &reason);
 	if (rc < 0) {
 		router_worker_drop(w, p, reason);
 		return true;
@@ -1280,8 +1452,14 @@ router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
 		router_worker_breakout_out(w, p, index, now_ns);
 		return true;
 	}
+	/* nDPI sees the first packet as the host sent it, before the transform. */
+	slot = router_worker_learn_first(w, p, &app);
 	w->first_released = false;
 	*verdict = svr_lan_first(&w->svr, p, lan, &route, now_ns);
+	if (*verdict == SVR_VERDICT_TO_WAN)
+		router_worker_learn_start(w, p->user, tenant, route.service_id, slot, app);
+	else
+		router_learn_first_abort(w->learn, slot);
 	/* No session came of it, and none was released: give the place back. */
 	if (*verdict != SVR_VERDICT_TO_WAN && !w->first_released)
 		policy_limits_release(w->limits, w->slot_tenant[route.tenant_id]);
@@ -1340,6 +1518,14 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 					continue;
 				}
 				verdicts[i] = svr_wan_first(&w->svr, bufs[i], &m, &accept, now_ns);
+				if (verdicts[i] == SVR_VERDICT_TO_LAN) {
+					uint16_t app;
+					uint32_t slot = router_worker_learn_first(w, bufs[i], &app);
+
+					router_worker_learn_start(w, bufs[i]->user,
+					    router_worker_meta_tenant(w, &m), accept.service_id,
+					    slot, app);
+				}
 				/* No session took the NAT port: give it back. */
 				if (verdicts[i] == SVR_VERDICT_DROP && accept.client != NULL &&
 				    router_worker_nat_ports(m.fwd_ctx.proto))
@@ -1347,10 +1533,12 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 					    accept.client_port);
 			}
 		}
-		if (verdicts[i] == SVR_VERDICT_TO_LAN)
+		if (verdicts[i] == SVR_VERDICT_TO_LAN) {
+			router_worker_learn_to_lan(w, bufs[i]);
 			router_worker_send(w, bufs[i]);
-		else
+		} else {
 			pkt_pool_put(w->pool, bufs[i]);
+		}
 	}
 }
 
@@ -1465,6 +1653,11 @@ router_worker_op_apply(struct router_worker *w, const struct router_worker_op *o
 		router_worker_path_op(w, op);
 		return;
 	}
+	if (op->kind == ROUTER_WORKER_NAME_RESOLVED) {
+		if (op->name != NULL)
+			router_worker_resolved(w, op->name, &op->addr, op->ttl_s);
+		return;
+	}
 	if (op->peer_id >= w->cfg->peer_count) {
 		crypto_aead_free(op->aead);
 		return;
@@ -1539,6 +1732,19 @@ router_worker_path_sessions(const struct router_worker *w, uint32_t path_id)
 	return n;
 }
 
+struct router_learn *
+router_worker_learn(const struct router_worker *w)
+{
+	return w->learn;
+}
+
+void
+router_worker_resolved(struct router_worker *w, const char *name, const struct addr *addr,
+    uint32_t ttl_s)
+{
+	router_learn_resolved(w->learn, name, addr, ttl_s, w->now_ns);
+}
+
 const struct path_log *
 router_worker_log(const struct router_worker *w)
 {
@@ -1599,8 +1805,15 @@ router_worker_policy_test(const struct router_worker *w, const struct router_wor
 	q.dst = wi->dst;
 	q.proto = wi->proto;
 	q.dst_port = wi->dst_port;
-	q.domain = wi->sni;
+	q.domain = wi->sni != NULL && wi->sni[0] != '\0' ? wi->sni : NULL;
+	q.app = wi->app != NULL && wi->app[0] != '\0' ? wi->app : NULL;
 	q.now_ns = w->now_ns;
+	/* The same learnt names a live packet would be classified with. */
+	router_worker_query_names(w, &q);
+	if (q.domain != NULL)
+		snprintf(out->sni, sizeof(out->sni), "%s", q.domain);
+	if (q.app != NULL)
+		snprintf(out->app, sizeof(out->app), "%s", q.app);
 	if (router_worker_addr_is_local_scope(&wi->dst)) {
 		snprintf(out->verdict, sizeof(out->verdict), "no-service");
 		snprintf(out->drop, sizeof(out->drop), "%s",

@@ -84,8 +84,9 @@ enum router_worker_op_kind {
 	ROUTER_WORKER_KEY_EXPIRE_RECV,
 	ROUTER_WORKER_KEY_EXPIRE_SEND,
 	ROUTER_WORKER_KEY_CLEAR,
-	ROUTER_WORKER_PATH_STATE,   /* path_id: up or not (path_up), and its measurements */
-	ROUTER_WORKER_PATH_METRICS, /* path_id: new measurements, state unchanged */
+	ROUTER_WORKER_PATH_STATE,    /* path_id: up or not (path_up), and its measurements */
+	ROUTER_WORKER_PATH_METRICS,  /* path_id: new measurements, state unchanged */
+	ROUTER_WORKER_NAME_RESOLVED, /* name has addr for ttl_s (ternd's own resolver) */
 };
 
 /* A path's measurements as the worker keeps them for path selection. */
@@ -105,6 +106,11 @@ struct router_worker_op {
 	uint32_t path_id;         /* PATH_*: router_config path id */
 	bool path_up;             /* PATH_STATE */
 	struct router_worker_path_metrics metrics; /* PATH_* */
+	/* NAME_RESOLVED: name is borrowed from the configuration snapshot, which outlives
+	 * every operation queued for a worker made from it. */
+	const char *name;
+	struct addr addr;
+	uint32_t ttl_s;
 };
 
 /*
@@ -136,7 +142,8 @@ struct router_worker_what_if {
 	struct addr src, dst;
 	uint8_t proto;
 	uint16_t dst_port;
-	const char *sni; /* may be NULL; only named services use it (none yet) */
+	const char *sni; /* the ClientHello's name; NULL: what the worker learnt, if anything */
+	const char *app; /* the nDPI application; NULL: what the worker learnt, if anything */
 };
 
 struct router_worker_verdict {
@@ -149,12 +156,20 @@ struct router_worker_verdict {
 	char path[80];    /* the path a session would take, or why none */
 	char limit[128];  /* the tenant's limits now, and whether one would refuse */
 	char drop[48];    /* the drop reason a live packet would be counted under, or "" */
+	char sni[POLICY_DOMAIN_MAX + 1]; /* the SNI the decision used (given or learnt) */
+	char app[POLICY_APP_MAX + 1];    /* the application it used (given or learnt) */
 	char explanation[POLICY_EXPLAIN_TEXT_MAX + PATH_CHOICE_TEXT_MAX];
 };
 
 /* Fills *out (always); 0, or -EINVAL for a segment that does not exist. */
 int router_worker_policy_test(const struct router_worker *w, const struct router_worker_what_if *q,
     struct router_worker_verdict *out);
+
+/* The learners (names, applications) and the per service/tenant/app statistics. */
+struct router_learn *router_worker_learn(const struct router_worker *w);
+/* Applies what ternd's resolver found: name has addr for ttl_s (all tenants). */
+void router_worker_resolved(struct router_worker *w, const char *name, const struct addr *addr,
+    uint32_t ttl_s);
 
 /* The worker's failover events (sessions moved off a path), for the API. */
 const struct path_log *router_worker_log(const struct router_worker *w);

@@ -408,6 +408,12 @@ session_table_at(struct session_table *t, uint32_t index)
 }
 
 uint32_t
+session_table_index(const struct session_table *t, const struct session *s)
+{
+	return (uint32_t)(s - t->sessions);
+}
+
+uint32_t
 session_table_next(const struct session_table *t, uint32_t index)
 {
 	for (; index < t->capacity; index++)

@@ -175,6 +175,8 @@ struct session *session_table_get(struct session_table *t, uint32_t index);
  * fast path skips the liveness bitmap of session_table_get(). Anything else is a bug.
  */
 struct session *session_table_at(struct session_table *t, uint32_t index);
+/* The index of s, a session of this table (for owners that keep per-session arrays). */
+uint32_t session_table_index(const struct session_table *t, const struct session *s);
 /* The first live index >= index, or SESSION_INDEX_NONE: walks every session (CLI). */
 uint32_t session_table_next(const struct session_table *t, uint32_t index);
 

@@ -756,6 +756,8 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		}
 		s = session_table_at(rt->sessions, idx[j]);
 		p->user = idx[j];
+		if ((s->flags & SVR_SESSION_INSPECT) && rt->inspect != NULL)
+			rt->inspect(rt, p, s, idx[j], rt->inspect_arg);
 		if (s->path_id < rt->path_count && rt->paths[s->path_id].state != SVR_PATH_UP &&
 		    svr_lan_path_down(rt, s, idx[j], now_ns) < 0) {
 			verdicts[slot[j]] = SVR_VERDICT_DROP;

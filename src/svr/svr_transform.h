@@ -68,6 +68,12 @@ enum svr_session_flag {
 	SVR_SESSION_UDP_TRANSFORM = 1u << 7,
 };
 /* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
+/*
+ * The owner's bit: while set, svr_lan_rx_burst() hands each packet of the session to
+ * rt->inspect before transforming it (application identification on the first packets).
+ */
+#define SVR_SESSION_INSPECT (1u << 28)
+
 #define SVR_SESSION_META_RX_SHIFT 8
 #define SVR_SESSION_META_RX_MASK  (0xfu << SVR_SESSION_META_RX_SHIFT)
 /*
@@ -224,6 +230,14 @@ struct svr_router {
 	 */
 	void (*on_udp_transform_detected)(struct svr_router *rt, uint16_t path_id, void *arg);
 	void *udp_transform_arg;
+	/*
+	 * Called for a LAN packet of a session flagged SVR_SESSION_INSPECT, as it arrived
+	 * (untransformed), before the transform; the owner clears the flag when done. NULL:
+	 * never. On the worker thread, per packet of such sessions: keep it bounded.
+	 */
+	void (*inspect)(struct svr_router *rt, const struct pkt_buf *p, struct session *s,
+	    uint32_t index, void *arg);
+	void *inspect_arg;
 	/* Internal: the pass of svr_sessions_migrate_path() in progress. */
 	struct {
 		uint32_t next;      /* next session index to look at */

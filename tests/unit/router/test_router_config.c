@@ -296,7 +296,7 @@ test_router_config_parse_unknown_keys(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'authority': 'acme'}",
 	    "$.authority: unknown key (expected one of: router, lan, wan, peers, tenants, "
-	    "service_policies, services, rules, timeouts, limits)\n");
+	    "service_policies, services, rules, timeouts, limits, dns)\n");
 	expect_errors("{'router': {'name': 'r', 'x y': 1}}",
 	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
 	    "rekey_after_s)\n");
@@ -416,6 +416,57 @@ test_router_config_parse_duplicates(void **state)
 	              "'prefixes': ['10.0.0.0/8'], 'access': ['t', 't'], 'route': {'peer': 'p'}}]}",
 	    "$.services[0].access[1]: tenant \"t\" is listed twice\n"
 	    "$.services[0].route.peer: \"p\" is not a peer (known: none defined)\n");
+}
+
+/* Services by domain and application; the resolver's settings. */
+static void
+test_router_config_parse_names(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    "{" ROUTER ", 'tenants': [{'name': 't'}], 'lan': [{'name': 'a', "
+	    "'tenant': 't', 'device': 'eth1', 'address': '10.1.0.1/24', 'prefixes': "
+	    "['10.1.0.0/24']}], 'services': [{'name': 'web', 'domains': "
+	    "['App.Corp.Example.', '*.corp.example'], 'apps': ['tls', 'HTTP'], "
+	    "'route': {'lan': 'a'}}], 'dns': {'servers': ['10.1.0.53', '2001:db8::53'], "
+	    "'min_ttl_s': 30, 'max_ttl_s': 600}}");
+	assert_int_equal(p.rc, 0);
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.cfg->services[0].prefix_count, 0);
+	assert_int_equal(p.cfg->services[0].domain_count, 2);
+	assert_string_equal(p.cfg->services[0].domains[0], "app.corp.example");
+	assert_string_equal(p.cfg->services[0].domains[1], "*.corp.example");
+	assert_int_equal(p.cfg->services[0].app_count, 2);
+	assert_int_equal(p.cfg->dns.server_count, 2);
+	assert_int_equal(p.cfg->dns.min_ttl_s, 30);
+	assert_int_equal(p.cfg->dns.max_ttl_s, 600);
+	assert_true(router_config_is_consistent(p.cfg));
+	parsed_fini(&p);
+
+	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'domains': ['a..b', 'x.*.y', 7, "
+	              "'ok.example'], 'apps': ['NoSuchApp', 'DNS'], 'route': {'peer': 'p'}}]}",
+	    "$.services[0].domains[0]: \"a..b\" is not a domain name (expected NAME or *.NAME: "
+	    "labels of 1 to 63 letters, digits, '-' or '_' joined by dots, at most 253 "
+	    "characters)\n"
+	    "$.services[0].domains[1]: \"x.*.y\" is not a domain name (expected NAME or *.NAME: "
+	    "labels of 1 to 63 letters, digits, '-' or '_' joined by dots, at most 253 "
+	    "characters)\n"
+	    "$.services[0].domains[2]: expected a domain name (a string), got an integer\n"
+	    "$.services[0].route.peer: \"p\" is not a peer (known: none defined)\n"
+	    "$.services[0].apps[0]: \"NoSuchApp\" is not an application nDPI knows (names as "
+	    "nDPI spells them: TLS, HTTP, DNS, QUIC, Google, ...)\n");
+	expect_errors("{" ROUTER ", 'services': [{'name': 's', 'route': {'peer': 'p'}}]}",
+	    "$.services[0].prefixes: missing (expected an array)\n"
+	    "$.services[0].route.peer: \"p\" is not a peer (known: none defined)\n");
+	expect_errors("{" ROUTER ", 'dns': {'tries': 1}}",
+	    "$.dns.tries: unknown key (expected one of: servers, min_ttl_s, max_ttl_s)\n");
+	expect_errors("{" ROUTER
+	              ", 'dns': {'servers': ['x', 5], 'min_ttl_s': 100, 'max_ttl_s': 50}}",
+	    "$.dns.servers[0]: expected an IPv4 or IPv6 address (a string)\n"
+	    "$.dns.servers[1]: expected an IPv4 or IPv6 address (a string)\n"
+	    "$.dns.min_ttl_s: 100 is above max_ttl_s (50)\n");
 }
 
 static void
@@ -1322,6 +1373,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_parse_rules_and_limits),
 	    cmocka_unit_test(test_router_config_parse_rule_errors),
 	    cmocka_unit_test(test_router_config_parse_lan_tenants_and_breakout),
+	    cmocka_unit_test(test_router_config_parse_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
