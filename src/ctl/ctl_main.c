@@ -27,8 +27,8 @@ struct ctl_args {
 	struct ctl_show_options show;
 	const char *cmd; /* API command */
 	json_t *filters; /* args of the request, NULL when none */
-	/* policy test: --tenant, --segment, --src, --dst, --proto, --port, --sni */
-	const char *policy[7];
+	/* policy test: --tenant, --segment, --src, --dst, --proto, --port, --sni, --app */
+	const char *policy[8];
 	int timeout_ms;
 };
 
@@ -38,13 +38,14 @@ ctl_usage(FILE *f)
 	fputs("usage: ternctl [--socket PATH | --router NAME] [--json] show WHAT [KEY=VALUE...]\n"
 	      "       ternctl [--socket PATH | --router NAME] [--json] reload\n"
 	      "       ternctl [...] policy test [--tenant T | --segment S] --src A --dst B\n"
-	      "                     --proto P [--port N] [--sni NAME]\n"
+	      "                     --proto P [--port N] [--sni NAME] [--app NAME]\n"
 	      "                                   what a session would get, without a packet\n"
 	      "       ternctl genkey              a new private key (base64), as wg genkey\n"
 	      "       ternctl pubkey < PRIVATE    its public key, as wg pubkey\n"
 	      "       ternctl --help | --version\n"
 	      "\n"
-	      "WHAT: status, sessions, peers, drops, interfaces, config\n"
+	      "WHAT: status, sessions, peers, drops, interfaces, config, services, tenants,\n"
+	      "      apps, paths, events\n"
 	      "  show sessions accepts filters: tenant=, service=, peer=, proto=, limit=\n"
 	      "  show drops lists only non-zero reasons unless --all is given\n"
 	      "\n"
@@ -106,7 +107,7 @@ static int
 ctl_parse_policy_test(struct ctl_args *a, int argc, char **argv, FILE *err)
 {
 	static const char *const names[] = {"tenant", "segment", "src", "dst", "proto", "port",
-	    "sni"};
+	    "sni", "app"};
 	const char *proto = a->policy[4], *port = a->policy[5];
 	bool ports;
 	char *end;
@@ -127,7 +128,7 @@ ctl_parse_policy_test(struct ctl_args *a, int argc, char **argv, FILE *err)
 	a->filters = json_object();
 	if (a->filters == NULL)
 		return CTL_EXIT_FAILED;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (a->policy[i] != NULL && i != 4 && i != 5 &&
 		    json_object_set_new(a->filters, names[i], json_string(a->policy[i])) < 0)
 			return ctl_usage_error(err, "bad argument (not UTF-8?)", a->policy[i]);
@@ -174,6 +175,7 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 	    {"proto", required_argument, NULL, 0x104},
 	    {"port", required_argument, NULL, 0x105},
 	    {"sni", required_argument, NULL, 0x106},
+	    {"app", required_argument, NULL, 0x107},
 	    {NULL, 0, NULL, 0},
 	};
 	bool policy_opts = false;
@@ -208,6 +210,7 @@ ctl_parse(struct ctl_args *a, int argc, char **argv, FILE *out, FILE *err)
 		case 0x104:
 		case 0x105:
 		case 0x106:
+		case 0x107:
 			if (a->policy[c - 0x100] != NULL)
 				return ctl_usage_error(err, "option given twice", NULL);
 			a->policy[c - 0x100] = optarg;

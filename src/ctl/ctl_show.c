@@ -448,6 +448,60 @@ ctl_show_policy_test(const json_t *result, const struct ctl_show_options *opt, F
 	return ctl_show_key_values(result, out);
 }
 
+/* Sessions and bytes per service, tenant or application (key), then the learners. */
+static int
+ctl_show_counts(const json_t *result, const struct ctl_show_options *opt, FILE *out,
+    const char *key, const char *title, const char *none)
+{
+	const struct ctl_table_column cols[] = {
+	    {title, false},
+	    {"SESSIONS", true},
+	    {"TOTAL", true},
+	    {"BYTES-OUT", true},
+	    {"BYTES-IN", true},
+	};
+	static const char *const fields[] = {"name", "sessions", "sessions_total", "bytes_out",
+	    "bytes_in"};
+	const json_t *list = ctl_show_list(result, key);
+	int rc;
+
+	if (list == NULL)
+		return -EBADMSG;
+	rc = ctl_show_table(list, cols, sizeof(cols) / sizeof(cols[0]), fields, NULL, NULL, opt,
+	    none, out);
+	if (rc == 0 && json_is_object(json_object_get(result, "inspection"))) {
+		fprintf(out, "\ninspection (nDPI):\n");
+		rc = ctl_show_key_values(json_object_get(result, "inspection"), out);
+	}
+	if (rc == 0 && json_is_object(json_object_get(result, "resolver"))) {
+		fprintf(out, "\nresolver:\n");
+		rc = ctl_show_key_values(json_object_get(result, "resolver"), out);
+	}
+	if (rc == 0 && json_is_object(json_object_get(result, "learnt"))) {
+		fprintf(out, "\nlearnt:\n");
+		rc = ctl_show_key_values(json_object_get(result, "learnt"), out);
+	}
+	return rc;
+}
+
+int
+ctl_show_services(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	return ctl_show_counts(result, opt, out, "services", "SERVICE", "no services");
+}
+
+int
+ctl_show_tenants(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	return ctl_show_counts(result, opt, out, "tenants", "TENANT", "no tenants");
+}
+
+int
+ctl_show_apps(const json_t *result, const struct ctl_show_options *opt, FILE *out)
+{
+	return ctl_show_counts(result, opt, out, "apps", "APPLICATION", "no application seen");
+}
+
 static const struct ctl_show_view ctl_show_views[] = {
     {"status", ctl_show_status},
     {"sessions", ctl_show_sessions},
@@ -460,6 +514,9 @@ static const struct ctl_show_view ctl_show_views[] = {
     {"config", ctl_show_config},
     {"reload", ctl_show_reload},
     {"policy_test", ctl_show_policy_test},
+    {"services", ctl_show_services},
+    {"tenants", ctl_show_tenants},
+    {"apps", ctl_show_apps},
 };
 
 const struct ctl_show_view *

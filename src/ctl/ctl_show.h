@@ -28,6 +28,10 @@ int ctl_show_drops(const json_t *result, const struct ctl_show_options *opt, FIL
 int ctl_show_interfaces(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_config(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_reload(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+/* `show services|tenants|apps`: sessions and bytes per service, tenant, application. */
+int ctl_show_services(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_tenants(const json_t *result, const struct ctl_show_options *opt, FILE *out);
+int ctl_show_apps(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 int ctl_show_policy_test(const json_t *result, const struct ctl_show_options *opt, FILE *out);
 
 struct ctl_show_view {

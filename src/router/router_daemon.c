@@ -30,8 +30,10 @@
 #include "path/path_select.h"
 #include "path/path_prober.h"
 #include "router/router_keys.h"
+#include "router/router_learn.h"
 #include "router/router_ops.h"
 #include "router/router_paths.h"
+#include "router/router_resolve.h"
 #include "router/router_wansock.h"
 #include "router/router_netlink.h"
 #include "router/router_nft.h"
@@ -98,10 +100,11 @@ struct router_daemon {
 	size_t rule_count;
 	bool nft_installed;
 	struct router_worker *worker;
-	struct router_ops *ops;     /* control thread -> worker: keys, path states */
-	struct router_wansock *ws;  /* UDP 1280 on every waypoint (NULL without WANs) */
-	struct router_keys *keys;   /* NULL: no private key, no security */
-	struct router_paths *paths; /* the path prober (NULL without peers) */
+	struct router_ops *ops;         /* control thread -> worker: keys, path states */
+	struct router_wansock *ws;      /* UDP 1280 on every waypoint (NULL without WANs) */
+	struct router_keys *keys;       /* NULL: no private key, no security */
+	struct router_paths *paths;     /* the path prober (NULL without peers) */
+	struct router_resolve *resolve; /* the services' names (NULL: none to resolve) */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -470,12 +473,21 @@ daemon_worker_start(struct router_daemon *d)
 		return log_error_errno(rc, "cannot start the data-plane thread");
 	}
 	d->thread_running = true;
+	/* The services' names, resolved for this worker (its configuration's names). */
+	rc = router_resolve_new(d->cfg, NULL, &d->resolve);
+	if (rc < 0)
+		log_warning("cannot resolve the services' domain names: %s (they match by SNI "
+		            "and by the DNS answers the router forwards only)",
+		    rc == -ENOENT ? "no DNS server (dns.servers, /etc/resolv.conf)" :
+		                    strerror(-rc));
 	return 0;
 }
 
 static void
 daemon_worker_stop(struct router_daemon *d)
 {
+	router_resolve_free(d->resolve);
+	d->resolve = NULL;
 	if (d->thread_running) {
 		atomic_store(&d->stop, true);
 		pthread_join(d->thread, NULL);
@@ -927,7 +939,78 @@ daemon_answer_policy_test(struct router_daemon *d)
 	    v->rule[0] ? v->rule : NULL, "route", v->route[0] ? v->route : NULL, "path",
 	    v->path[0] ? v->path : NULL, "limit", v->limit[0] ? v->limit : NULL, "drop",
 	    v->drop[0] ? v->drop : NULL, "explanation", v->explanation);
+	if (o != NULL && v->sni[0] != '\0')
+		json_object_set_new(o, "sni", json_string(v->sni));
+	if (o != NULL && v->app[0] != '\0')
+		json_object_set_new(o, "app", json_string(v->app));
 	free(v);
+	return o;
+}
+
+static json_t *
+daemon_count_json(const char *name, const struct router_learn_count *c)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", name, "sessions",
+	    (json_int_t)c->sessions_now, "sessions_total", (json_int_t)c->sessions_total,
+	    "bytes_out", (json_int_t)c->bytes[SESSION_DIR_LAN_TO_WAN], "bytes_in",
+	    (json_int_t)c->bytes[SESSION_DIR_WAN_TO_LAN]);
+}
+
+/*
+ * `show services|tenants|apps`: sessions and bytes per service, tenant and application
+ * (ended sessions plus the live ones, summed now), and what the learners saw.
+ */
+static json_t *
+daemon_answer_stats(struct router_daemon *d)
+{
+	struct router_learn *l = router_worker_learn(d->worker);
+	const struct router_learn_stats *ls = router_learn_stats(l);
+	const struct dpi_app *dpi = router_learn_dpi(l);
+	uint32_t napps = router_learn_app_count(l);
+	struct router_learn_count *svc = calloc(d->cfg->service_count + 1, sizeof(*svc));
+	struct router_learn_count *ten = calloc(d->cfg->tenant_count + 1, sizeof(*ten));
+	struct router_learn_count *app = calloc(napps, sizeof(*app));
+	json_t *services = json_array(), *tenants = json_array(), *apps = json_array(), *o = NULL;
+
+	if (svc == NULL || ten == NULL || app == NULL || services == NULL || tenants == NULL ||
+	    apps == NULL)
+		goto out;
+	router_learn_stats_walk(l, router_worker_sessions(d->worker), svc, ten, app);
+	for (size_t i = 0; i < d->cfg->service_count; i++)
+		json_array_append_new(services,
+		    daemon_count_json(d->cfg->services[i].name, &svc[i]));
+	for (size_t i = 0; i < d->cfg->tenant_count; i++)
+		json_array_append_new(tenants, daemon_count_json(d->cfg->tenants[i].name, &ten[i]));
+	/* Applications nobody used are left out: nDPI knows some 280. */
+	for (uint32_t i = 0; i < napps; i++)
+		if (app[i].sessions_total > 0)
+			json_array_append_new(apps,
+			    daemon_count_json(dpi != NULL ? dpi_app_name(dpi, (uint16_t)i) :
+			                                    "Unknown",
+			        &app[i]));
+	o = json_pack("{s:O, s:O, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "services",
+	    services, "tenants", tenants, "apps", apps, "learnt", "dns_answers",
+	    (json_int_t)ls->dns_answers, "dns_records", (json_int_t)ls->dns_records, "dns_bad",
+	    (json_int_t)ls->dns_bad, "dns_cache_entries",
+	    (json_int_t)policy_dns_cache_count(router_learn_dns(l)), "resolved",
+	    (json_int_t)ls->resolved, "sni_learnt", (json_int_t)ls->sni_learnt, "sni_none",
+	    (json_int_t)ls->sni_none, "apps_learnt", (json_int_t)ls->apps_learnt);
+	if (o != NULL && dpi != NULL) {
+		const struct dpi_app_stats *ds = dpi_app_stats(dpi);
+
+		json_object_set_new(o, "inspection",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inspected",
+		        (json_int_t)ds->started, "not_inspected", (json_int_t)ds->not_inspected,
+		        "detected", (json_int_t)ds->detected, "given_up", (json_int_t)ds->given_up,
+		        "stopped", (json_int_t)ds->stopped, "in_use", (json_int_t)ds->in_use));
+	}
+out:
+	json_decref(services);
+	json_decref(tenants);
+	json_decref(apps);
+	free(svc);
+	free(ten);
+	free(app);
 	return o;
 }
 
@@ -936,6 +1019,8 @@ daemon_answer(struct router_daemon *d, const char *cmd, const json_t *args)
 {
 	if (strcmp(cmd, "policy_test") == 0)
 		return daemon_answer_policy_test(d);
+	if (strcmp(cmd, "stats") == 0)
+		return daemon_answer_stats(d);
 	if (strcmp(cmd, "session") == 0)
 		return daemon_answer_session(d, args);
 	if (strcmp(cmd, "paths") == 0)
@@ -970,6 +1055,61 @@ daemon_api_ask(const json_t *args, json_t **result, struct router_api_error *err
 DAEMON_API_ASK(status)
 DAEMON_API_ASK(sessions)
 DAEMON_API_ASK(interfaces)
+
+/*
+ * `show services|tenants|apps`: the worker's counts (one answer for the three), keeping
+ * the list asked for and the learners' counters; services add the resolver's.
+ */
+static int
+daemon_api_stats_part(const json_t *args, json_t **result, struct router_api_error *err, void *ctx,
+    const char *part)
+{
+	struct router_daemon *d = ctx;
+	json_t *all;
+	int rc = daemon_api_ask(args, &all, err, ctx, "stats");
+
+	if (rc < 0)
+		return rc;
+	*result = json_pack("{s:O, s:O}", part, json_object_get(all, part), "learnt",
+	    json_object_get(all, "learnt"));
+	if (*result != NULL && strcmp(part, "apps") == 0 &&
+	    json_object_get(all, "inspection") != NULL)
+		json_object_set(*result, "inspection", json_object_get(all, "inspection"));
+	if (*result != NULL && strcmp(part, "services") == 0 && d->resolve != NULL) {
+		const struct router_resolve_stats *rs = router_resolve_stats(d->resolve);
+
+		json_object_set_new(*result, "resolver",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "names",
+		        (json_int_t)router_resolve_count(d->resolve), "queries",
+		        (json_int_t)rs->queries, "answers", (json_int_t)rs->answers, "addresses",
+		        (json_int_t)rs->addresses, "refused", (json_int_t)rs->refused, "timeouts",
+		        (json_int_t)rs->timeouts));
+	}
+	json_decref(all);
+	if (*result == NULL) {
+		router_api_error_set(err, ROUTER_API_E_INTERNAL, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+daemon_api_services(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	return daemon_api_stats_part(args, result, err, ctx, "services");
+}
+
+static int
+daemon_api_tenants(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	return daemon_api_stats_part(args, result, err, ctx, "tenants");
+}
+
+static int
+daemon_api_apps(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
+{
+	return daemon_api_stats_part(args, result, err, ctx, "apps");
+}
 
 /* The worker's view of each peer plus the key exchange's (which lives on this thread). */
 static int
@@ -1059,7 +1199,7 @@ static int
 daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_error *err, void *ctx)
 {
 	static const char *const keys[] = {"tenant", "segment", "src", "dst", "proto", "port",
-	    "sni", NULL};
+	    "sni", "app", NULL};
 	struct router_daemon *d = ctx;
 	const struct router_config *cfg = d->cfg;
 	struct router_worker_what_if *wi = &d->what_if;
@@ -1082,7 +1222,7 @@ daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_er
 		if (keys[k] == NULL)
 			return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
 			    "unknown argument \"%s\" (expected tenant, segment, src, dst, proto, "
-			    "port, sni)",
+			    "port, sni, app)",
 			    key);
 	}
 	memset(wi, 0, sizeof(*wi));
@@ -1111,6 +1251,13 @@ daemon_api_policy_test(const json_t *args, json_t **result, struct router_api_er
 		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
 		    "sni: expected a server name of 1 to 253 characters");
 	wi->sni = json_string_value(sni);
+	if (json_object_get(args, "app") != NULL &&
+	    (!json_is_string(json_object_get(args, "app")) ||
+	        json_string_length(json_object_get(args, "app")) == 0 ||
+	        json_string_length(json_object_get(args, "app")) > 63))
+		return router_api_error_set(err, ROUTER_API_E_BAD_REQUEST,
+		    "app: expected an application name of 1 to 63 characters");
+	wi->app = json_string_value(json_object_get(args, "app"));
 	if (json_object_get(args, "tenant") != NULL &&
 	    (tenant == NULL || (t = router_config_tenant_find(cfg, tenant)) < 0))
 		return router_api_error_set(err, "not-found", "no tenant %s here",
@@ -1550,6 +1697,9 @@ daemon_api_open(struct router_daemon *d)
 	    {"config", daemon_api_config},
 	    {"reload", daemon_api_reload},
 	    {"policy_test", daemon_api_policy_test},
+	    {"services", daemon_api_services},
+	    {"tenants", daemon_api_tenants},
+	    {"apps", daemon_api_apps},
 	};
 	struct router_api_config ac;
 	struct group *grp;
@@ -1577,6 +1727,19 @@ daemon_api_open(struct router_daemon *d)
 	return 0;
 }
 
+/* An address ternd's resolver found: to the worker, like keys and path states. */
+static void
+daemon_resolved(const char *name, const struct addr *addr, uint32_t ttl_s, void *arg)
+{
+	struct router_daemon *d = arg;
+	struct router_worker_op op = {.kind = ROUTER_WORKER_NAME_RESOLVED,
+	    .name = name,
+	    .addr = *addr,
+	    .ttl_s = ttl_s};
+
+	router_ops_push(d->ops, &op);
+}
+
 /* A datagram on UDP 1280: a path probe, or the key exchange's. */
 static void
 daemon_wansock_rx(void *arg, uint32_t wan, const struct addr *from, uint16_t from_port,
@@ -1599,7 +1762,7 @@ daemon_loop(struct router_daemon *d, int sfd)
 	uint64_t last_tick = 0;
 
 	for (;;) {
-		struct pollfd fds[2 + 64] = {
+		struct pollfd fds[2 + 64 + 2] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = router_api_fd(d->api), .events = POLLIN},
 		};
@@ -1610,15 +1773,23 @@ daemon_loop(struct router_daemon *d, int sfd)
 		uint64_t now = clock_now_ns(), next = now + 500 * 1000000ull;
 		int timeout_ms;
 
+		int rs_fds[2];
+		size_t nrs = router_resolve_fds(d->resolve, rs_fds, 2);
+		bool rs_ready = false;
+
 		for (size_t i = 0; i < nws; i++)
 			fds[2 + i] = (struct pollfd){.fd = ws_fds[i], .events = POLLIN};
+		for (size_t i = 0; i < nrs; i++)
+			fds[2 + nws + i] = (struct pollfd){.fd = rs_fds[i], .events = POLLIN};
+		if (d->resolve != NULL && router_resolve_next_ns(d->resolve) < next)
+			next = router_resolve_next_ns(d->resolve);
 		/* Wake up for the prober's next probe and the key exchange's 100 ms timers. */
 		if (d->keys != NULL && last_tick + ROUTER_KEYS_TICK_NS < next)
 			next = last_tick + ROUTER_KEYS_TICK_NS;
 		if (d->paths != NULL && router_paths_next_ns(d->paths) < next)
 			next = router_paths_next_ns(d->paths);
 		timeout_ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		if (poll(fds, (nfds_t)(2 + nws), timeout_ms) < 0 && errno != EINTR)
+		if (poll(fds, (nfds_t)(2 + nws + nrs), timeout_ms) < 0 && errno != EINTR)
 			return log_error_errno(-errno, "poll");
 		if (fds[1].revents)
 			router_api_on_readable(d->api);
@@ -1627,6 +1798,12 @@ daemon_loop(struct router_daemon *d, int sfd)
 		if (ws_ready)
 			router_wansock_read(d->ws, daemon_wansock_rx, d);
 		now = clock_now_ns();
+		for (size_t i = 0; i < nrs; i++)
+			rs_ready |= (fds[2 + nws + i].revents & POLLIN) != 0;
+		if (rs_ready)
+			router_resolve_read(d->resolve, now, daemon_resolved, d);
+		if (d->resolve != NULL && router_resolve_next_ns(d->resolve) <= now)
+			router_resolve_tick(d->resolve, now);
 		if (d->keys != NULL && now - last_tick >= ROUTER_KEYS_TICK_NS) {
 			router_keys_tick(d->keys, now);
 			last_tick = now;
