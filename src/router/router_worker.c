@@ -270,8 +270,9 @@ router_worker_policy_new(struct router_worker *w, uint8_t route_kind, struct pol
 			    addr_bits(&cs->address));
 			ps->prefix_count = 1;
 		} else {
-			memcpy(&prefixes[nprefix], cs->prefixes,
-			    cs->prefix_count * sizeof(*prefixes));
+			if (cs->prefix_count > 0) /* none for a service known by name only */
+				memcpy(&prefixes[nprefix], cs->prefixes,
+				    cs->prefix_count * sizeof(*prefixes));
 			nprefix += cs->prefix_count;
 			ps->prefix_count = cs->prefix_count;
 		}

@@ -211,13 +211,15 @@ test_router_resolve_nothing_to_resolve(void **state)
 {
 	struct router_config *cfg = config_parse();
 	struct router_resolve *r = (struct router_resolve *)&r;
+	size_t domains;
 
 	(void)state;
+	domains = cfg->services[0].domain_count;
 	cfg->services[0].domain_count = 0;
 	assert_int_equal(router_resolve_new(cfg, NULL, &r), 0);
 	assert_null(r);
 	/* Names but no server anywhere: -ENOENT. */
-	cfg->services[0].domain_count = 1;
+	cfg->services[0].domain_count = domains;
 	cfg->dns.server_count = 0;
 	assert_int_equal(router_resolve_new(cfg, "/nonexistent/resolv.conf", &r), -ENOENT);
 	router_config_free(cfg);
