@@ -173,7 +173,9 @@ daemon_rule_add(struct router_daemon *d, uint8_t family, const char *device, uin
 	if (rc == -EEXIST)
 		return 0;
 	if (rc < 0)
-		return log_error_errno(rc, "cannot add the rule iif %s lookup %u", device, table);
+		return log_error_errno(rc, "cannot add the %s rule iif %s lookup %u%s",
+		    family == ADDR_FAMILY_V4 ? "IPv4" : "IPv6", device, table,
+		    rc == -EAFNOSUPPORT ? " (a kernel without IPv6 multiple tables?)" : "");
 	d->rule_count++;
 	return 0;
 }
@@ -218,7 +220,14 @@ daemon_segment_table_install(struct router_daemon *d, const struct router_config
 		rc = daemon_route_add(d, &lan->nat_pool, lan->device, table);
 	for (size_t p = 0; rc == 0 && p < lan->prefix_count; p++)
 		rc = daemon_route_add(d, &lan->prefixes[p], lan->interface, table);
+	/* Rules for the families the segment's hosts use. */
 	for (uint8_t f = ADDR_FAMILY_V4; rc == 0 && f <= ADDR_FAMILY_V6; f++) {
+		bool used = false;
+
+		for (size_t p = 0; p < lan->prefix_count; p++)
+			used |= lan->prefixes[p].addr.family == f;
+		if (!used)
+			continue;
 		rc = daemon_rule_add(d, f, lan->interface, table);
 		if (rc == 0)
 			rc = daemon_rule_add(d, f, lan->device, table);

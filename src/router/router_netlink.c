@@ -448,7 +448,8 @@ router_netlink_rule_change(struct router_netlink *nl, uint16_t type, uint8_t fam
 
 	if (rc < 0)
 		return rc;
-	return router_netlink_call(nl, (struct nlmsghdr *)nl->buf, NULL, NULL);
+	/* nl->buf is 8-byte aligned (its declaration). */
+	return router_netlink_call(nl, (struct nlmsghdr *)(void *)nl->buf, NULL, NULL);
 }
 
 int

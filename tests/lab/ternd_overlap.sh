@@ -17,6 +17,12 @@ source tests/lab/lib/lab.bash
 lab_up "$root/tools/ternlab/examples/two-sites-overlap.json" "starts two sites with the same LAN prefix"
 
 check "a1 pings b1 at its service address 10.100.2.10" x a1 -- ping -c 3 -i 0.2 -W 2 10.100.2.10
+check "what-if agrees: a1 -> 10.100.2.10 is b-server, allowed, route peer site-b" bash -c "
+	timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock --json policy test --src 10.1.0.10 --dst 10.100.2.10 --proto icmp |
+	python3 -c 'import json,sys; r=json.load(sys.stdin); assert r[\"service\"]==\"b-server\" and r[\"allowed\"] and r[\"route\"]==\"peer site-b\" and r[\"tenant\"]==\"corp\", r'"
+check "what-if agrees: a1 -> b1's real address 10.1.0.10 is no service (it is a1's own LAN)" bash -c "
+	timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock --json policy test --src 10.1.0.10 --dst 10.1.0.10 --proto icmp |
+	python3 -c 'import json,sys; r=json.load(sys.stdin); assert r[\"verdict\"]==\"no-service\" and not r[\"allowed\"], r'"
 check "b1 pings a1 at its service address 10.100.1.10" x b1 -- ping -c 3 -i 0.2 -W 2 10.100.1.10
 
 x b1 -- timeout 20 iperf3 -s -1 -J >"$work/server.json" 2>&1 &
