@@ -45,12 +45,15 @@ no_fetch() { ! x "$1" -- curl -sf -m 3 -o /dev/null "http://$2/"; }
 # capture NODE IF FILE FILTER: tcpdump in the background until capture_end (as root:
 # tcpdump's own user may not write into the test's private directory).
 capture() {
+	rm -f "$3"
 	x "$1" -- timeout 20 tcpdump -Z root -n -U -i "$2" -w "$3" "$4" >/dev/null 2>&1 &
 	dump=$!
-	sleep 1
+	# tcpdump writes the file's header once it listens; wait for that (bounded).
+	for _ in $(seq 50); do [ -s "$3" ] && break; sleep 0.1; done
+	sleep 0.3
 }
 capture_end() {
-	sleep 0.5
+	sleep 1
 	kill "$dump" 2>/dev/null
 	wait "$dump" 2>/dev/null
 }
