@@ -102,7 +102,11 @@
 	X(ROUTER_BREAKOUT_UNSUPPORTED, "router-breakout-unsupported")                              \
 	X(ROUTER_BREAKOUT_PORTS_EXHAUSTED, "router-breakout-ports-exhausted")                      \
 	X(IO_TX_FULL, "io-tx-full")                                                                \
-	X(IO_NO_PORT, "io-no-port")
+	X(IO_NO_PORT, "io-no-port")                                                                \
+	/* stateful firewall (router worker and svr egress; docs/policy.md) */                     \
+	X(FW_TCP_NO_SESSION, "fw-tcp-no-session")                                                  \
+	X(FW_TCP_NO_SESSION_RESET, "fw-tcp-no-session-reset")                                      \
+	X(FW_HALF_OPEN_LIMIT, "fw-half-open-limit")
 
 enum pkt_drop_reason {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,

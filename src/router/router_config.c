@@ -28,8 +28,11 @@ static const struct router_config_timeouts timeouts_default = {
 };
 
 static const char *const keys_top[] = {"router", "lan", "wan", "peers", "tenants",
-    "service_policies", "services", "rules", "timeouts", "limits", "dns", NULL};
+    "service_policies", "services", "rules", "timeouts", "limits", "dns", "firewall", NULL};
 static const char *const keys_dns[] = {"servers", "min_ttl_s", "max_ttl_s", NULL};
+static const char *const keys_firewall[] = {"tcp_no_session", "half_open_max", "resets_per_s",
+    NULL};
+static const char *const tcp_no_session_names[] = {"drop", "reset", NULL};
 static const char *const keys_router[] = {"name", "private_key_file", "cipher", "rekey_after_s",
     NULL};
 static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
@@ -814,6 +817,22 @@ read_settings(struct router_config_reader *r, const json_t *root, struct router_
 		if (router_config_read_object(r, obj, keys_limits))
 			router_config_read_uint(r, obj, "sessions", ROUTER_CONFIG_SESSIONS_MIN,
 			    ROUTER_CONFIG_SESSIONS_MAX, &cfg->sessions_max);
+		router_config_reader_up(r, saved);
+	}
+	cfg->firewall.resets_per_s = ROUTER_CONFIG_RESETS_PER_S_DEFAULT;
+	obj = json_object_get(root, "firewall");
+	if (obj != NULL) {
+		struct router_config_firewall *fw = &cfg->firewall;
+
+		saved = router_config_reader_key(r, "firewall");
+		if (router_config_read_object(r, obj, keys_firewall)) {
+			router_config_read_choice(r, obj, "tcp_no_session", tcp_no_session_names,
+			    &fw->tcp_no_session);
+			router_config_read_uint(r, obj, "half_open_max", 0,
+			    ROUTER_CONFIG_SESSIONS_MAX, &fw->half_open_max);
+			router_config_read_uint(r, obj, "resets_per_s", 1,
+			    ROUTER_CONFIG_RESETS_PER_S_MAX, &fw->resets_per_s);
+		}
 		router_config_reader_up(r, saved);
 	}
 }

@@ -327,6 +327,22 @@ struct router_config_dns {
 	uint32_t min_ttl_s, max_ttl_s; /* min <= max */
 };
 
+/* What the stateful firewall does with a TCP segment that opens no session. */
+enum router_config_tcp_no_session {
+	ROUTER_CONFIG_TCP_NO_SESSION_DROP = 0,
+	ROUTER_CONFIG_TCP_NO_SESSION_RESET = 1, /* and answer the LAN host with a RST */
+};
+
+#define ROUTER_CONFIG_RESETS_PER_S_DEFAULT 100u
+#define ROUTER_CONFIG_RESETS_PER_S_MAX     100000u
+
+/* "firewall" (docs/configuration.md, docs/policy.md "Stateful firewall"). */
+struct router_config_firewall {
+	uint8_t tcp_no_session; /* enum router_config_tcp_no_session */
+	uint32_t half_open_max; /* TCP sessions not yet established, at once; 0: no cap */
+	uint32_t resets_per_s;  /* RSTs the router sends at most, per second */
+};
+
 struct router_config {
 	char *name;
 	struct router_config_security security;
@@ -349,6 +365,7 @@ struct router_config {
 	struct router_config_timeouts timeouts;
 	uint32_t sessions_max;
 	struct router_config_dns dns;
+	struct router_config_firewall firewall;
 };
 
 /*

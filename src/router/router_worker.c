@@ -13,9 +13,11 @@
 #include "io/io_afpacket.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy_engine.h"
+#include "pkt/pkt_reset.h"
 #include "policy/policy_limits.h"
 #include "router/router_breakout.h"
 #include "router/router_learn.h"
+#include "router/router_fw.h"
 #include "svr/svr_meta.h"
 #include "svr/svr_waypoint.h"
 
@@ -83,6 +85,7 @@ struct router_worker {
 	uint32_t *implicit_rule_service; /* rule id - rule_count -> service, for names */
 	bool first_released;             /* set by on_release: svr_lan_first let go */
 	struct router_learn *learn;      /* names, applications, statistics */
+	struct router_fw fw;             /* stateful firewall: sessions that may begin */
 	struct io_port *const *lan_ports;
 	struct io_port *const *wan_ports;
 	/* Per output port, the packets of the current pass waiting to be sent. */
@@ -1006,6 +1009,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.lan_ports = w->lan_port_ids;
 	w->svr.path_pick = router_worker_path_pick;
 	w->svr.path_pick_arg = w;
+	router_fw_init(&w->fw, &cfg->firewall, now_ns);
 	w->svr.on_udp_transform_detected = router_worker_on_udp_transform;
 	w->svr.udp_transform_arg = w;
 	w->svr.security = cfg->security.private_key_file != NULL;
@@ -1384,6 +1388,9 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	accept->service_id = (uint16_t)(svc - cfg->services);
 	accept->path_id = (uint16_t)path;
 	accept->encrypt = svc->encryption;
+	accept->tcp_syn_required = true;
+	accept->half_open_full =
+	    router_fw_half_open_full(&w->fw, session_table_opening(w->svr.sessions));
 	return 0;
 }
 
@@ -1404,6 +1411,25 @@ router_worker_meta_tenant(const struct router_worker *w, const struct svr_meta *
 		if (router_worker_str_is(&m->tenant, w->cfg->tenants[t].name))
 			return (uint32_t)t;
 	return ROUTER_LEARN_TENANT_NONE;
+}
+
+/*
+ * The firewall answers a TCP segment without a session with a reset toward the host on
+ * LAN segment lan (its buffer from the pool; none free: no reset, the drop still counts).
+ */
+static void
+router_worker_reset(struct router_worker *w, const struct pkt_buf *p, uint16_t lan)
+{
+	struct pkt_buf *r = pkt_pool_get(w->pool);
+
+	if (r == NULL)
+		return;
+	if (pkt_tcp_reset_build(p, r) < 0) {
+		pkt_pool_put(w->pool, r);
+		return;
+	}
+	r->port = lan;
+	router_worker_send(w, r);
 }
 
 /* A packet of breakout session index from the LAN: translated, out by its WAN link. */
@@ -1427,6 +1453,7 @@ router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
 {
 	struct svr_route route;
 	enum pkt_drop_reason reason;
+	enum router_fw_verdict fw;
 	uint32_t index, tenant, slot;
 	uint16_t app;
 	int rc;
@@ -1437,6 +1464,13 @@ router_worker_lan_new(struct router_worker *w, uint16_t lan, struct pkt_buf *p,
 			router_worker_breakout_out(w, p, index, now_ns);
 			return true;
 		}
+	}
+	fw = router_fw_lan_new(&w->fw, p, session_table_opening(w->svr.sessions), now_ns, &reason);
+	if (fw != ROUTER_FW_PASS) {
+		if (fw == ROUTER_FW_RESET)
+			router_worker_reset(w, p, lan);
+		router_worker_drop(w, p, reason); /* the segment itself goes no further */
+		return true;
 	}
 	rc = router_worker_classify(w, lan, p, &route, &tenant, &reason);
 	if (rc < 0) {

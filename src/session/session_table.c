@@ -62,6 +62,7 @@ struct session_table {
 	struct timer_wheel *wheel;
 	uint64_t timeout_ns[SESSION_TIMEOUT_COUNT];
 	struct session_table_stats stats;
+	uint32_t opening; /* live sessions in SESSION_TIMEOUT_TCP_OPENING (half-open) */
 };
 
 static const uint64_t session_timeout_default_ns[SESSION_TIMEOUT_COUNT] = {
@@ -344,6 +345,7 @@ session_table_insert(struct session_table *t, const struct session_key *lan_key,
 	s->last_seen_ns = now_ns;
 	s->created_ns = now_ns;
 	s->timeout_class = session_timeout_class_of(lan_key->proto);
+	t->opening += s->timeout_class == SESSION_TIMEOUT_TCP_OPENING;
 	session_chain_link(t, i << 1, lan_hash);
 	session_chain_link(t, i << 1 | 1, wan_hash);
 	timer_wheel_add(t->wheel, i, now_ns + t->timeout_ns[s->timeout_class]);
@@ -358,6 +360,7 @@ session_table_remove(struct session_table *t, uint32_t index)
 {
 	struct session *s = &t->sessions[index];
 
+	t->opening -= s->timeout_class == SESSION_TIMEOUT_TCP_OPENING;
 	session_chain_unlink(t, index << 1, session_hash(t, &s->lan_key));
 	session_chain_unlink(t, index << 1 | 1, session_hash(t, &s->wan_key));
 	/* -ENOENT when called from the session's own timer, which is already disarmed. */
@@ -450,6 +453,8 @@ session_on_tcp_flags(struct session_table *t, struct session *s, unsigned dir, u
 	if (next == old)
 		return;
 	s->timeout_class = (uint8_t)next;
+	t->opening += next == SESSION_TIMEOUT_TCP_OPENING;
+	t->opening -= old == SESSION_TIMEOUT_TCP_OPENING;
 	/* A longer timeout is found when the timer fires; a shorter one must pull it in. */
 	if (t->timeout_ns[next] < t->timeout_ns[old])
 		timer_wheel_add(t->wheel, (uint32_t)(s - t->sessions),
@@ -497,6 +502,12 @@ session_table_expire(struct session_table *t, uint64_t now_ns,
 
 	timer_wheel_advance(t->wheel, now_ns, session_on_timer, &ctx);
 	return ctx.expired;
+}
+
+uint32_t
+session_table_opening(const struct session_table *t)
+{
+	return t->opening;
 }
 
 uint32_t

@@ -214,6 +214,12 @@ session_on_packet(struct session_table *t, struct session *s, enum session_dir d
 unsigned session_table_expire(struct session_table *t, uint64_t now_ns,
     void (*on_expire)(struct session *s, uint32_t index, void *arg), void *arg);
 
+/*
+ * Half-open sessions: live TCP sessions in SESSION_TIMEOUT_TCP_OPENING (no SYN seen
+ * both ways yet, or a closed tuple reopened by a new SYN), kept as sessions are made,
+ * change state and end, so the firewall's cap costs no walk.
+ */
+uint32_t session_table_opening(const struct session_table *t);
 uint32_t session_table_count(const struct session_table *t);
 uint32_t session_table_capacity(const struct session_table *t);
 /* Every byte the table allocated, for the bytes-per-session figure. */

@@ -1589,6 +1589,20 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	    svr_carried_tcp_len(d, (size_t)info->payload_off + block_len, info->ip_len, &reason) <
 	        0)
 		goto drop;
+	/* The firewall: a new TCP session begins with a SYN, and half-open ones are capped. */
+	if (s == NULL && !control && ctx->proto == IPPROTO_TCP) {
+		uint8_t flags =
+		    carried_tcp ? d[(size_t)info->payload_off + block_len + 13] : info->tcp_flags;
+
+		if (accept->tcp_syn_required && (flags & 0x17) != 0x02) {
+			reason = PKT_DROP_FW_TCP_NO_SESSION;
+			goto drop;
+		}
+		if (accept->half_open_full) {
+			reason = PKT_DROP_FW_HALF_OPEN_LIMIT;
+			goto drop;
+		}
+	}
 	if (rt->security &&
 	    svr_wan_first_unprotect(rt, p, m, accept, s, block_len, carried_tcp, &prot, &reason) <
 	        0)

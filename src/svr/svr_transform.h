@@ -278,6 +278,14 @@ struct svr_accept {
 	const struct addr *client;
 	uint16_t client_port;
 	uint8_t encrypt; /* enum svr_encrypt_mode of the service here */
+	/*
+	 * Stateful firewall, for a TCP packet that would make a new session (never a
+	 * re-bind): tcp_syn_required refuses one whose carried TCP flags are not a SYN
+	 * without ACK (FW_TCP_NO_SESSION); half_open_full refuses every one
+	 * (FW_HALF_OPEN_LIMIT).
+	 */
+	bool tcp_syn_required;
+	bool half_open_full;
 };
 
 /* Seeds the UUID generator from getrandom(); -errno if that fails. */

@@ -296,7 +296,7 @@ test_router_config_parse_unknown_keys(void **state)
 	(void)state;
 	expect_errors("{" ROUTER ", 'authority': 'acme'}",
 	    "$.authority: unknown key (expected one of: router, lan, wan, peers, tenants, "
-	    "service_policies, services, rules, timeouts, limits, dns)\n");
+	    "service_policies, services, rules, timeouts, limits, dns, firewall)\n");
 	expect_errors("{'router': {'name': 'r', 'x y': 1}}",
 	    "$.router[\"x y\"]: unknown key (expected one of: name, private_key_file, cipher, "
 	    "rekey_after_s)\n");
@@ -1226,6 +1226,37 @@ test_router_config_parse_udp_transform(void **state)
 	"'route': {'peer': 'p'}}]"
 
 static void
+test_router_config_parse_firewall(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p, "{" ROUTER "}");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cfg->firewall.tcp_no_session, ROUTER_CONFIG_TCP_NO_SESSION_DROP);
+	assert_int_equal(p.cfg->firewall.half_open_max, 0);
+	assert_int_equal(p.cfg->firewall.resets_per_s, ROUTER_CONFIG_RESETS_PER_S_DEFAULT);
+	parsed_fini(&p);
+	parse_json(&p,
+	    "{" ROUTER ", 'firewall': {'tcp_no_session': 'reset', 'half_open_max': 500, "
+	    "'resets_per_s': 20}}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.cfg->firewall.tcp_no_session, ROUTER_CONFIG_TCP_NO_SESSION_RESET);
+	assert_int_equal(p.cfg->firewall.half_open_max, 500);
+	assert_int_equal(p.cfg->firewall.resets_per_s, 20);
+	parsed_fini(&p);
+	parse_json(&p,
+	    "{" ROUTER ", 'firewall': {'tcp_no_session': 'rst', 'resets_per_s': 0, "
+	    "'half_open': 1}}");
+	assert_int_not_equal(p.rc, 0);
+	assert_non_null(strstr(p.text, "$.firewall.tcp_no_session: "));
+	assert_non_null(strstr(p.text, "$.firewall.resets_per_s: "));
+	assert_non_null(strstr(p.text, "$.firewall.half_open: unknown key"));
+	parsed_fini(&p);
+}
+
+static void
 test_router_config_parse_rules_and_limits(void **state)
 {
 	struct parsed p;
@@ -1366,6 +1397,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_parse_random_mutations),
 	    cmocka_unit_test(test_router_config_parse_security),
 	    cmocka_unit_test(test_router_config_parse_udp_transform),
+	    cmocka_unit_test(test_router_config_parse_firewall),
 	    cmocka_unit_test(test_router_config_parse_service_policies),
 	    cmocka_unit_test(test_router_config_parse_service_policy_errors),
 	    cmocka_unit_test(test_router_config_parse_probe_defaults_and_overrides),

@@ -142,7 +142,10 @@ svr_test_links_wan_in(struct svr_test_links *l, struct svr_test_router *r, struc
 		svr_wan_rx_burst(&r->rt, &p, 1, l->paths[r == &l->base.a ? 0 : 1][k].wan_zone, &v,
 		    l->base.now_ns);
 		if (v == SVR_VERDICT_NEW_SESSION) {
-			struct svr_accept accept = {.path_id = k, .encrypt = r->encrypt};
+			struct svr_accept accept = {.path_id = k,
+			    .encrypt = r->encrypt,
+			    .tcp_syn_required = l->fw_syn_required,
+			    .half_open_full = l->fw_half_open_full};
 			struct svr_meta m;
 
 			v = SVR_VERDICT_DROP;

@@ -45,6 +45,9 @@ struct svr_test_links {
 	bool link_dead[SVR_TEST_LINKS];
 	bool link_udp_only[SVR_TEST_LINKS];
 	bool link_drop_syn_data[SVR_TEST_LINKS]; /* a middlebox loses TCP SYNs with data */
+	/* The egresses' firewall (struct svr_accept): new TCP sessions begin with a SYN,
+	 * and every new TCP session is refused as over the half-open cap. */
+	bool fw_syn_required, fw_half_open_full;
 	uint16_t first_path; /* where new sessions open (0 unless the test says) */
 	uint16_t prefer;     /* the path the test's path_pick prefers; the model sets it */
 	uint16_t tcp_port;   /* of the TCP server at B */
