@@ -691,6 +691,17 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
 	if (o != NULL)
 		json_object_set_new(o, "route", json_string(route));
+	if (o != NULL && !breakout) {
+		/* The application nDPI named (Unknown while inspecting, or if not inspected). */
+		const struct router_learn *l = router_worker_learn(d->worker);
+		uint16_t tenant, service, app;
+
+		router_learn_session_get(l, index, &tenant, &service, &app);
+		json_object_set_new(o, "app",
+		    json_string(router_learn_dpi(l) != NULL ?
+		            dpi_app_name(router_learn_dpi(l), app) :
+		            "Unknown"));
+	}
 	return o;
 }
 
