@@ -346,8 +346,8 @@ resolve_from_server(const struct router_resolve *r, const struct sockaddr_storag
 	return false;
 }
 
-static void
-resolve_datagram(struct router_resolve *r, const uint8_t *msg, size_t len, uint64_t now_ns,
+void
+router_resolve_answer(struct router_resolve *r, const uint8_t *msg, size_t len, uint64_t now_ns,
     router_resolve_fn fn, void *arg)
 {
 	struct resolve_answer a = {.r = r, .fn = fn, .arg = arg, .min_ttl_s = UINT32_MAX};
@@ -408,9 +408,15 @@ router_resolve_read(struct router_resolve *r, uint64_t now_ns, router_resolve_fn
 				r->stats.refused++;
 				continue;
 			}
-			resolve_datagram(r, msg, (size_t)n, now_ns, fn, arg);
+			router_resolve_answer(r, msg, (size_t)n, now_ns, fn, arg);
 		}
 	}
+}
+
+int
+router_resolve_inflight_id(const struct router_resolve *r, size_t i)
+{
+	return i < r->query_count && r->queries[i].in_flight ? r->queries[i].id : -1;
 }
 
 const struct router_resolve_stats *

@@ -55,6 +55,16 @@ void router_resolve_tick(struct router_resolve *r, uint64_t now_ns);
 void router_resolve_read(struct router_resolve *r, uint64_t now_ns, router_resolve_fn fn,
     void *arg);
 
+/*
+ * One datagram from a server (read by router_resolve_read(); tests and the fuzzer call
+ * it directly): counted as refused unless it answers a query in flight by id and type,
+ * for the name asked.
+ */
+void router_resolve_answer(struct router_resolve *r, const uint8_t *msg, size_t len,
+    uint64_t now_ns, router_resolve_fn fn, void *arg);
+/* The id of query i (2 per name: A, AAAA) while it is in flight, else -1 (tests). */
+int router_resolve_inflight_id(const struct router_resolve *r, size_t i);
+
 struct router_resolve_stats {
 	uint64_t queries;   /* sent */
 	uint64_t answers;   /* accepted */
