@@ -103,7 +103,7 @@ check "what-if: guest1 -> red-app is no-rule" \
 check "no drops at site b" bash -c "
 	$root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-b.sock --json show drops |
 	python3 -c 'import json,sys; bad=[x for x in json.load(sys.stdin)[\"drops\"] if x[\"count\"] and x[\"reason\"]!=\"router-local-scope\"]; assert not bad, bad'"
-pid_a=$(pgrep -f "ternd-a.sock" | head -n1)
+pid_a=$(pgrep -f -- "--socket /run/ternlab/$lab/ternd-a.sock" | head -n1)
 kill -TERM "$pid_a" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$pid_a" 2>/dev/null || break; sleep 0.1; done
 check "site a's ternd removes its rules and tables when it stops" bash -c "
