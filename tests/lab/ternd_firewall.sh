@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Lab test: ternd's stateful firewall (docs/policy.md "Stateful firewall").
+#
+#   a1 --corp-- [a: ternd] --wan0--(core: ternlab-wanem)--wan0-- [b: ternd] --corp-- b1
+#   10.1.0.10   tern-corp  192.0.2.1                    192.0.2.2  tern-corp     10.2.0.10
+#
+# Site a runs with "firewall": {"tcp_no_session": "drop", "half_open_max": 20}.
+# Checks:
+#   drop       mid-stream TCP segments (ACK, data, FIN) injected by a1 toward b1 never
+#              reach the WAN (capture on a's wan0) and count fw-tcp-no-session; a real
+#              TCP connection still works.
+#   reset      after a reload with "reset", an injected ACK is answered with a RST whose
+#              seq is the segment's ack, counted fw-tcp-no-session-reset.
+#   half-open  21 SYNs to a host at site b that never answers (10.2.0.99): 20 sessions,
+#              one refused fw-half-open-limit, and a connection to b1 meanwhile is
+#              refused too; once the half-open sessions idle out (10 s), b1 is reachable.
+#   icmp       UDP to a closed port of b1: the port unreachable reaches a1 through the
+#              routers (as a session of its own: matching errors to their session is
+#              not done yet).
+#
+# Usage: tests/lab/ternd_firewall.sh [BUILD_DIR]   (root; prints TAP lines; ~1 min)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-${TERN_BUILD:-build/gcc}}
+source tests/lab/lib/lab.bash
+inject=$root/tests/lab/lib/tcp_inject.py
+bg=()
+
+wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s for up to SECONDS
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+# firewall JSON: site a's "firewall" object, then a reload when the lab is up.
+firewall() {
+	python3 - "$work/site-a.json" "$1" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["firewall"] = json.loads(sys.argv[2])
+json.dump(cfg, open(sys.argv[1], "w"), indent=1)
+PY
+	[ -z "$lab" ] || ctl a reload >/dev/null
+}
+drop_count() { # drop_count SITE REASON
+	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
+}
+sessions_to() { # sessions_to SITE DST: sessions whose destination is DST (any port)
+	ctl "$1" show sessions | python3 -c "import json,sys; print(sum(1 for s in json.load(sys.stdin)['sessions'] if s['destination'].startswith('$2:')))"
+}
+path_up() {
+	ctl a show paths | python3 -c "import json,sys; assert json.load(sys.stdin)['paths'][0]['state'] == 'up'"
+}
+curl_b1() { x a1 -- curl -sSf -o /dev/null --connect-timeout "$1" -m $(($1 + 5)) http://10.2.0.10:8080/; }
+no_curl_b1() { ! curl_b1 "$@"; }
+tcpdump_start() { # tcpdump_start FILE FILTER: on a's wan0; waits until it listens
+	timeout 60 ip netns exec "$lab-a" tcpdump --immediate-mode -n -U -i wan0 -B 16384 \
+		-w "$1" "$2" >/dev/null 2>"$1.log" &
+	dump=$!
+	bg+=($dump)
+	wait_for 10 grep -q "listening on" "$1.log"
+}
+tcpdump_end() {
+	sleep 0.5
+	kill "$dump" 2>/dev/null
+	wait "$dump" 2>/dev/null
+}
+pcap_count() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
+stop_bg() {
+	local p
+	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
+	bg=()
+}
+trap 'stop_bg; lab_cleanup' EXIT INT TERM
+
+cp "$root"/tools/ternlab/examples/{two-sites,site-a,site-b}.json "$work/"
+firewall '{"tcp_no_session": "drop", "half_open_max": 20}'
+lab_up "$work/two-sites.json" "starts both routers, site a with a firewall"
+check "the path is up at site a within 10 s" wait_for 10 path_up
+# (not x: its 30 s limit would stop the server mid-test)
+timeout 120 "$ternlab" exec --lab "$lab" b1 -- python3 -m http.server 8080 --bind 10.2.0.10 >/dev/null 2>&1 &
+bg+=($!)
+check "the server on b1 listens within 5 s" wait_for 5 x b1 -- bash -c "ss -ltn | grep -q ':8080'"
+
+# ---- drop --------------------------------------------------------------------------------
+# Inter-router carriage: TCP natively, or UDP on waypoint ports.
+tcpdump_start "$work/mid.pcap" "tcp or udp portrange 16384-65535"
+check "drop: a1 injects an ACK, a data segment and a FIN toward b1" bash -c "
+	$(declare -f x); lab=$lab ternlab=$ternlab
+	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 A --sport 45000 &&
+	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 PA --sport 45001 --data hello &&
+	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 FA --sport 45002"
+tcpdump_end
+check "drop: none of them reached the WAN (capture on a's wan0)" test "$(pcap_count "$work/mid.pcap")" -eq 0
+check "drop: counted fw-tcp-no-session (3)" test "$(drop_count a fw-tcp-no-session)" -eq 3
+check "drop: no session was made for them" test "$(sessions_to a 10.2.0.10)" -eq 0
+check "drop: a real TCP connection to b1 works" curl_b1 3
+
+# ---- reset -------------------------------------------------------------------------------
+check "reload with tcp_no_session reset is accepted" firewall '{"tcp_no_session": "reset", "half_open_max": 20}'
+check "the path is up again within 20 s" wait_for 20 path_up
+check "reset: an injected ACK (ack 777777) gets a RST with seq 777777" bash -c "
+	$(declare -f x); lab=$lab ternlab=$ternlab
+	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 A --sport 46000 --ack 777777 --expect-rst 3 |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r); assert r[\"seq\"] == 777777 and r[\"flags\"] == 4, r'"
+check "reset: a FIN without ACK (seq 1000, 5 bytes) gets RST|ACK with ack 1006" bash -c "
+	$(declare -f x); lab=$lab ternlab=$ternlab
+	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 F --sport 46001 --seq 1000 --data 12345 --expect-rst 3 |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r); assert r[\"ack\"] == 1006 and r[\"flags\"] == 20, r'"
+check "reset: counted fw-tcp-no-session-reset (2)" test "$(drop_count a fw-tcp-no-session-reset)" -eq 2
+
+# ---- half-open ---------------------------------------------------------------------------
+check "half-open: 21 SYNs from a1 to 10.2.0.99 (nobody answers)" \
+	x a1 -- python3 "$inject" 10.1.0.10 10.2.0.99 443 S --sport 47000 --count 21
+check "half-open: 20 sessions at site a" wait_for 3 test "$(sessions_to a 10.2.0.99)" -eq 20
+check "half-open: the 21st refused fw-half-open-limit" test "$(drop_count a fw-half-open-limit)" -eq 1
+check "half-open: a connection to b1 is refused meanwhile" no_curl_b1 2
+check "half-open: counted again" test "$(drop_count a fw-half-open-limit)" -ge 2
+check "half-open: after the opening timeout (10 s) b1 is reachable again" wait_for 20 curl_b1 2
+check "half-open: the unanswered sessions are gone within 5 s more" \
+	wait_for 5 bash -c "$(declare -f ctl sessions_to); lab=$lab root=$root build=$build; test \$(sessions_to a 10.2.0.99) -eq 0"
+
+# ---- icmp --------------------------------------------------------------------------------
+check "icmp: UDP to a closed port of b1 gets port unreachable at a1" x a1 -- python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect(('10.2.0.10', 9))
+s.send(b'x')
+try:
+    s.recv(100)
+except ConnectionRefusedError:
+    print('port unreachable')
+else:
+    raise SystemExit('an answer?')
+"
+
+stop_bg
+lab_end
