@@ -893,6 +893,21 @@ daemon_answer_session(struct router_daemon *d, const json_t *args)
 	char why[PATH_CHOICE_TEXT_MAX];
 	json_t *o;
 
+	if (id >= DAEMON_BREAKOUT_ID_BASE && id <= UINT32_MAX &&
+	    router_worker_breakout_sessions(d->worker) != NULL) {
+		/* A breakout session: no peer path to explain. */
+		uint32_t index = (uint32_t)(id - DAEMON_BREAKOUT_ID_BASE);
+
+		t = router_worker_breakout_sessions(d->worker);
+		if (session_table_next(t, index) != index)
+			return json_pack("{s:n}", "session");
+		o = daemon_session_json(d, session_table_get(t, index), index, clock_now_ns());
+		if (o == NULL)
+			return NULL;
+		json_object_set_new(o, "explanation",
+		    json_string("breakout: out by its WAN link with source NAT (no peer path)"));
+		return json_pack("{s:o}", "session", o);
+	}
 	if (id < 0 || id > UINT32_MAX || session_table_next(t, (uint32_t)id) != (uint32_t)id)
 		return json_pack("{s:n}", "session");
 	s = session_table_get(t, (uint32_t)id);

@@ -81,6 +81,11 @@ import json, sys
 s = json.load(sys.stdin)[\"sessions\"]
 assert any(x[\"role\"] == \"breakout\" and x[\"route\"] == \"breakout uplink\" and x[\"tenant\"] == \"red\"
            and x[\"waypoint\"][\"source\"].startswith(\"203.0.113.1:\") and x[\"packets_in\"] > 0 for x in s), s'"
+check "show session ID explains a breakout session" bash -c "
+	id=\$($root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock --json show sessions service=web |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[\"sessions\"][0][\"id\"])')
+	$root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock --json show session \$id |
+	python3 -c 'import json,sys; s=json.load(sys.stdin)[\"session\"]; assert s[\"role\"]==\"breakout\" and \"source NAT\" in s[\"explanation\"], s'"
 check "what-if: red1 -> www breaks out through uplink with source NAT to 203.0.113.1" \
 	what_if "--segment red --src 10.1.0.10 --dst 198.51.100.80 --proto tcp --port 80" \
 	tenant=red service=web verdict=allow allowed=True "route=breakout uplink" \
