@@ -113,6 +113,17 @@ bpf_emit_ports(struct io_afpacket_bpf *b, const struct io_afpacket_config *c, ui
 		bpf_emit(b, BPF_JMP | BPF_JEQ | BPF_K, IO_AFPACKET_PROBE_PORT, L_NEXT, L_DROP);
 		bpf_emit(b, BPF_LD | BPF_B | BPF_ABS, proto_off, 0, 0);
 		bpf_emit(b, BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, L_ACCEPT, L_DROP);
+	} else if (c->relay_port) {
+		/* Only the relay type: probes and the key exchange are the kernel socket's. */
+		bpf_emit(b, BPF_JMP | BPF_JEQ | BPF_K, IO_AFPACKET_PROBE_PORT, L_NEXT, L_DROP);
+		bpf_emit(b, BPF_LD | BPF_B | BPF_ABS, proto_off, 0, 0);
+		bpf_emit(b, BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, L_NEXT, L_DROP);
+		/* The first UDP payload byte: X is the IPv4 header length; IPv6 has 40 bytes. */
+		if (c->waypoint.family == ADDR_FAMILY_V4)
+			bpf_emit(b, BPF_LD | BPF_B | BPF_IND, 8, 0, 0);
+		else
+			bpf_emit(b, BPF_LD | BPF_B | BPF_ABS, 40 + 8, 0, 0);
+		bpf_emit(b, BPF_JMP | BPF_JEQ | BPF_K, IO_AFPACKET_RELAY_TYPE, L_ACCEPT, L_DROP);
 	}
 	/* Without the probe port, L_PROBE is L_DROP: the next instruction. */
 	bpf_label(b, L_DROP);

@@ -9,7 +9,8 @@
  * before bind so nothing unfiltered is ever queued. The filter accepts a packet when its
  * destination is the waypoint address and
  *   - its protocol is UDP or TCP and its destination port is in [port_first, port_last],
- *     or is IO_AFPACKET_PROBE_PORT over UDP when probe_port is set;
+ *     or is IO_AFPACKET_PROBE_PORT over UDP when probe_port is set (or relay_port
+ *     and the first payload byte is IO_AFPACKET_RELAY_TYPE);
  *   - or (IPv4) it is a fragment other than the first of UDP or TCP: it has no ports, and
  *     the reassembly in the data path needs it; the port check then happens there;
  *   - or (IPv6) its next header is a fragment header (44), for the same reason.
@@ -64,6 +65,8 @@
 
 /* The UDP port of the path probe protocol, received when probe_port is set. */
 #define IO_AFPACKET_PROBE_PORT 1280
+/* The first payload byte of a NAT relay datagram on that port (router_nat.h). */
+#define IO_AFPACKET_RELAY_TYPE 17
 /* Default waypoint port range (docs/protocol.md, section 8). */
 #define IO_AFPACKET_PORT_FIRST 16384
 #define IO_AFPACKET_PORT_LAST  65535
@@ -75,7 +78,12 @@ struct io_afpacket_config {
 	struct addr waypoint;     /* the local waypoint address, IPv4 or IPv6 */
 	uint16_t port_first;      /* waypoint ports, inclusive; 0 and 0 mean the default */
 	uint16_t port_last;
-	bool probe_port;  /* also receive UDP to IO_AFPACKET_PROBE_PORT */
+	bool probe_port; /* also receive UDP to IO_AFPACKET_PROBE_PORT */
+	/*
+	 * Also receive UDP to IO_AFPACKET_PROBE_PORT whose first payload byte is
+	 * IO_AFPACKET_RELAY_TYPE: the NAT relay (router_nat.h), for a router behind a NAT.
+	 */
+	bool relay_port;
 	uint32_t port_id; /* stored in io_port.id and in each received buffer's port */
 	int rcvbuf_bytes; /* SO_RCVBUF(FORCE) of the packet socket; 0 keeps the default */
 	int sndbuf_bytes; /* SO_SNDBUF(FORCE) of the raw socket; 0 keeps the default */

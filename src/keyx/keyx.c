@@ -370,6 +370,8 @@ keyx_initiation_start(struct keyx *kx, uint32_t peer_id, uint64_t now_ns, struct
 {
 	struct keyx_peer *p = &kx->peers[peer_id];
 
+	if (p->passive)
+		return;
 	p->attempt_start_ns = now_ns;
 	p->status.handshakes_initiated++;
 	(void)keyx_initiation_send(kx, peer_id, now_ns, out);
@@ -589,6 +591,7 @@ keyx_peers_init(struct keyx *kx, const struct keyx_config *cfg)
 		struct keyx_peer *p = &kx->peers[i];
 
 		memcpy(p->public_key, cfg->peers[i].public_key, KEYX_KEY_LEN);
+		p->passive = cfg->peers[i].passive;
 		if (memcmp(p->public_key, kx->public_key, KEYX_KEY_LEN) == 0)
 			return -EINVAL;
 		rc = hash_add(kx->by_key, p->public_key, i, NULL);

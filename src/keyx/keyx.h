@@ -67,6 +67,13 @@ struct keyx_endpoint {
 
 struct keyx_peer_config {
 	uint8_t public_key[KEYX_KEY_LEN];
+	/*
+	 * Never initiate: the peer is behind a NAT and cannot be reached before it speaks
+	 * (docs/decisions/0008-nat.md). Its handshakes make every pair, so it also rekeys
+	 * (only the initiator of a pair rekeys on time); a message 1 of ours that could not
+	 * leave would otherwise win the collision rule against the peer's and stall both.
+	 */
+	bool passive;
 };
 
 struct keyx_config {

@@ -58,6 +58,7 @@ struct keyx_initiation {
 
 struct keyx_peer {
 	uint8_t public_key[KEYX_KEY_LEN];
+	bool passive;                          /* struct keyx_peer_config.passive */
 	uint8_t mac1_key[KEYX_KEY_LEN];        /* mac1 of what we send to the peer */
 	uint8_t cookie_open_key[KEYX_KEY_LEN]; /* opens the peer's cookie replies */
 	struct keyx_pair pairs[KEYX_PAIRS];

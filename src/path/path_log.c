@@ -46,6 +46,8 @@ path_log_kind_name(enum path_log_kind k)
 		return "failover";
 	case PATH_LOG_UDP_TRANSFORM:
 		return "udp-transform-detected";
+	case PATH_LOG_NAT_BINDING:
+		return "nat-binding";
 	}
 	return "unknown";
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
+
 #define PATH_LOG_SIZE 256
 
 enum path_log_kind {
@@ -24,6 +26,11 @@ enum path_log_kind {
 	/* the path's TCP sessions now travel as UDP: a session's SYNs with metadata went
 	 * unanswered ("udp_transform": "auto"); detail: SYNs it sent first */
 	PATH_LOG_UDP_TRANSFORM = 4,
+	/*
+	 * A NAT binding was seen or changed (reason: enum path_binding_kind in
+	 * path_prober.h; addr:port the address now, old_port the port before, 0 if none)
+	 */
+	PATH_LOG_NAT_BINDING = 5,
 };
 
 struct path_log_entry {
@@ -36,6 +43,8 @@ struct path_log_entry {
 	uint32_t flaps;         /* PATH_LOG_STATE: the path's flap count */
 	uint64_t hold_down_ns;  /* PATH_LOG_STATE: the path's hold-down after the change */
 	uint64_t detail;        /* kind-specific: SLA limit, sessions moved */
+	struct addr addr;       /* PATH_LOG_NAT_BINDING */
+	uint16_t port, old_port;
 };
 
 struct path_log {

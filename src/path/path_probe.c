@@ -21,10 +21,30 @@ enum {
 	OFF_ECHO_DELAY = 40,
 	OFF_RX_COUNT = 44,
 	OFF_TAG = 48,
+	/* With OBSERVED: */
+	OFF_OBS_FAMILY = 48,
+	OFF_OBS_RESERVED = 49,
+	OFF_OBS_PORT = 50,
+	OFF_OBS_ADDR = 52,
+	OFF_OBS_TAG = 68,
 };
 
 _Static_assert(OFF_TAG == PATH_PROBE_AD_LEN, "the tag follows the header");
 _Static_assert(OFF_TAG + PATH_PROBE_TAG_LEN == PATH_PROBE_LEN, "probe size");
+_Static_assert(OFF_OBS_TAG == PATH_PROBE_AD_LEN + PATH_PROBE_OBSERVED_LEN, "observed size");
+_Static_assert(OFF_OBS_TAG + PATH_PROBE_TAG_LEN == PATH_PROBE_LEN_MAX, "extended probe size");
+
+size_t
+path_probe_len(const struct path_probe *p)
+{
+	return (p->flags & PATH_PROBE_FLAG_OBSERVED) ? PATH_PROBE_LEN_MAX : PATH_PROBE_LEN;
+}
+
+size_t
+path_probe_ad_len(const struct path_probe *p)
+{
+	return path_probe_len(p) - PATH_PROBE_TAG_LEN;
+}
 
 static void
 store_be64(uint8_t *p, uint64_t v)
@@ -40,7 +60,7 @@ load_be64(const uint8_t *p)
 }
 
 void
-path_probe_encode(uint8_t out[PATH_PROBE_LEN], const struct path_probe *p)
+path_probe_encode(uint8_t *out, const struct path_probe *p)
 {
 	out[OFF_TYPE] = PATH_PROBE_TYPE;
 	out[OFF_FLAGS] = p->flags;
@@ -55,7 +75,34 @@ path_probe_encode(uint8_t out[PATH_PROBE_LEN], const struct path_probe *p)
 	store_be64(out + OFF_ECHO_TX, p->echo_tx_ns);
 	buf_store_be32(out + OFF_ECHO_DELAY, p->echo_delay_us);
 	buf_store_be32(out + OFF_RX_COUNT, p->rx_count);
-	memcpy(out + OFF_TAG, p->tag, PATH_PROBE_TAG_LEN);
+	if (p->flags & PATH_PROBE_FLAG_OBSERVED) {
+		bool v4 = p->observed.family == ADDR_FAMILY_V4;
+
+		out[OFF_OBS_FAMILY] = v4 ? 4 : 6;
+		out[OFF_OBS_RESERVED] = 0;
+		buf_store_be16(out + OFF_OBS_PORT, p->observed_port);
+		memset(out + OFF_OBS_ADDR, 0, 16);
+		memcpy(out + OFF_OBS_ADDR, p->observed.bytes, v4 ? 4 : 16);
+	}
+	memcpy(out + path_probe_ad_len(p), p->tag, PATH_PROBE_TAG_LEN);
+}
+
+/* The observed address of an extended probe: 0, or -EBADMSG. */
+static int
+path_probe_decode_observed(const uint8_t *msg, struct path_probe *out)
+{
+	static const uint8_t zero[12];
+	uint8_t family = msg[OFF_OBS_FAMILY];
+
+	if ((family != 4 && family != 6) || msg[OFF_OBS_RESERVED] != 0)
+		return -EBADMSG;
+	if (family == 4 && memcmp(msg + OFF_OBS_ADDR + 4, zero, sizeof(zero)) != 0)
+		return -EBADMSG;
+	memset(&out->observed, 0, sizeof(out->observed));
+	out->observed.family = family == 4 ? ADDR_FAMILY_V4 : ADDR_FAMILY_V6;
+	memcpy(out->observed.bytes, msg + OFF_OBS_ADDR, family == 4 ? 4 : 16);
+	out->observed_port = buf_load_be16(msg + OFF_OBS_PORT);
+	return 0;
 }
 
 int
@@ -63,11 +110,17 @@ path_probe_decode(const uint8_t *msg, size_t len, struct path_probe *out)
 {
 	static const uint8_t zero[PATH_PROBE_TAG_LEN];
 
-	if (msg == NULL || len != PATH_PROBE_LEN || msg[OFF_TYPE] != PATH_PROBE_TYPE ||
+	if (msg == NULL || len < PATH_PROBE_LEN || msg[OFF_TYPE] != PATH_PROBE_TYPE ||
 	    msg[OFF_VERSION] != PATH_PROBE_VERSION || msg[OFF_RESERVED] != 0 ||
-	    (msg[OFF_FLAGS] & ~(PATH_PROBE_FLAG_AUTH | PATH_PROBE_FLAG_ECHO)) != 0)
+	    (msg[OFF_FLAGS] &
+	        ~(PATH_PROBE_FLAG_AUTH | PATH_PROBE_FLAG_ECHO | PATH_PROBE_FLAG_OBSERVED)) != 0)
 		return -EBADMSG;
+	memset(out, 0, sizeof(*out));
 	out->flags = msg[OFF_FLAGS];
+	if (len != path_probe_len(out))
+		return -EBADMSG;
+	if ((out->flags & PATH_PROBE_FLAG_OBSERVED) && path_probe_decode_observed(msg, out) < 0)
+		return -EBADMSG;
 	out->key_index = buf_load_be32(msg + OFF_KEY_INDEX);
 	out->sender_token = buf_load_be32(msg + OFF_SENDER_TOKEN);
 	out->receiver_token = buf_load_be32(msg + OFF_RECEIVER_TOKEN);
@@ -77,7 +130,7 @@ path_probe_decode(const uint8_t *msg, size_t len, struct path_probe *out)
 	out->echo_tx_ns = load_be64(msg + OFF_ECHO_TX);
 	out->echo_delay_us = buf_load_be32(msg + OFF_ECHO_DELAY);
 	out->rx_count = buf_load_be32(msg + OFF_RX_COUNT);
-	memcpy(out->tag, msg + OFF_TAG, PATH_PROBE_TAG_LEN);
+	memcpy(out->tag, msg + path_probe_ad_len(out), PATH_PROBE_TAG_LEN);
 	if (out->sender_token == 0)
 		return -EBADMSG;
 	/* A plain probe carries no key and a zero tag: nothing in it may look keyed. */

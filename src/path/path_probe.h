@@ -24,6 +24,18 @@
  *           (AUTH), or 16 zero bytes (plain)
  *    64     total
  *
+ * With flag bit 2 OBSERVED (docs/decisions/0008-nat.md), 20 bytes go between the header
+ * and the tag, so the tag covers them (bytes 0..67 are the associated data; 84 total):
+ *    48   1 family of the observed address: 4 or 6
+ *    49   1 reserved, zero
+ *    50   2 observed port
+ *    52  16 observed address (IPv4: the first 4 bytes, the rest zero)
+ * The observed address and port are the source from which the sender received the
+ * newest probe on this path: the receiver's address as the sender sees it (behind a
+ * NAT, the translated one). A prober sends them only on a path where it learns its
+ * peer's address, or once the peer sent them, so a peer that predates them never
+ * receives one.
+ *
  * Nonce of the tag: 4 zero bytes || sender's path token || sequence. A prober never
  * reuses a (token, sequence) pair under one send key (path_prober.h says how), and
  * probes use a key of their own (the caller derives it from the data key), so the
@@ -38,15 +50,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PATH_PROBE_PORT    1280
-#define PATH_PROBE_TYPE    16
-#define PATH_PROBE_VERSION 1
-#define PATH_PROBE_LEN     64
-#define PATH_PROBE_AD_LEN  48 /* the header: everything before the tag */
-#define PATH_PROBE_TAG_LEN 16
+#include "lib/addr.h"
 
-#define PATH_PROBE_FLAG_AUTH 0x01
-#define PATH_PROBE_FLAG_ECHO 0x02
+#define PATH_PROBE_PORT         1280
+#define PATH_PROBE_TYPE         16
+#define PATH_PROBE_VERSION      1
+#define PATH_PROBE_LEN          64
+#define PATH_PROBE_AD_LEN       48 /* the header: everything before the tag */
+#define PATH_PROBE_TAG_LEN      16
+#define PATH_PROBE_OBSERVED_LEN 20
+#define PATH_PROBE_LEN_MAX      (PATH_PROBE_LEN + PATH_PROBE_OBSERVED_LEN)
+
+#define PATH_PROBE_FLAG_AUTH     0x01
+#define PATH_PROBE_FLAG_ECHO     0x02
+#define PATH_PROBE_FLAG_OBSERVED 0x04
 
 struct path_probe {
 	uint8_t flags;
@@ -59,16 +76,25 @@ struct path_probe {
 	uint64_t echo_tx_ns;
 	uint32_t echo_delay_us;
 	uint32_t rx_count;
+	struct addr observed; /* OBSERVED: family 4 or 6 */
+	uint16_t observed_port;
 	uint8_t tag[PATH_PROBE_TAG_LEN];
 };
 
-/* Writes the PATH_PROBE_LEN bytes of p (type and version implied). */
-void path_probe_encode(uint8_t out[PATH_PROBE_LEN], const struct path_probe *p);
+/* The length of p on the wire: PATH_PROBE_LEN, or PATH_PROBE_LEN_MAX with OBSERVED. */
+size_t path_probe_len(const struct path_probe *p);
+/* The associated data of p's tag: everything before it. */
+size_t path_probe_ad_len(const struct path_probe *p);
+
+/* Writes the path_probe_len(p) bytes of p (type and version implied). */
+void path_probe_encode(uint8_t *out, const struct path_probe *p);
 
 /*
- * Decodes msg (len bytes) into *out. -EBADMSG unless len is exactly PATH_PROBE_LEN,
- * the type, version and reserved byte are right, no unknown flag is set, the sender's
- * token is not 0, and a plain probe's tag is zero. Does not authenticate.
+ * Decodes msg (len bytes) into *out. -EBADMSG unless len is exactly PATH_PROBE_LEN
+ * (PATH_PROBE_LEN_MAX with OBSERVED), the type, version and reserved bytes are right,
+ * no unknown flag is set, the sender's token is not 0, an observed address has family
+ * 4 or 6 (an IPv4 one with zero padding), and a plain probe's tag is zero. Does not
+ * authenticate.
  */
 int path_probe_decode(const uint8_t *msg, size_t len, struct path_probe *out);
 

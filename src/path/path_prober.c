@@ -55,6 +55,14 @@ struct path {
 	uint32_t rx_count;
 	struct replay_slot replay[KEY_SLOTS];
 	uint64_t replay_clock;
+	struct addr rx_from; /* source of the newest accepted probe */
+	uint16_t rx_from_port;
+	bool learned;       /* spec.learn: remote_now is the peer's address */
+	bool peer_observes; /* the peer sent an OBSERVED probe: it reads ours too */
+	bool has_reflexive; /* ours as the peer sees it */
+	struct addr reflexive;
+	uint16_t reflexive_port;
+	uint32_t binding_changes;
 
 	/* Metrics. */
 	bool measured;
@@ -211,6 +219,8 @@ path_find_const(const struct path_prober *p, uint32_t path_id)
 	return path_find((struct path_prober *)p, path_id);
 }
 
+static bool authenticated(const struct path_prober *p);
+
 int
 path_prober_add_path(struct path_prober *p, const struct path_spec *spec, uint64_t now_ns)
 {
@@ -224,6 +234,8 @@ path_prober_add_path(struct path_prober *p, const struct path_spec *spec, uint64
 	path_config_resolve(&cfg, &spec->cfg, NULL);
 	if (!config_valid(&cfg))
 		return -EINVAL;
+	if (spec->learn && !authenticated(p))
+		return -EINVAL; /* a plain probe could point the path anywhere */
 	if (path_find(p, spec->path_id) != NULL)
 		return -EEXIST;
 	if (p->count >= p->cfg.paths_max)
@@ -446,7 +458,8 @@ path_update_loss(struct path *path, uint64_t now_ns)
 }
 
 static int
-path_seal(struct path_prober *p, struct path *path, uint8_t msg[PATH_PROBE_LEN], uint64_t now_ns)
+path_seal(struct path_prober *p, struct path *path, uint8_t msg[PATH_PROBE_LEN_MAX], size_t *len,
+    uint64_t now_ns)
 {
 	struct path_probe pr;
 	struct peer_key *k = NULL;
@@ -478,12 +491,19 @@ path_seal(struct path_prober *p, struct path *path, uint8_t msg[PATH_PROBE_LEN],
 		pr.echo_tx_ns = path->rx_high_tx_ns;
 		pr.echo_delay_us = delay_us > ECHO_DELAY_MAX ? ECHO_DELAY_MAX : (uint32_t)delay_us;
 		pr.rx_count = path->rx_count;
+		/* Only to a peer that reads it (see path_probe.h). */
+		if (path->spec.learn || path->peer_observes) {
+			pr.flags |= PATH_PROBE_FLAG_OBSERVED;
+			pr.observed = path->rx_from;
+			pr.observed_port = path->rx_from_port;
+		}
 	}
 	path_probe_encode(msg, &pr);
+	*len = path_probe_len(&pr);
 	if (k != NULL) {
 		path_probe_nonce(nonce, pr.sender_token, pr.seq);
-		if (crypto_aead_seal_nonce(k->key, nonce, msg, PATH_PROBE_AD_LEN, none, 0,
-		        msg + PATH_PROBE_AD_LEN) != 0) {
+		if (crypto_aead_seal_nonce(k->key, nonce, msg, path_probe_ad_len(&pr), none, 0,
+		        msg + path_probe_ad_len(&pr)) != 0) {
 			p->stats.tx_failed++;
 			return -EIO;
 		}
@@ -497,7 +517,9 @@ path_send(struct path_prober *p, struct path *path, uint64_t now_ns, struct path
 	struct path_event *ev = &out->ev[out->count];
 	unsigned slot = path->seq_next % PATH_LOSS_WINDOW_MAX;
 
-	if (path_seal(p, path, ev->msg, now_ns) != 0)
+	size_t len;
+
+	if (path_seal(p, path, ev->msg, &len, now_ns) != 0)
 		return;
 	ev->kind = PATH_EVENT_SEND;
 	ev->peer_id = path->spec.peer_id;
@@ -505,7 +527,7 @@ path_send(struct path_prober *p, struct path *path, uint64_t now_ns, struct path
 	ev->local_id = path->spec.local_id;
 	ev->remote = path->remote_now;
 	ev->remote_port = path->remote_port;
-	ev->len = PATH_PROBE_LEN;
+	ev->len = len;
 	ev->old_state = ev->new_state = path->state;
 	ev->reason = 0;
 	ev->flaps = 0;
@@ -516,7 +538,7 @@ path_send(struct path_prober *p, struct path *path, uint64_t now_ns, struct path
 	path->sent_tx_ns[slot] = now_ns;
 	path->seq_next++;
 	path->probes_sent++;
-	path->bytes_sent += PATH_PROBE_LEN;
+	path->bytes_sent += len;
 	p->stats.tx_probes++;
 	path_update_loss(path, now_ns);
 }
@@ -531,6 +553,11 @@ path_prober_tick(struct path_prober *p, uint64_t now_ns, struct path_events *out
 		path_timers(p, path, now_ns, out);
 		if (now_ns < path->next_tx_ns || out->count >= PATH_EVENTS_MAX)
 			continue;
+		/* A learn path has nowhere to send until its peer is heard. */
+		if (path->spec.learn && !path->learned) {
+			path->next_tx_ns = now_ns + interval;
+			continue;
+		}
 		path_send(p, path, now_ns, out);
 		/* Keep the cadence; after a long pause do not send a burst to catch up. */
 		path->next_tx_ns += interval;
@@ -581,11 +608,103 @@ path_lookup(struct path_prober *p, uint32_t local_id, const struct addr *from,
 	}
 	for (size_t i = 0; i < p->count; i++) {
 		path = &p->paths[i];
-		if (path->spec.local_id == local_id &&
+		if (path->spec.local_id == local_id && !path->spec.learn &&
 		    (addr_equal(&path->spec.remote, from) || addr_equal(&path->remote_now, from)))
 			return path;
 	}
+	/*
+	 * A peer behind a NAT, first contact or a new mapping: a learn path of this WAN not
+	 * bound to another sender, whose peer has a key of that index (the tag decides).
+	 */
+	for (size_t i = 0; i < p->count; i++) {
+		path = &p->paths[i];
+		if (path->spec.local_id == local_id && path->spec.learn &&
+		    from->family == path->spec.remote.family &&
+		    (path->peer_token == 0 || path->peer_token == pr->sender_token) &&
+		    p->cfg.open_key(p->cfg.open_key_arg, path->spec.peer_id, pr->key_index) != NULL)
+			return path;
+	}
 	return NULL;
+}
+
+/* Appends a BINDING event and its log entry. */
+static void
+path_binding(struct path_prober *p, struct path *path, enum path_binding_kind kind,
+    const struct addr *addr, uint16_t port, uint16_t old_port, uint64_t now_ns,
+    struct path_events *out)
+{
+	struct path_log_entry e;
+	struct path_event *ev;
+
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = now_ns;
+	e.kind = PATH_LOG_NAT_BINDING;
+	e.reason = (uint8_t)kind;
+	e.peer_id = path->spec.peer_id;
+	e.path_id = path->spec.path_id;
+	e.addr = *addr;
+	e.port = port;
+	e.old_port = old_port;
+	path_log_append(&p->log, &e);
+	if (out == NULL)
+		return;
+	if (out->count >= PATH_EVENTS_MAX) {
+		out->overflow++;
+		p->stats.events_overflow++;
+		return;
+	}
+	ev = &out->ev[out->count++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = PATH_EVENT_BINDING;
+	ev->peer_id = path->spec.peer_id;
+	ev->path_id = path->spec.path_id;
+	ev->local_id = path->spec.local_id;
+	ev->remote = *addr;
+	ev->remote_port = port;
+	ev->reason = (uint8_t)kind;
+	ev->ts_ns = now_ns;
+}
+
+/* An authenticated probe, the newest on its path, came from from:port. */
+static void
+path_take_source(struct path_prober *p, struct path *path, const struct path_probe *pr,
+    const struct addr *from, uint16_t from_port, uint64_t now_ns, struct path_events *out)
+{
+	path->rx_from = *from;
+	path->rx_from_port = from_port;
+	/* Authenticated roaming: follow the peer behind a NAT that moved it. */
+	if (authenticated(p) &&
+	    (!addr_equal(&path->remote_now, from) || path->remote_port != from_port ||
+	        (path->spec.learn && !path->learned))) {
+		uint16_t old_port = path->remote_port;
+		bool first = path->spec.learn && !path->learned;
+
+		path->remote_now = *from;
+		path->remote_port = from_port;
+		path->learned = true;
+		path_binding(p, path, first ? PATH_BINDING_PEER_LEARNED : PATH_BINDING_PEER_MOVED,
+		    from, from_port, first ? 0 : old_port, now_ns, out);
+		/* Our next probe tells the peer where it is now: send it at once. */
+		path->next_tx_ns = now_ns;
+	}
+	if (!(pr->flags & PATH_PROBE_FLAG_OBSERVED))
+		return;
+	path->peer_observes = true;
+	if (path->has_reflexive && addr_equal(&path->reflexive, &pr->observed) &&
+	    path->reflexive_port == pr->observed_port)
+		return;
+	{
+		uint16_t old_port = path->has_reflexive ? path->reflexive_port : 0;
+		bool first = !path->has_reflexive;
+
+		if (!first)
+			path->binding_changes++;
+		path->has_reflexive = true;
+		path->reflexive = pr->observed;
+		path->reflexive_port = pr->observed_port;
+		path_binding(p, path, first ? PATH_BINDING_OURS_SEEN : PATH_BINDING_OURS_CHANGED,
+		    &pr->observed, pr->observed_port, old_port, now_ns, out);
+	}
 }
 
 /* The replay slot of key_index, or the one it would replace. */
@@ -713,8 +832,8 @@ path_prober_receive(struct path_prober *p, uint32_t local_id, const struct addr 
 			return -ENOKEY;
 		}
 		path_probe_nonce(nonce, pr.sender_token, pr.seq);
-		if (crypto_aead_open_nonce(key, nonce, msg, PATH_PROBE_AD_LEN, none, 0, pr.tag) !=
-		    0) {
+		if (crypto_aead_open_nonce(key, nonce, msg, path_probe_ad_len(&pr), none, 0,
+		        pr.tag) != 0) {
 			p->stats.bad_tag++;
 			return -EBADMSG;
 		}
@@ -742,11 +861,7 @@ path_prober_receive(struct path_prober *p, uint32_t local_id, const struct addr 
 		path->rx_high_tx_ns = pr.tx_ns;
 		path->rx_high_at_ns = now_ns;
 		path_jitter_add(&path->jitter, pr.tx_ns, now_ns);
-		/* Authenticated roaming: follow the peer behind a NAT that moved it. */
-		if (authenticated(p)) {
-			path->remote_now = *from;
-			path->remote_port = from_port;
-		}
+		path_take_source(p, path, &pr, from, from_port, now_ns, out);
 	}
 	path_take_echo(p, path, &pr, now_ns, out);
 	return 0;
@@ -762,6 +877,12 @@ status_fill(const struct path *path, struct path_status *out)
 	out->local = path->spec.local;
 	out->remote = path->remote_now;
 	out->remote_port = path->remote_port;
+	out->learn = path->spec.learn;
+	out->learned = path->learned;
+	out->has_reflexive = path->has_reflexive;
+	out->reflexive = path->reflexive;
+	out->reflexive_port = path->reflexive_port;
+	out->binding_changes = path->binding_changes;
 	out->state = path->state;
 	out->since_ns = path->since_ns;
 	out->hold_down_ns = path->hold_down_ns;

@@ -22,6 +22,11 @@
  * after it came UP, has flapped: its hold-down doubles (up to hold_down_max). Each
  * flap_window spent UP without a flap halves it again, down to the base hold_down.
  *
+ * NAT (docs/decisions/0008-nat.md): a path may learn its peer's address (spec.learn) from
+ * its first authenticated probe and follows it when it changes; a path whose peer reports
+ * the source of our probes (flag OBSERVED) reports that reflexive address, and a change of
+ * it, as BINDING events and log entries.
+ *
  * Authentication: with cfg.open_key set, probes are sealed with the peer's probe send
  * key (path_prober_set_send_key()) and a probe is accepted only if it opens under the
  * key open_key() returns for its key index; a path whose peer has no send key sends
@@ -82,6 +87,14 @@ enum path_change_reason {
 	PATH_CHANGE_HOLD_DOWN_DONE = 5, /* HOLD_DOWN -> UP */
 };
 
+/* What a BINDING event reports (docs/decisions/0008-nat.md). */
+enum path_binding_kind {
+	PATH_BINDING_PEER_LEARNED = 1, /* a learn path heard its peer: remote is where it is */
+	PATH_BINDING_PEER_MOVED = 2,   /* the peer's address or port changed (its NAT moved) */
+	PATH_BINDING_OURS_SEEN = 3,    /* the peer first reported our address as it sees it */
+	PATH_BINDING_OURS_CHANGED = 4, /* ... and now reports another: our NAT mapping changed */
+};
+
 /*
  * Timers and sizes of one path. Every field left 0 takes the default above; see
  * path_config_resolve() for per-peer defaults.
@@ -120,11 +133,20 @@ struct path_spec {
 	uint32_t local_id;         /* the caller's WAN/socket id the path uses */
 	struct addr local, remote; /* the two waypoints */
 	struct path_config cfg;    /* resolved here as path_config_resolve(cfg, NULL) */
+	/*
+	 * The peer is behind a NAT: remote (family only; the address is ignored) is learned
+	 * from its first authenticated probe, and nothing is sent before. Authenticated
+	 * probers only. Such a path also reports the peer its observed address.
+	 */
+	bool learn;
 };
 
 enum path_event_kind {
 	PATH_EVENT_SEND = 1,  /* send msg[0..len) from local_id to remote:remote_port */
 	PATH_EVENT_STATE = 2, /* the path changed state */
+	/* a NAT binding (reason: enum path_binding_kind): remote:remote_port is the address
+	 * now (PEER_*: the peer's; OURS_*: ours as the peer sees it) */
+	PATH_EVENT_BINDING = 3,
 };
 
 struct path_event {
@@ -134,11 +156,11 @@ struct path_event {
 	uint32_t local_id;
 	struct addr remote;
 	uint16_t remote_port;
-	uint8_t msg[PATH_PROBE_LEN];
+	uint8_t msg[PATH_PROBE_LEN_MAX];
 	size_t len;
 	/* STATE */
 	uint8_t old_state, new_state; /* enum path_state */
-	uint8_t reason;               /* enum path_change_reason */
+	uint8_t reason;               /* enum path_change_reason; BINDING: path_binding_kind */
 	uint32_t flaps;
 	uint64_t hold_down_ns; /* the hold-down now in force for the path */
 	uint64_t ts_ns;        /* when (the now of the call) */
@@ -158,7 +180,13 @@ struct path_events {
 struct path_status {
 	uint32_t peer_id, path_id, local_id;
 	struct addr local, remote;
-	uint16_t remote_port;        /* where probes go now (learned from authenticated probes) */
+	uint16_t remote_port;  /* where probes go now (learned from authenticated probes) */
+	bool learn;            /* spec.learn */
+	bool learned;          /* learn: the peer's address is known */
+	bool has_reflexive;    /* the peer reported our address as it sees it */
+	struct addr reflexive; /* ... that address (behind a NAT: the translated one) */
+	uint16_t reflexive_port;
+	uint32_t binding_changes;    /* times the reported address changed */
 	uint8_t state;               /* enum path_state */
 	uint64_t since_ns;           /* last state change (or the time the path was added) */
 	uint64_t hold_down_ns;       /* in force now */

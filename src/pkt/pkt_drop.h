@@ -101,6 +101,10 @@
 	X(ROUTER_NAT_UNAVAILABLE, "router-nat-unavailable")                                        \
 	X(ROUTER_BREAKOUT_UNSUPPORTED, "router-breakout-unsupported")                              \
 	X(ROUTER_BREAKOUT_PORTS_EXHAUSTED, "router-breakout-ports-exhausted")                      \
+	/* NAT between routers (src/router/router_nat.c, docs/decisions/0008-nat.md) */            \
+	X(NAT_RELAY_TOO_BIG, "nat-relay-too-big")                                                  \
+	X(NAT_RELAY_MALFORMED, "nat-relay-malformed")                                              \
+	X(NAT_RELAY_NO_PORT, "nat-relay-no-port")                                                  \
 	X(IO_TX_FULL, "io-tx-full")                                                                \
 	X(IO_NO_PORT, "io-no-port")                                                                \
 	/* stateful firewall (router worker and svr egress; docs/policy.md) */                     \

@@ -46,7 +46,8 @@ static const char *const keys_lan[] = {"name", "tenant", "device", "address", "p
 static const char *const keys_lan_tenant[] = {"tenant", "prefixes", NULL};
 static const char *const keys_wan[] = {"name", "device", "waypoint", "vectors", NULL};
 static const char *const keys_peer[] = {"name", "public_key", "paths", "probe", NULL};
-static const char *const keys_path[] = {"wan", "remote", "name", "probe", "udp_transform", NULL};
+static const char *const keys_path[] = {"wan", "remote", "name", "probe", "udp_transform", "nat",
+    NULL};
 static const char *const keys_probe[] = {"interval_ms", "down_after", "hold_down_ms",
     "hold_down_max_ms", NULL};
 static const char *const keys_policy[] = {"name", "sla", "vector_costs", "default_cost",
@@ -557,9 +558,17 @@ read_peer(struct router_config_reader *r, const json_t *obj, void *item, void *c
 		p->probe = peer->probe;
 		if (router_config_read_object(r, path, keys_path)) {
 			router_config_read_name(r, path, "wan", true, &p->wan_name);
-			router_config_read_addr(r, path, "remote", true, &p->remote);
+			const json_t *remote = json_object_get(path, "remote");
+
+			/* "auto": the peer is behind a NAT (check_peers() sets the family). */
+			if (json_is_string(remote) &&
+			    strcmp(json_string_value(remote), "auto") == 0)
+				p->remote_auto = true;
+			else
+				router_config_read_addr(r, path, "remote", true, &p->remote);
 			router_config_read_name(r, path, "name", false, &p->name);
 			read_udp_transform(r, path, p);
+			router_config_read_bool(r, path, "nat", &p->nat);
 			read_probe(r, path, &p->probe);
 		}
 		router_config_reader_up(r, at);

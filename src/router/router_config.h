@@ -146,15 +146,26 @@ struct router_config_path {
 	uint32_t peer_id;
 	char *wan_name;
 	uint32_t wan_id;
-	struct addr remote;               /* same family as the WAN's waypoint */
+	/*
+	 * Same family as the WAN's waypoint. With remote_auto, the unspecified address of
+	 * that family (0.0.0.0 or ::) until the prober learns the peer's translated one.
+	 */
+	struct addr remote;
 	struct router_config_probe probe; /* resolved: path, then peer, then defaults */
-	/* TCP sessions on this path travel as UDP (a middlebox drops TCP SYNs with data). */
+	/*
+	 * TCP sessions on this path travel as UDP (a middlebox drops TCP SYNs with data).
+	 * Always set with remote_auto or nat (docs/decisions/0008-nat.md).
+	 */
 	bool udp_transform;
 	/*
 	 * "auto": TCP starts as TCP and the path turns to the UDP transform by itself when a
 	 * session's SYNs with metadata go unanswered (udp_transform is then false).
 	 */
 	bool udp_transform_auto;
+	/* "remote": "auto": the peer is behind a NAT; learn its address from its probes. */
+	bool remote_auto;
+	/* "nat": true: this router reaches the peer through a NAT (keep-alives, re-binds). */
+	bool nat;
 };
 
 struct router_config_peer {

@@ -373,6 +373,39 @@ check_peer_keys(struct router_config_reader *r, const struct router_config *cfg)
 	}
 }
 
+/*
+ * A path across a NAT (docs/decisions/0008-nat.md): the public side ("remote": "auto")
+ * learns the peer's translated address from its probes, which must be authenticated;
+ * the side behind it ("nat": true) trusts the reflexive address its peer echoes, which
+ * must be too. Both carry TCP as UDP, so data and controls share one NAT mapping.
+ */
+static void
+check_path_nat(struct router_config_reader *r, struct router_config *cfg,
+    struct router_config_path *p, bool wan_ok)
+{
+	size_t k;
+
+	if (!p->remote_auto && !p->nat)
+		return;
+	k = router_config_reader_key(r, p->remote_auto ? "remote" : "nat");
+	if (p->remote_auto && p->nat)
+		router_config_reader_error(r,
+		    "\"auto\" and \"nat\": true together: two routers that are both behind NATs "
+		    "cannot find each other without a third party");
+	else if (cfg->security.private_key_file == NULL)
+		router_config_reader_error(r,
+		    "%s needs $.router.private_key_file: the translated address is learned only "
+		    "from authenticated probes",
+		    p->remote_auto ? "\"auto\"" : "\"nat\": true");
+	router_config_reader_up(r, k);
+	if (p->remote_auto && wan_ok) {
+		memset(&p->remote, 0, sizeof(p->remote));
+		p->remote.family = cfg->wans[p->wan_id].waypoint.family;
+	}
+	p->udp_transform = true;
+	p->udp_transform_auto = false;
+}
+
 static void
 check_peers(struct router_config_reader *r, struct router_config *cfg,
     const struct name_index *wans)
@@ -406,6 +439,7 @@ check_peers(struct router_config_reader *r, struct router_config *cfg,
 				    family_name(&cfg->wans[p->wan_id].waypoint));
 				router_config_reader_up(r, k);
 			}
+			check_path_nat(r, cfg, p, wan_ok);
 			if (p->name == NULL && p->wan_name != NULL)
 				p->name = router_config_reader_strdup(r, p->wan_name);
 			for (uint32_t q = 0; q < j && p->name != NULL; q++) {

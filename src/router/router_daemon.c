@@ -31,6 +31,7 @@
 #include "path/path_prober.h"
 #include "router/router_keys.h"
 #include "router/router_learn.h"
+#include "router/router_nat.h"
 #include "router/router_ops.h"
 #include "router/router_paths.h"
 #include "router/router_resolve.h"
@@ -364,6 +365,11 @@ daemon_devices_open(struct router_daemon *d)
 		/* Bursts from the WAN must not overflow the socket while the worker is busy. */
 		ac.rcvbuf_bytes = DAEMON_WAN_SOCKET_BYTES;
 		ac.sndbuf_bytes = DAEMON_WAN_SOCKET_BYTES;
+		/* Behind a NAT on a path of this WAN: a peer relays first packets (router_nat.h).
+		 */
+		for (size_t j = 0; j < cfg->path_count; j++)
+			if (cfg->paths[j].nat && cfg->paths[j].wan_id == i)
+				ac.relay_port = true;
 		rc = io_afpacket_open(&ac, d->pool, &d->afps[i]);
 		if (rc < 0) {
 			log_error_errno(rc, "WAN %s: cannot open a packet socket on %s",
@@ -1442,6 +1448,23 @@ daemon_event_json(struct router_daemon *d, const struct path_log_entry *e, uint3
 		    "a TCP session's SYN with metadata went unanswered %llu times: TCP sessions "
 		    "on the path now travel as UDP",
 		    (unsigned long long)e->detail);
+	} else if (e->kind == PATH_LOG_NAT_BINDING) {
+		static const char *const kinds[] = {"nat-binding", "nat-peer-learned",
+		    "nat-peer-moved", "nat-binding-seen", "nat-binding-changed"};
+		char addr[ADDR_TEXT_MAX];
+
+		kind = e->reason < 5 ? kinds[e->reason] : kinds[0];
+		addr_format(&e->addr, addr, sizeof(addr));
+		if (e->reason == PATH_BINDING_PEER_LEARNED || e->reason == PATH_BINDING_PEER_MOVED)
+			snprintf(detail, sizeof(detail), "the peer is at %s port %u (was port %u)",
+			    addr, e->port, e->old_port);
+		else
+			snprintf(detail, sizeof(detail),
+			    "the peer sees us at %s port %u (was port %u)%s", addr, e->port,
+			    e->old_port,
+			    e->reason == PATH_BINDING_OURS_CHANGED && path != NULL && path->nat ?
+			        ": sessions re-bind" :
+			        "");
 	} else {
 		kind = e->reason != 0 ? "failover" : "revert";
 		snprintf(detail, sizeof(detail), "%llu sessions moved %s %s",
@@ -1775,7 +1798,10 @@ daemon_resolved(const char *name, const struct addr *addr, uint32_t ttl_s, void 
 	router_ops_push(d->ops, &op);
 }
 
-/* A datagram on UDP 1280: a path probe, or the key exchange's. */
+/*
+ * A datagram on UDP 1280: a path probe, or the key exchange's. A NAT relay datagram is
+ * the data path's (its packet socket has a copy, router_nat.h): not for the key exchange.
+ */
 static void
 daemon_wansock_rx(void *arg, uint32_t wan, const struct addr *from, uint16_t from_port,
     const uint8_t *msg, size_t len)
@@ -1783,6 +1809,8 @@ daemon_wansock_rx(void *arg, uint32_t wan, const struct addr *from, uint16_t fro
 	struct router_daemon *d = arg;
 	uint64_t now = clock_now_ns();
 
+	if (len >= 1 && msg[0] == ROUTER_NAT_RELAY_TYPE)
+		return;
 	if (path_probe_is_probe(msg, len)) {
 		if (d->paths != NULL)
 			router_paths_receive(d->paths, wan, from, from_port, msg, len, now);

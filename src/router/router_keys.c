@@ -47,6 +47,8 @@ struct router_keys {
 	uint32_t age_next;
 	void (*probe_hook)(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index);
 	void *probe_arg;
+	bool (*endpoint_hook)(void *arg, uint32_t path_id, struct addr *to, uint16_t *port);
+	void *endpoint_arg;
 	struct keyx_events events;
 };
 
@@ -159,12 +161,26 @@ router_keys_handle_events(struct router_keys *rk)
 				 * second copy would be refused as a replay. A retry (1 s later)
 				 * tries the next path, so a dead path costs one retry.
 				 */
-				const struct router_config_path *path =
-				    &rk->cfg->paths[peer->path_first +
-				        p->next_path++ % peer->path_count];
+				const struct router_config_path *path = NULL;
+				struct addr to;
+				uint16_t port = KEYX_PORT;
 
-				router_wansock_send(rk->ws, path->wan_id, &path->remote, KEYX_PORT,
-				    e->msg, e->len);
+				/* A peer behind a NAT is reached where its probes came from. */
+				for (uint32_t n = 0; n < peer->path_count && path == NULL; n++) {
+					uint32_t id =
+					    peer->path_first + p->next_path++ % peer->path_count;
+
+					path = &rk->cfg->paths[id];
+					to = path->remote;
+					if (path->remote_auto &&
+					    (rk->endpoint_hook == NULL ||
+					        !rk->endpoint_hook(rk->endpoint_arg, id, &to,
+					            &port)))
+						path = NULL;
+				}
+				if (path != NULL)
+					router_wansock_send(rk->ws, path->wan_id, &to, port, e->msg,
+					    e->len);
 			} else {
 				router_wansock_send(rk->ws, e->to.local_id, &e->to.addr, e->to.port,
 				    e->msg, e->len);
@@ -252,8 +268,16 @@ router_keys_new(const struct router_config *cfg, struct router_ops *ops, struct 
 	    why_len);
 	if (rc < 0)
 		goto fail;
-	for (size_t i = 0; i < cfg->peer_count; i++)
-		memcpy(peers[i].public_key, cfg->peers[i].public_key, KEYX_KEY_LEN);
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const struct router_config_peer *peer = &cfg->peers[i];
+
+		memcpy(peers[i].public_key, peer->public_key, KEYX_KEY_LEN);
+		/* Behind a NAT on every path: only it can start (docs/decisions/0008-nat.md). */
+		peers[i].passive = true;
+		for (uint32_t j = 0; j < peer->path_count; j++)
+			if (!cfg->paths[peer->path_first + j].remote_auto)
+				peers[i].passive = false;
+	}
 	kc.peers = peers;
 	kc.peer_count = cfg->peer_count;
 	kc.rekey_after_ns = cfg->security.rekey_after_s * ROUTER_KEYS_NS;
@@ -333,6 +357,14 @@ router_keys_set_probe_hook(struct router_keys *rk,
 	rk->probe_arg = arg;
 	for (size_t i = 0; i < rk->cfg->peer_count; i++)
 		router_keys_probe_send(rk, (uint32_t)i);
+}
+
+void
+router_keys_set_endpoint_hook(struct router_keys *rk,
+    bool (*hook)(void *arg, uint32_t path_id, struct addr *to, uint16_t *port), void *arg)
+{
+	rk->endpoint_hook = hook;
+	rk->endpoint_arg = arg;
 }
 
 struct crypto_aead *

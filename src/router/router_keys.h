@@ -73,6 +73,14 @@ void router_keys_publish_sent(struct router_keys *rk, uint32_t peer_id, uint64_t
  */
 void router_keys_set_probe_hook(struct router_keys *rk,
     void (*hook)(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index), void *arg);
+/*
+ * Where the key exchange reaches a path whose peer is behind a NAT ("remote": "auto"):
+ * hook(arg, path_id, &to, &port) gives the learned address and port, or false while none
+ * is known (such a path is skipped). NULL hook: such paths are always skipped.
+ */
+void router_keys_set_endpoint_hook(struct router_keys *rk,
+    bool (*hook)(void *arg, uint32_t path_id, struct addr *to, uint16_t *port), void *arg);
+
 /* The probe key of our receive index for peer_id, or NULL (borrowed, for open_key). */
 struct crypto_aead *router_keys_probe_open_key(struct router_keys *rk, uint32_t peer_id,
     uint32_t index);

@@ -71,6 +71,45 @@ router_paths_push(struct router_paths *rp, uint32_t cfg_path, enum router_worker
 	router_ops_push(rp->ops, &op);
 }
 
+/*
+ * A NAT binding (docs/decisions/0008-nat.md): a learn path tells the worker where its
+ * peer is now (new sessions, accepting the peer's, the relay); a path behind a NAT whose
+ * mapping changed has every session re-bound.
+ */
+static void
+router_paths_binding(struct router_paths *rp, const struct path_event *e)
+{
+	uint32_t id = router_paths_cfg_id(e->path_id);
+	struct router_worker_op op = {.path_id = id};
+
+	if (id >= rp->cfg->path_count)
+		return;
+	if (e->reason == PATH_BINDING_PEER_LEARNED || e->reason == PATH_BINDING_PEER_MOVED) {
+		if (!rp->cfg->paths[id].remote_auto)
+			return;
+		op.kind = ROUTER_WORKER_PATH_REMOTE;
+		op.remote = e->remote;
+		op.remote_port = e->remote_port;
+		router_ops_push(rp->ops, &op);
+	} else if (e->reason == PATH_BINDING_OURS_CHANGED && rp->cfg->paths[id].nat) {
+		op.kind = ROUTER_WORKER_PATH_REBIND;
+		router_ops_push(rp->ops, &op);
+	}
+}
+
+static bool
+router_paths_endpoint(void *arg, uint32_t path_id, struct addr *to, uint16_t *port)
+{
+	struct router_paths *rp = arg;
+	struct path_status st;
+
+	if (path_prober_status(rp->prober, path_id + 1, &st) < 0 || (st.learn && !st.learned))
+		return false;
+	*to = st.remote;
+	*port = st.remote_port;
+	return true;
+}
+
 static void
 router_paths_handle_events(struct router_paths *rp)
 {
@@ -83,6 +122,8 @@ router_paths_handle_events(struct router_paths *rp)
 		else if (e->kind == PATH_EVENT_STATE)
 			router_paths_push(rp, router_paths_cfg_id(e->path_id),
 			    ROUTER_WORKER_PATH_STATE);
+		else if (e->kind == PATH_EVENT_BINDING)
+			router_paths_binding(rp, e);
 	}
 	rp->events.count = 0;
 	rp->events.overflow = 0;
@@ -118,7 +159,8 @@ router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct
 		    .path_id = (uint32_t)i + 1,
 		    .local_id = cp->wan_id,
 		    .local = cfg->wans[cp->wan_id].waypoint,
-		    .remote = cp->remote};
+		    .remote = cp->remote,
+		    .learn = cp->remote_auto};
 
 		spec.cfg.interval_ns = cp->probe.interval_ms * ROUTER_PATHS_MS;
 		spec.cfg.down_after = cp->probe.down_after;
@@ -138,8 +180,10 @@ router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct
 		/* Not usable until it answers. */
 		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_STATE);
 	}
-	if (keys != NULL)
+	if (keys != NULL) {
 		router_keys_set_probe_hook(keys, router_paths_send_key, rp);
+		router_keys_set_endpoint_hook(keys, router_paths_endpoint, rp);
+	}
 	rp->next_metrics_ns = now_ns + ROUTER_PATHS_METRICS_NS;
 	*out = rp;
 	return 0;
@@ -155,8 +199,10 @@ router_paths_free(struct router_paths *rp)
 {
 	if (rp == NULL)
 		return;
-	if (rp->keys != NULL && rp->prober != NULL)
+	if (rp->keys != NULL && rp->prober != NULL) {
 		router_keys_set_probe_hook(rp->keys, NULL, NULL);
+		router_keys_set_endpoint_hook(rp->keys, NULL, NULL);
+	}
 	path_prober_free(rp->prober);
 	free(rp);
 }
@@ -196,6 +242,34 @@ router_paths_ms(uint64_t us)
 	return round((double)us / 10.0) / 100.0; /* 0.01 ms */
 }
 
+/*
+ * NAT: where the peer's probes come from (its translated port when it is behind a NAT)
+ * and where ours are seen (our own translated address and port).
+ */
+static void
+router_paths_nat_json(json_t *entry, const struct router_config_path *cp,
+    const struct path_status *st)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (entry == NULL)
+		return;
+	json_object_set_new(entry, "remote_port", json_integer(st->remote_port));
+	json_object_set_new(entry, "nat",
+	    json_string(cp->remote_auto ? "peer-behind" :
+	            cp->nat             ? "behind" :
+	                                  "none"));
+	if (st->has_reflexive) {
+		addr_format(&st->reflexive, text, sizeof(text));
+		json_object_set_new(entry, "reflexive", json_string(text));
+		json_object_set_new(entry, "reflexive_port", json_integer(st->reflexive_port));
+	} else {
+		json_object_set_new(entry, "reflexive", json_null());
+		json_object_set_new(entry, "reflexive_port", json_null());
+	}
+	json_object_set_new(entry, "binding_changes", json_integer(st->binding_changes));
+}
+
 json_t *
 router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint64_t now_ns)
 {
@@ -209,9 +283,14 @@ router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint6
 
 		if (path_prober_status(rp->prober, (uint32_t)i + 1, &st) < 0)
 			continue;
+		json_t *entry;
+
 		addr_format(&st.local, local, sizeof(local));
-		addr_format(&st.remote, remote, sizeof(remote));
-		json_array_append_new(list,
+		if (st.learn && !st.learned)
+			snprintf(remote, sizeof(remote), "auto");
+		else
+			addr_format(&st.remote, remote, sizeof(remote));
+		entry =
 		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:f, s:I, "
 		              "s:f, s:I, s:I, s:I, s:I, s:I}",
 		        "peer", cfg->peers[cp->peer_id].name, "name", cp->name, "interface",
@@ -232,7 +311,9 @@ router_paths_json(const struct router_paths *rp, const uint32_t *sessions, uint6
 		        (json_int_t)st.probes_received, "probe_bytes_sent",
 		        (json_int_t)st.bytes_sent, "probe_bytes_received",
 		        (json_int_t)st.bytes_received, "sessions",
-		        (json_int_t)(sessions != NULL ? sessions[i] : 0)));
+		        (json_int_t)(sessions != NULL ? sessions[i] : 0));
+		router_paths_nat_json(entry, cp, &st);
+		json_array_append_new(list, entry);
 	}
 	return json_pack("{s:o}", "paths", list);
 }

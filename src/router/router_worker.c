@@ -18,6 +18,7 @@
 #include "router/router_breakout.h"
 #include "router/router_learn.h"
 #include "router/router_fw.h"
+#include "router/router_nat.h"
 #include "svr/svr_meta.h"
 #include "svr/svr_waypoint.h"
 
@@ -92,6 +93,15 @@ struct router_worker {
 	struct pkt_buf **tx;
 	unsigned *tx_count;
 	unsigned port_count;
+	/* NAT between routers (router_nat.h), by path id. */
+	uint16_t *relay_port; /* learn paths: the peer's translated probe port; 0 unknown */
+	uint8_t *nat_rebind;  /* behind-NAT paths: all sessions owe a keep-alive this pass */
+	struct {
+		uint32_t next;       /* next session index the pass looks at */
+		uint64_t started_ns; /* when the pass in progress (or the last) began */
+		bool active;
+	} nat_sweep;
+	bool behind_nat; /* some path is behind a NAT: the sweep runs */
 };
 
 static void
@@ -438,12 +448,14 @@ router_worker_paths_new(struct router_worker *w)
 	w->sweep_kind = calloc(npath, sizeof(*w->sweep_kind));
 	w->sweep_base = calloc(npath, sizeof(*w->sweep_base));
 	w->revert_at = calloc(npol * npath, sizeof(*w->revert_at));
+	w->relay_port = calloc(npath, sizeof(*w->relay_port));
+	w->nat_rebind = calloc(npath, sizeof(*w->nat_rebind));
 	w->log = calloc(1, sizeof(*w->log));
 	w->sla_log = calloc(1, sizeof(*w->sla_log));
 	if (w->policies == NULL || w->vector_costs == NULL || w->path_costs == NULL ||
 	    w->sla_broken == NULL || w->metrics == NULL || w->sweep_due == NULL ||
 	    w->sweep_kind == NULL || w->sweep_base == NULL || w->revert_at == NULL ||
-	    w->log == NULL || w->sla_log == NULL)
+	    w->log == NULL || w->sla_log == NULL || w->relay_port == NULL || w->nat_rebind == NULL)
 		return -ENOMEM;
 	path_log_init(w->log);
 	path_log_init(w->sla_log);
@@ -714,6 +726,134 @@ router_worker_on_udp_transform(struct svr_router *rt, uint16_t path_id, void *ar
 	w->paths[path_id].udp_transform = true;
 	e.peer_id = w->cfg->paths[path_id].peer_id;
 	path_log_append(w->log, &e);
+}
+
+/* ---- NAT between routers (router_nat.h) ------------------------------------------------- */
+
+static void router_worker_send(struct router_worker *w, struct pkt_buf *p);
+
+static void
+router_worker_nat_op(struct router_worker *w, const struct router_worker_op *op)
+{
+	uint32_t path = op->path_id;
+
+	if (path >= w->cfg->path_count)
+		return;
+	if (op->kind == ROUTER_WORKER_PATH_REMOTE) {
+		/* Only a learn path moves: a configured remote is what the operator said. */
+		if (!w->cfg->paths[path].remote_auto ||
+		    op->remote.family != w->paths[path].local.family)
+			return;
+		w->paths[path].remote = op->remote;
+		w->relay_port[path] = op->remote_port;
+		return;
+	}
+	if (!w->cfg->paths[path].nat)
+		return;
+	/* A new pass from the first session: every session of the path re-binds. */
+	w->nat_rebind[path] = 1;
+	w->nat_sweep.next = 0;
+	w->nat_sweep.active = true;
+	w->nat_sweep.started_ns = w->now_ns;
+}
+
+/* Sends the control packets svr made (keep-alives of the sweep) and empties the list. */
+static void
+router_worker_ctrl_send(struct router_worker *w)
+{
+	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
+		router_worker_send(w, w->svr.ctrl_out[i]);
+	w->svr.ctrl_out_count = 0;
+}
+
+/*
+ * Behind a NAT: once per ROUTER_NAT_KEEPALIVE_NS, a pass over the sessions (a bounded
+ * number per tick) gives each session of a behind-NAT path that was idle that long a
+ * keep-alive, so its mapping never lapses; after a changed mapping (PATH_REBIND) every
+ * session of that path gets one, so the peer re-binds it to the new port.
+ */
+static void
+router_worker_nat_sweep(struct router_worker *w, uint64_t now_ns)
+{
+	unsigned budget = ROUTER_NAT_SWEEP_BUDGET;
+
+	if (!w->behind_nat)
+		return;
+	if (!w->nat_sweep.active) {
+		if (now_ns - w->nat_sweep.started_ns < ROUTER_NAT_KEEPALIVE_NS)
+			return;
+		w->nat_sweep.active = true;
+		w->nat_sweep.next = 0;
+		w->nat_sweep.started_ns = now_ns;
+	}
+	for (; budget > 0; budget--) {
+		uint32_t index = session_table_next(w->svr.sessions, w->nat_sweep.next);
+		struct session *s;
+
+		if (index == SESSION_INDEX_NONE) {
+			w->nat_sweep.active = false;
+			memset(w->nat_rebind, 0, w->cfg->path_count);
+			break;
+		}
+		w->nat_sweep.next = index + 1;
+		s = session_table_get(w->svr.sessions, index);
+		if (s->path_id >= w->cfg->path_count || !w->paths[s->path_id].behind_nat)
+			continue;
+		if (!w->nat_rebind[s->path_id] &&
+		    now_ns - s->last_seen_ns < ROUTER_NAT_KEEPALIVE_NS)
+			continue;
+		if (w->svr.ctrl_out_count >= SVR_CTRL_OUT_MAX)
+			router_worker_ctrl_send(w);
+		(void)svr_session_keepalive(&w->svr, index);
+	}
+	router_worker_ctrl_send(w);
+}
+
+/*
+ * Relays unwrapped in place (router_nat.h); the others stay. Returns the packets kept.
+ */
+static unsigned
+router_worker_nat_unrelay(struct router_worker *w, struct pkt_buf **bufs, unsigned n)
+{
+	enum pkt_drop_reason reason;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (router_nat_is_relay(bufs[i]) && router_nat_relay_unwrap(bufs[i], &reason) < 0) {
+			router_worker_drop(w, bufs[i], reason);
+			continue;
+		}
+		bufs[k++] = bufs[i];
+	}
+	return k;
+}
+
+/*
+ * Toward a peer behind a NAT, the session's own mapping does not exist until the peer
+ * answers on it: until then (forward metadata still due) its packets go by the peer's
+ * probe mapping, wrapped (router_nat.h). False: p was dropped (counted).
+ */
+static bool
+router_worker_nat_relay(struct router_worker *w, struct pkt_buf *p)
+{
+	struct session *s = session_table_get(w->svr.sessions, p->user);
+	enum pkt_drop_reason reason;
+	uint16_t path;
+
+	if (s == NULL || s->role != SESSION_ROLE_INGRESS || !(s->flags & SVR_SESSION_FWD_META))
+		return true;
+	path = s->path_id;
+	if (path >= w->cfg->path_count || !w->paths[path].learn)
+		return true;
+	if (w->relay_port[path] == 0) {
+		router_worker_drop(w, p, PKT_DROP_NAT_RELAY_NO_PORT);
+		return false;
+	}
+	if (router_nat_relay_wrap(p, w->relay_port[path], w->paths[path].mtu, &reason) < 0) {
+		router_worker_drop(w, p, reason);
+		return false;
+	}
+	return true;
 }
 
 /* Sessions reconsidered per tick (100 ms): a million sessions move within 25 s. */
@@ -992,6 +1132,13 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		sp->peer_id = (uint16_t)cp->peer_id;
 		sp->udp_transform = cp->udp_transform;
 		sp->udp_transform_detect = cp->udp_transform_auto;
+		sp->learn = cp->remote_auto;
+		sp->behind_nat = cp->nat;
+		w->behind_nat |= cp->nat;
+		/* Ingress sessions toward a peer behind a NAT are found by UUID (re-binds). */
+		if (cp->remote_auto && w->svr.uuid_index == NULL &&
+		    (w->svr.uuid_index = hash_new(cfg->sessions_max, 16, 0)) == NULL)
+			goto fail;
 		sp->mtu = ROUTER_WAN_MTU;
 		sp->ports = svr_waypoint_ports_new(SVR_WAYPOINT_PORT_FIRST, 65535);
 		if (sp->ports == NULL)
@@ -1071,6 +1218,9 @@ router_worker_free(struct router_worker *w)
 	free(w->sweep_kind);
 	free(w->sweep_base);
 	free(w->revert_at);
+	free(w->relay_port);
+	free(w->nat_rebind);
+	hash_free(w->svr.uuid_index);
 	free(w->log);
 	free(w->sla_log);
 	free(w->nat_ports);
@@ -1309,6 +1459,19 @@ router_worker_egress_check(const struct router_worker *w, const struct svr_meta 
 	return PKT_DROP_COUNT;
 }
 
+/* The path whose remote sent p on WAN wan, or -1. */
+static int
+router_worker_path_of(const struct router_worker *w, uint16_t wan, const struct pkt_buf *p)
+{
+	struct addr src;
+
+	pkt_info_src(&p->info, p->buf + p->head, &src);
+	for (size_t i = 0; i < w->cfg->path_count; i++)
+		if (w->cfg->paths[i].wan_id == wan && addr_equal(&w->paths[i].remote, &src))
+			return (int)i;
+	return -1;
+}
+
 /* A new session from a peer on WAN wan: may it in, and into which LAN segment. */
 static int
 router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf *p,
@@ -1321,8 +1484,9 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	int rc;
 
 	pkt_info_src(&p->info, p->buf + p->head, &src);
+	/* The path's remote as the worker knows it: learned, for a peer behind a NAT. */
 	for (i = 0; i < cfg->path_count; i++)
-		if (cfg->paths[i].wan_id == wan && addr_equal(&cfg->paths[i].remote, &src))
+		if (cfg->paths[i].wan_id == wan && addr_equal(&w->paths[i].remote, &src))
 			path = i;
 	if (path == cfg->path_count) {
 		*reason = PKT_DROP_ROUTER_UNKNOWN_PEER;
@@ -1512,10 +1676,12 @@ router_worker_lan_burst(struct router_worker *w, uint16_t lan, struct pkt_buf **
 		if (verdicts[i] == SVR_VERDICT_NEW_SESSION &&
 		    router_worker_lan_new(w, lan, bufs[i], &verdicts[i], now_ns))
 			continue;
-		if (verdicts[i] == SVR_VERDICT_TO_WAN)
-			router_worker_send(w, bufs[i]);
-		else
+		if (verdicts[i] == SVR_VERDICT_TO_WAN) {
+			if (w->svr.uuid_index == NULL || router_worker_nat_relay(w, bufs[i]))
+				router_worker_send(w, bufs[i]);
+		} else {
 			pkt_pool_put(w->pool, bufs[i]); /* dropped (counted by svr) or consumed */
+		}
 	}
 }
 
@@ -1546,7 +1712,22 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 			enum pkt_drop_reason reason;
 
 			verdicts[i] = SVR_VERDICT_DROP;
-			if (svr_wan_decode(&w->svr, bufs[i], &m) == 0) {
+			if (svr_wan_decode(&w->svr, bufs[i], &m) < 0) {
+				pkt_pool_put(w->pool, bufs[i]); /* counted by svr */
+				continue;
+			}
+			if (!(m.present & SVR_META_F_FWD_CTX)) {
+				/* A keep-alive from an egress behind a NAT (router_nat.h). */
+				int path = router_worker_path_of(w, wan, bufs[i]);
+
+				if (path < 0) {
+					router_worker_drop(w, bufs[i],
+					    PKT_DROP_ROUTER_UNKNOWN_PEER);
+					continue;
+				}
+				verdicts[i] = svr_wan_rebind_ingress(&w->svr, bufs[i], &m,
+				    (uint16_t)path, now_ns);
+			} else {
 				if (router_worker_accept(w, wan, bufs[i], &m, &accept, &reason) <
 				    0) {
 					router_worker_drop(w, bufs[i], reason);
@@ -1594,6 +1775,8 @@ router_worker_poll(struct router_worker *w, uint64_t now_ns)
 		n = io_rx_burst(w->wan_ports[wan], bufs, ROUTER_WORKER_BURST);
 		total += n;
 		n = router_worker_parse(w, bufs, n, now_ns);
+		if (w->behind_nat)
+			n = router_worker_nat_unrelay(w, bufs, n);
 		router_worker_wan_burst(w, (uint16_t)wan, bufs, n, now_ns);
 	}
 	/* Acknowledgements of protection decisions still owed become control packets. */
@@ -1632,6 +1815,7 @@ router_worker_tick(struct router_worker *w, uint64_t now_ns)
 	if (w->breakout != NULL)
 		router_breakout_expire(w->breakout, now_ns, router_worker_breakout_end, w);
 	router_worker_sweep(w, now_ns);
+	router_worker_nat_sweep(w, now_ns);
 	for (unsigned i = 0; i < w->svr.ctrl_out_count; i++)
 		router_worker_send(w, w->svr.ctrl_out[i]);
 	w->svr.ctrl_out_count = 0;
@@ -1691,6 +1875,10 @@ router_worker_op_apply(struct router_worker *w, const struct router_worker_op *o
 	if (op->kind == ROUTER_WORKER_NAME_RESOLVED) {
 		if (op->name != NULL)
 			router_worker_resolved(w, op->name, &op->addr, op->ttl_s);
+		return;
+	}
+	if (op->kind == ROUTER_WORKER_PATH_REMOTE || op->kind == ROUTER_WORKER_PATH_REBIND) {
+		router_worker_nat_op(w, op);
 		return;
 	}
 	if (op->peer_id >= w->cfg->peer_count) {

@@ -87,6 +87,14 @@ enum router_worker_op_kind {
 	ROUTER_WORKER_PATH_STATE,    /* path_id: up or not (path_up), and its measurements */
 	ROUTER_WORKER_PATH_METRICS,  /* path_id: new measurements, state unchanged */
 	ROUTER_WORKER_NAME_RESOLVED, /* name has addr for ttl_s (ternd's own resolver) */
+	/*
+	 * NAT (docs/decisions/0008-nat.md). PATH_REMOTE: path_id ("remote": "auto") has
+	 * learned where its peer is: remote, and remote_port its translated probe port (the
+	 * relay's). PATH_REBIND: path_id ("nat": true): our mapping changed, so every session
+	 * on it sends a keep-alive with its metadata for the peer to re-bind.
+	 */
+	ROUTER_WORKER_PATH_REMOTE,
+	ROUTER_WORKER_PATH_REBIND,
 };
 
 /* A path's measurements as the worker keeps them for path selection. */
@@ -111,6 +119,8 @@ struct router_worker_op {
 	const char *name;
 	struct addr addr;
 	uint32_t ttl_s;
+	struct addr remote;   /* PATH_REMOTE */
+	uint16_t remote_port; /* PATH_REMOTE */
 };
 
 /*

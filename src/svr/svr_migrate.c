@@ -56,6 +56,8 @@ svr_session_move(struct svr_router *rt, struct session *s, uint32_t index, uint1
 	}
 	svr_waypoint_ports_put(from->ports, old_port);
 	s->path_id = to_id;
+	if (to->learn)
+		svr_uuid_index_add(rt, s, index);
 	/*
 	 * Forward metadata again until the egress answers from the new tuple; the
 	 * protection bits stay (same peer keys, and the payload's associated data is the

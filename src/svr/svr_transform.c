@@ -564,10 +564,19 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	}
 build:
 	if (meta) {
-		if (s->flags & SVR_SESSION_FWD_META)
+		if (s->flags & SVR_SESSION_FWD_META) {
 			svr_meta_build_forward(rt, s, &m);
-		else
+		} else {
 			svr_meta_build_reverse(s, &m);
+			/*
+			 * Behind a NAT the peer may see this answer on a tuple it does not
+			 * know yet: the UUID lets it re-bind from the answer itself.
+			 */
+			if (s->path_id < rt->path_count && rt->paths[s->path_id].behind_nat) {
+				memcpy(m.uuid, s->uuid, sizeof(m.uuid));
+				m.present |= SVR_META_F_UUID;
+			}
+		}
 	} else if (signal || ack || syn ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
 		memset(&m, 0, sizeof(m)); /* the empty block marks a false positive */
@@ -850,6 +859,8 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
 	p->user = index;
+	if (path->learn)
+		svr_uuid_index_add(rt, s, index);
 	if (svr_lan_to_wan_slow(rt, p, s, now_ns) == SVR_VERDICT_TO_WAN)
 		return SVR_VERDICT_TO_WAN;
 	/* Counted already; a session whose first packet could not leave is not kept. */
@@ -943,10 +954,16 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	uint8_t *d;
 	int rc;
 
-	if (fwd_meta)
+	if (fwd_meta && s->role == SESSION_ROLE_INGRESS) {
 		svr_meta_build_forward(rt, s, &m);
-	else
+	} else if (fwd_meta) {
+		/* The egress's handshake metadata, with the UUID that finds the session (NAT). */
+		svr_meta_build_reverse(s, &m);
+		memcpy(m.uuid, s->uuid, sizeof(m.uuid));
+		m.present |= SVR_META_F_UUID;
+	} else {
 		memset(&m, 0, sizeof(m));
+	}
 	m.present |= SVR_META_F_CONTROL;
 	m.control = control;
 	if (control == SVR_CONTROL_DISABLE_META)
@@ -1215,7 +1232,7 @@ svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s, u
 /* WAN -> LAN when the packet carries a block or the session is carried as UDP. */
 static enum svr_verdict
 svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
-    bool has_cookie, uint64_t now_ns)
+    bool has_cookie, bool opened, uint64_t now_ns)
 {
 	struct pkt_info *info = &p->info;
 	const uint8_t *d = p->buf + p->head;
@@ -1227,7 +1244,8 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	uint32_t carries;
 	unsigned count;
 
-	if (!pkt_csum_verify(d, info)) {
+	/* An opened block changed the bytes: svr_wan_decode() checked the sum before. */
+	if (!opened && !pkt_csum_verify(d, info)) {
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
@@ -1239,7 +1257,9 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		}
 		if (p->len > info->ip_len)
 			(void)pkt_buf_trim(p, info->ip_len); /* link-layer padding */
-		if (has_cookie && svr_wan_block_open(rt, p, k, NULL, &block_len, &reason) < 0)
+		/* svr_wan_decode() opened it already for a re-bind (svr_wan_rebind_ingress). */
+		if (has_cookie && !opened &&
+		    svr_wan_block_open(rt, p, k, NULL, &block_len, &reason) < 0)
 			goto drop;
 	}
 	if (!has_cookie)
@@ -1356,7 +1376,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		        (s->flags & (SVR_PROT_RX_KNOWN | SVR_PROT_RX_ENCRYPTED)) !=
 		            SVR_PROT_RX_KNOWN)) {
 			verdicts[slot[j]] =
-			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, now_ns);
+			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, false, now_ns);
 			continue;
 		}
 		svr_rewrite_fast(p, s, SESSION_DIR_WAN_TO_LAN, &s->lan_key);
@@ -1411,14 +1431,24 @@ svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
 	}
 	if (rc < 0)
 		goto drop;
-	/* A keep-alive with forward metadata re-binds a moved session (svr_wan_first). */
+	/*
+	 * A keep-alive with forward metadata re-binds a moved session (svr_wan_first); one
+	 * with reverse metadata and a UUID an ingress session behind a NAT's new mapping
+	 * (svr_wan_rebind_ingress): both go back to the caller.
+	 */
 	if ((m->present & SVR_META_F_CONTROL) &&
-	    (m->control != SVR_CONTROL_KEEPALIVE ||
-	        (m->present & (SVR_META_F_FWD_CTX | SVR_META_F_UUID)) !=
-	            (SVR_META_F_FWD_CTX | SVR_META_F_UUID))) {
+	    (m->control != SVR_CONTROL_KEEPALIVE || !(m->present & SVR_META_F_UUID) ||
+	        !(m->present &
+	            (SVR_META_F_FWD_CTX | SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META)))) {
 		reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
 		goto drop;
 	}
+	if ((m->present & SVR_META_F_CONTROL) && !(m->present & SVR_META_F_FWD_CTX))
+		return 0;
+	/* An answer with reverse metadata and a UUID from an egress behind a NAT: the same. */
+	if (!(m->present & SVR_META_F_FWD_CTX) && (m->present & SVR_META_F_UUID) &&
+	    (m->present & (SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META)))
+		return 0;
 	if (!(m->present & SVR_META_F_FWD_CTX)) {
 		reason = PKT_DROP_META_MISSING_CONTEXT;
 		goto drop;
@@ -1538,6 +1568,10 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	bool as_udp, carried_tcp;
 	int rc;
 
+	if (!(m->present & SVR_META_F_FWD_CTX)) {
+		reason = PKT_DROP_META_MISSING_CONTEXT;
+		goto drop;
+	}
 	if (accept->path_id >= rt->path_count || ctx->src.family != ctx->dst.family) {
 		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
 		goto drop;
@@ -1649,6 +1683,12 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
 	svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
 	p->user = index;
+	/*
+	 * Behind a NAT, the peer sees this session on a translated port it cannot guess:
+	 * tell it now, before the first answer (svr_wan_rebind_ingress() at its end).
+	 */
+	if (!moved && rt->paths[accept->path_id].behind_nat)
+		svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
 	if (control) {
 		rt->stats.control_rx++;
 		return SVR_VERDICT_CONSUMED;
@@ -1661,8 +1701,91 @@ drop:
 }
 
 void
+svr_uuid_index_add(struct svr_router *rt, const struct session *s, uint32_t index)
+{
+	/* Full (more learn sessions than sessions cannot happen) or there: nothing to do. */
+	if (rt->uuid_index != NULL)
+		(void)hash_add(rt->uuid_index, s->uuid, index, NULL);
+}
+
+enum svr_verdict
+svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    uint16_t path_id, uint64_t now_ns)
+{
+	enum pkt_drop_reason reason = PKT_DROP_SVR_CONTROL_NO_SESSION;
+	struct session_key wan_key;
+	struct session *s;
+	uint32_t index;
+	if (rt->uuid_index == NULL || path_id >= rt->path_count ||
+	    !(m->present & SVR_META_F_UUID) || hash_lookup(rt->uuid_index, m->uuid, &index) < 0)
+		goto drop;
+	s = session_table_get(rt->sessions, index);
+	if (s == NULL || memcmp(s->uuid, m->uuid, sizeof(s->uuid)) != 0 ||
+	    s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)
+		goto drop;
+	/* Another peer naming our session's UUID is no re-bind: never let it take it. */
+	if (!rt->paths[s->path_id].learn ||
+	    rt->paths[s->path_id].peer_id != rt->paths[path_id].peer_id ||
+	    s->wan_key.proto != IPPROTO_UDP) {
+		reason = PKT_DROP_SVR_SESSION_CONFLICT;
+		goto drop;
+	}
+	if (rt->security) {
+		struct svr_peer_keys *k =
+		    rt->peer_keys != NULL && rt->paths[path_id].peer_id < rt->peer_count ?
+		    &rt->peer_keys[rt->paths[path_id].peer_id] :
+		    NULL;
+
+		if (k == NULL || !(m->present & SVR_META_F_SECURITY_ID) ||
+		    svr_peer_keys_find_recv(k, m->security_id) == NULL) {
+			reason = PKT_DROP_SEC_UNKNOWN_KEY_INDEX;
+			goto drop;
+		}
+	}
+	if (svr_wan_key(p, rt->paths[s->path_id].wan_zone, &wan_key) < 0)
+		goto drop;
+	if (memcmp(&wan_key, &s->wan_key, sizeof(wan_key)) != 0) {
+		/* The local port is ours: only the peer's side of the tuple may move. */
+		if (wan_key.dport != s->wan_key.dport ||
+		    session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
+			reason = PKT_DROP_SVR_SESSION_CONFLICT;
+			goto drop;
+		}
+		svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
+		svr_deltas_compute(s, SESSION_DIR_WAN_TO_LAN, &s->wan_key, &s->lan_key);
+		rt->stats.rebinds++;
+		rt->stats.ingress_rebinds++;
+	}
+	p->user = index;
+	/* An answer goes on to the LAN like any other (its block is open already). */
+	if (!(m->present & SVR_META_F_CONTROL))
+		return svr_wan_to_lan_slow(rt, p, s, index, true, rt->security, now_ns);
+	/* The egress holds the session: forward metadata has done its work. */
+	s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
+	rt->stats.control_rx++;
+	return SVR_VERDICT_CONSUMED;
+drop:
+	svr_drop(rt, reason);
+	return SVR_VERDICT_DROP;
+}
+
+int
+svr_session_keepalive(struct svr_router *rt, uint32_t index)
+{
+	struct session *s = session_table_get(rt->sessions, index);
+
+	if (s == NULL)
+		return -ENOENT;
+	svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+	rt->stats.keepalives_tx++;
+	return 0;
+}
+
+void
 svr_session_release(struct svr_router *rt, const struct session *s)
 {
+	if (rt->uuid_index != NULL && s->role == SESSION_ROLE_INGRESS)
+		(void)hash_del(rt->uuid_index, s->uuid);
 	if (rt->on_release != NULL)
 		rt->on_release(s, rt->release_arg);
 	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)

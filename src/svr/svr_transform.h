@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "lib/addr.h"
+#include "lib/hash.h"
 #include "pkt/pkt_buf.h"
 #include "pkt/pkt_drop.h"
 #include "session/session_table.h"
@@ -138,6 +139,16 @@ struct svr_path {
 	 * session moved mid-stream has full-size segments to send, not a SYN.
 	 */
 	uint16_t mtu;
+	/*
+	 * NAT (docs/decisions/0008-nat.md). learn: the peer is behind a NAT, so the port its
+	 * answers come from is not the one this router chose: ingress sessions on the path
+	 * are indexed by UUID (rt->uuid_index) and re-bound by a keep-alive with reverse
+	 * metadata (svr_wan_rebind_ingress()). behind_nat: this router is behind a NAT on
+	 * the path: a new egress session at once sends such a keep-alive, so the peer learns
+	 * the translated tuple before the first answer. Set by the router from configuration.
+	 */
+	bool learn;
+	bool behind_nat;
 };
 
 struct svr_stats {
@@ -146,8 +157,10 @@ struct svr_stats {
 	uint64_t false_positive_tx; /* empty blocks added to payloads that began with the cookie */
 	uint64_t control_tx;
 	uint64_t control_rx;
-	uint64_t rebinds;  /* sessions moved to a new waypoint tuple with the same UUID */
-	uint64_t replaced; /* sessions dropped because their tuple began a new session */
+	uint64_t rebinds;         /* sessions moved to a new waypoint tuple with the same UUID */
+	uint64_t ingress_rebinds; /* ... of them at the ingress, by reverse metadata (NAT) */
+	uint64_t keepalives_tx;   /* svr_session_keepalive() controls built */
+	uint64_t replaced;        /* sessions dropped because their tuple began a new session */
 	/* failover (svr_session_migrate) */
 	uint64_t migrations;       /* ingress sessions moved to another path */
 	uint64_t migrate_failures; /* moves refused (no ports, another peer, ...) */
@@ -186,6 +199,11 @@ struct svr_router {
 	void (*on_release)(const struct session *s, void *arg);
 	void *release_arg;
 	uint64_t uuid_state[2]; /* xorshift128+ state for session UUIDs */
+	/*
+	 * UUID (16 bytes) -> session index of the ingress sessions on learn paths, or NULL
+	 * when no path learns. Owned by the caller (hash_new() with the session capacity).
+	 */
+	struct hash *uuid_index;
 	/*
 	 * Security (docs/protocol.md "Security"). With security set, every metadata block
 	 * sent is sealed with the peer's send key and every block received must be sealed
@@ -336,6 +354,30 @@ int svr_wan_decode(struct svr_router *rt, struct pkt_buf *p, struct svr_meta *m)
  */
 enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
     const struct svr_accept *accept, uint64_t now_ns);
+
+/*
+ * NAT: a packet on an unknown tuple that carries reverse metadata and a UUID, a
+ * keep-alive or an answer (svr_wan_decode() returned 0 without SVR_META_F_FWD_CTX),
+ * re-binds the ingress session of that UUID to the packet's tuple: the egress is behind
+ * a NAT that gave its port a new mapping (or the first one). The session must be an
+ * ingress session on a learn path of path_id's peer, and with security the block must
+ * be under that peer's key. A keep-alive is consumed and stops forward metadata (the
+ * egress has the session): SVR_VERDICT_CONSUMED; an answer then goes on as any packet
+ * of the session (SVR_VERDICT_TO_LAN). Drops: SVR_CONTROL_NO_SESSION (no such session),
+ * SVR_SESSION_CONFLICT (another peer's, or the tuple is taken), SEC_UNKNOWN_KEY_INDEX,
+ * or those of the session's own packets.
+ */
+enum svr_verdict svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p,
+    const struct svr_meta *m, uint16_t path_id, uint64_t now_ns);
+
+/*
+ * A keep-alive control for session index on its waypoint tuple (into rt->ctrl_out, sent
+ * by the worker after the call) that carries the session's handshake metadata: forward
+ * metadata from the ingress, reverse metadata with the UUID from the egress, so the
+ * peer can re-bind it after a NAT gave it a new tuple, and the NAT mapping stays fresh.
+ * 0, or -ENOENT; a control that cannot be built is a counted drop.
+ */
+int svr_session_keepalive(struct svr_router *rt, uint32_t index);
 
 /*
  * Session ended (expired or deleted): returns its waypoint pair if this router

@@ -28,4 +28,7 @@ void svr_deltas_compute(struct session *s, enum session_dir dir, const struct se
  */
 void svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool fwd_meta);
 
+/* NAT: indexes an ingress session on a learn path by its UUID (full index: not indexed). */
+void svr_uuid_index_add(struct svr_router *rt, const struct session *s, uint32_t index);
+
 #endif

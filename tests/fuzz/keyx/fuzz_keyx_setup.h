@@ -55,7 +55,7 @@ static const uint8_t fuzz_keyx_priv_i[KEYX_KEY_LEN] = {101, 102, 103, 104, 105, 
 static struct keyx *
 fuzz_keyx_new(const uint8_t *priv, const uint8_t *peer_priv, uint64_t *rng)
 {
-	struct keyx_peer_config peer;
+	struct keyx_peer_config peer = {0};
 	struct keyx_config cfg;
 	struct keyx *kx = NULL;
 

@@ -31,7 +31,13 @@ check_events(const struct path_events *ev, bool sends_ok)
 
 		check(e->path_id == FUZZ_PATH_TOKEN_B && e->peer_id == 1);
 		if (e->kind == PATH_EVENT_SEND) {
-			check(sends_ok && e->len == PATH_PROBE_LEN);
+			check(
+			    sends_ok && (e->len == PATH_PROBE_LEN || e->len == PATH_PROBE_LEN_MAX));
+			continue;
+		}
+		if (e->kind == PATH_EVENT_BINDING) {
+			check(e->reason >= PATH_BINDING_PEER_LEARNED &&
+			    e->reason <= PATH_BINDING_OURS_CHANGED);
 			continue;
 		}
 		check(e->kind == PATH_EVENT_STATE);
@@ -58,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct addr *from;
 	int rc;
 
-	if (size < 1 || size > 1 + 2 * PATH_PROBE_LEN)
+	if (size < 1 || size > 1 + 2 * PATH_PROBE_LEN_MAX)
 		return 0;
 	fuzz_path_setup(&f, data[0]);
 	from = (data[0] & 4) ? &f.addr_x : &f.addr_a;

@@ -5,7 +5,9 @@
  * genuine probes of the seed corpus stay valid.
  *
  * Mode byte (data[0]): bit 0 set: plain (unauthenticated) probers; bit 1 set: B is
- * fresh (no round exchanged); bit 2 set: the datagram comes from another address.
+ * fresh (no round exchanged); bit 2 set: the datagram comes from another address; bit 3
+ * set (keyed only): B learns A's address (A is behind a NAT), so both sides send the
+ * OBSERVED field once they have heard each other.
  * The rest of the input is the datagram to B. A's next probe, after setup, is
  * f->next (what a genuine input carries).
  */
@@ -34,8 +36,9 @@ struct fuzz_path {
 	struct addr addr_a, addr_b, addr_x;
 	uint64_t now;
 	struct path_events ev;
-	uint8_t next[PATH_PROBE_LEN]; /* A's next probe to B */
-	uint8_t prev[PATH_PROBE_LEN]; /* A's previous one, already delivered */
+	uint8_t next[PATH_PROBE_LEN_MAX]; /* A's next probe to B */
+	uint8_t prev[PATH_PROBE_LEN_MAX]; /* A's previous one, already delivered */
+	size_t next_len, prev_len;
 };
 
 static struct crypto_aead *
@@ -55,7 +58,7 @@ fuzz_path_open_b(void *arg, uint32_t peer_id, uint32_t key_index)
 }
 
 static struct path_prober *
-fuzz_path_new(struct fuzz_path *f, bool plain, bool is_a)
+fuzz_path_new(struct fuzz_path *f, bool plain, bool is_a, bool learn)
 {
 	struct path_prober_config pc;
 	struct path_prober *p = NULL;
@@ -72,6 +75,10 @@ fuzz_path_new(struct fuzz_path *f, bool plain, bool is_a)
 	spec.local_id = 1;
 	spec.local = is_a ? f->addr_a : f->addr_b;
 	spec.remote = is_a ? f->addr_b : f->addr_a;
+	if (learn && !is_a) {
+		spec.learn = true;
+		memset(spec.remote.bytes, 0, sizeof(spec.remote.bytes));
+	}
 	if (path_prober_new(&pc, f->now, &p) != 0 || path_prober_add_path(p, &spec, f->now) != 0)
 		abort();
 	if (!plain)
@@ -83,7 +90,7 @@ fuzz_path_new(struct fuzz_path *f, bool plain, bool is_a)
 /* Ticks p and hands its SEND events to q (q NULL: keep the last one in out). */
 static void
 fuzz_path_round(struct fuzz_path *f, struct path_prober *p, const struct addr *from,
-    struct path_prober *q, uint8_t *out)
+    struct path_prober *q, uint8_t *out, size_t *out_len)
 {
 	struct path_events ev;
 
@@ -92,8 +99,10 @@ fuzz_path_round(struct fuzz_path *f, struct path_prober *p, const struct addr *f
 	for (unsigned k = 0; k < ev.count; k++) {
 		if (ev.ev[k].kind != PATH_EVENT_SEND)
 			continue;
-		if (out != NULL)
-			memcpy(out, ev.ev[k].msg, PATH_PROBE_LEN);
+		if (out != NULL) {
+			memcpy(out, ev.ev[k].msg, ev.ev[k].len);
+			*out_len = ev.ev[k].len;
+		}
 		if (q != NULL) {
 			f->ev.count = 0;
 			(void)path_prober_receive(q, 1, from, PATH_PROBE_PORT, ev.ev[k].msg,
@@ -108,7 +117,7 @@ fuzz_path_setup(struct fuzz_path *f, uint8_t mode)
 	static const uint8_t a4[4] = {192, 0, 2, 1}, b4[4] = {198, 51, 100, 1},
 	                     x4[4] = {203, 0, 113, 5};
 	uint8_t ka[CRYPTO_AEAD_KEY_LEN], kb[CRYPTO_AEAD_KEY_LEN];
-	bool plain = mode & 1, fresh = mode & 2;
+	bool plain = mode & 1, fresh = mode & 2, learn = (mode & 8) && !plain;
 
 	memset(f, 0, sizeof(*f));
 	f->now = FUZZ_PATH_T0;
@@ -122,14 +131,14 @@ fuzz_path_setup(struct fuzz_path *f, uint8_t mode)
 	    crypto_aead_new(CRYPTO_AEAD_AES_256_GCM, kb, &f->b_send) != 0 ||
 	    crypto_aead_new(CRYPTO_AEAD_AES_256_GCM, kb, &f->a_recv) != 0)
 		abort();
-	f->a = fuzz_path_new(f, plain, true);
-	f->b = fuzz_path_new(f, plain, false);
+	f->a = fuzz_path_new(f, plain, true, learn);
+	f->b = fuzz_path_new(f, plain, false, learn);
 	for (int r = 0; !fresh && r < FUZZ_PATH_ROUNDS; r++) {
-		fuzz_path_round(f, f->a, &f->addr_a, f->b, f->prev);
-		fuzz_path_round(f, f->b, &f->addr_b, f->a, NULL);
+		fuzz_path_round(f, f->a, &f->addr_a, f->b, f->prev, &f->prev_len);
+		fuzz_path_round(f, f->b, &f->addr_b, f->a, NULL, NULL);
 		f->now += FUZZ_PATH_STEP;
 	}
-	fuzz_path_round(f, f->a, &f->addr_a, NULL, f->next);
+	fuzz_path_round(f, f->a, &f->addr_a, NULL, f->next, &f->next_len);
 	f->now += 2000000;
 	f->ev.count = 0;
 }

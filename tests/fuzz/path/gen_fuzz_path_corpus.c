@@ -27,7 +27,7 @@ main(int argc, char **argv)
 {
 	static const char *names[4] = {"keyed", "plain", "keyed-fresh", "plain-fresh"};
 	struct fuzz_path f;
-	uint8_t msg[PATH_PROBE_LEN];
+	uint8_t msg[PATH_PROBE_LEN_MAX];
 	char name[64];
 
 	if (argc != 2) {
@@ -58,6 +58,26 @@ main(int argc, char **argv)
 		}
 		fuzz_path_teardown(&f);
 	}
+	/* B learns A (A behind a NAT): A's genuine probes carry the OBSERVED field. */
+	fuzz_path_setup(&f, 8);
+	if (f.next_len != PATH_PROBE_LEN_MAX) {
+		fprintf(stderr, "learn: A's probe has no observed address\n");
+		return 1;
+	}
+	put(argv[1], "keyed-learn", 8, f.next, f.next_len);
+	put(argv[1], "keyed-learn-moved", 8 | 4, f.next, f.next_len);
+	memcpy(msg, f.next, f.next_len);
+	msg[50] ^= 0x40; /* another observed port: the tag no longer matches */
+	put(argv[1], "keyed-learn-bad-tag", 8, msg, f.next_len);
+	if (path_prober_receive(f.b, 1, &f.addr_a, PATH_PROBE_PORT, f.next, f.next_len, f.now,
+	        &f.ev) != 0) {
+		fprintf(stderr, "learn: the genuine probe was refused\n");
+		return 1;
+	}
+	fuzz_path_teardown(&f);
+	fuzz_path_setup(&f, 8 | 2);
+	put(argv[1], "keyed-learn-fresh", 8 | 2, f.next, f.next_len);
+	fuzz_path_teardown(&f);
 	memset(msg, 0, sizeof(msg));
 	put(argv[1], "empty", 0, msg, 0);
 	msg[0] = PATH_PROBE_TYPE;

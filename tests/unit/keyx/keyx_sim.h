@@ -117,7 +117,7 @@ static inline void
 sim_side_new(struct sim *s, int i, const struct keyx_config *cfg_in,
     const uint8_t peer_pub[KEYX_KEY_LEN], uint64_t *rng)
 {
-	struct keyx_peer_config peer;
+	struct keyx_peer_config peer = {0};
 	struct keyx_config cfg;
 
 	memcpy(peer.public_key, peer_pub, KEYX_KEY_LEN);

@@ -496,7 +496,7 @@ narrow_random(void *arg, uint8_t *out, size_t len)
 static void
 test_keyx_indices_unique_with_distinct_low_bytes(void **state)
 {
-	struct keyx_peer_config peers[3];
+	struct keyx_peer_config peers[3] = {0};
 	uint8_t priv[KEYX_KEY_LEN], pub[KEYX_KEY_LEN];
 	struct keyx_config cfg;
 	uint32_t idx[3];
@@ -535,7 +535,7 @@ test_keyx_indices_unique_with_distinct_low_bytes(void **state)
 		c2.reject_after_ns = 4 * NS_PER_S;
 		c2.overlap_ns = 1500 * NS_PER_MS;
 		for (int i = 0; i < 2; i++) {
-			struct keyx_peer_config peer;
+			struct keyx_peer_config peer = {0};
 
 			memcpy(peer.public_key, sim.side[1 - i].pub, KEYX_KEY_LEN);
 			memcpy(c2.private_key, sim.side[i].priv, KEYX_KEY_LEN);
@@ -559,7 +559,7 @@ test_keyx_indices_unique_with_distinct_low_bytes(void **state)
 static void
 test_keyx_new_rejects_bad_config(void **state)
 {
-	struct keyx_peer_config peers[2];
+	struct keyx_peer_config peers[2] = {0};
 	uint8_t pub[KEYX_KEY_LEN];
 	struct keyx_config cfg;
 	struct keyx *kx = NULL;

@@ -44,7 +44,7 @@ struct sim_pkt {
 	uint64_t at_ns;
 	struct addr from;
 	uint16_t from_port;
-	uint8_t msg[PATH_PROBE_LEN];
+	uint8_t msg[PATH_PROBE_LEN_MAX];
 	size_t len;
 };
 
@@ -72,12 +72,18 @@ struct sim_side {
 	unsigned nchanges;
 	uint64_t rx_ok, rx_err;
 	int last_rc;
+	uint16_t port;        /* source port of its probes as the other side sees them */
+	unsigned bindings;    /* BINDING events */
+	uint8_t last_binding; /* enum path_binding_kind of the last */
+	struct addr last_binding_addr;
+	uint16_t last_binding_port;
 };
 
 struct sim {
 	uint64_t now_ns, rng;
 	bool keys;
 	bool any_remote; /* a NAT test: probes may still go to the old address */
+	bool learn1;     /* side 1's path learns side 0's address (sim_init_learn) */
 	struct sim_side side[2];
 	struct sim_link link[2];
 	struct sim_pkt q[SIM_QUEUE];
@@ -105,9 +111,12 @@ sim_key(uint8_t key[CRYPTO_AEAD_KEY_LEN], uint8_t fill)
 	memset(key, fill, CRYPTO_AEAD_KEY_LEN);
 }
 
-/* Sets up both sides with cfg for their paths (NULL: defaults) and keys or none. */
+/*
+ * Sets up both sides with cfg for their paths (NULL: defaults) and keys or none; with
+ * learn1, side 1 learns side 0's address (side 0 is behind a NAT).
+ */
 static inline void
-sim_init(struct sim *s, uint64_t seed, bool keys, const struct path_config *cfg)
+sim_init_learn(struct sim *s, uint64_t seed, bool keys, const struct path_config *cfg, bool learn1)
 {
 	static const uint8_t a4[4] = {192, 0, 2, 1}, b4[4] = {198, 51, 100, 1};
 	uint8_t ka[CRYPTO_AEAD_KEY_LEN], kb[CRYPTO_AEAD_KEY_LEN];
@@ -122,6 +131,8 @@ sim_init(struct sim *s, uint64_t seed, bool keys, const struct path_config *cfg)
 	s->side[1].path_id = SIM_TOKEN_B;
 	s->side[0].peer_id = SIM_PEER_B;
 	s->side[1].peer_id = SIM_PEER_A;
+	s->side[0].port = s->side[1].port = PATH_PROBE_PORT;
+	s->learn1 = learn1;
 	sim_key(ka, 0xa5);
 	sim_key(kb, 0x5b);
 	if (keys) {
@@ -151,12 +162,22 @@ sim_init(struct sim *s, uint64_t seed, bool keys, const struct path_config *cfg)
 		spec.local_id = 1;
 		spec.local = d->addr;
 		spec.remote = s->side[1 - i].addr;
+		if (i == 1 && learn1) {
+			spec.learn = true;
+			memset(spec.remote.bytes, 0, sizeof(spec.remote.bytes));
+		}
 		if (cfg != NULL)
 			spec.cfg = *cfg;
 		assert_int_equal(path_prober_add_path(d->p, &spec, s->now_ns), 0);
 		if (keys)
 			path_prober_set_send_key(d->p, d->peer_id, d->send, d->send_index);
 	}
+}
+
+static inline void
+sim_init(struct sim *s, uint64_t seed, bool keys, const struct path_config *cfg)
+{
+	sim_init_learn(s, seed, keys, cfg, false);
 }
 
 static inline void
@@ -189,7 +210,7 @@ sim_transmit(struct sim *s, int from, const uint8_t *msg, size_t len)
 	q->at_ns = s->now_ns + l->delay_ns +
 	    (l->jitter_ns > 0 ? test_rand_below(&s->rng, l->jitter_ns + 1) : 0);
 	q->from = s->side[from].addr;
-	q->from_port = PATH_PROBE_PORT;
+	q->from_port = s->side[from].port;
 	memcpy(q->msg, msg, len);
 	q->len = len;
 }
@@ -206,10 +227,18 @@ sim_apply(struct sim *s, int i, const struct path_events *ev)
 		assert_int_equal(e->path_id, d->path_id);
 		assert_int_equal(e->peer_id, d->peer_id);
 		if (e->kind == PATH_EVENT_SEND) {
-			assert_int_equal(e->len, PATH_PROBE_LEN);
-			assert_int_equal(e->remote_port, PATH_PROBE_PORT);
+			assert_true(e->len == PATH_PROBE_LEN ||
+			    ((s->learn1 || s->any_remote) && e->len == PATH_PROBE_LEN_MAX));
+			assert_true(s->any_remote || e->remote_port == s->side[1 - i].port);
 			assert_true(s->any_remote || addr_equal(&e->remote, &s->side[1 - i].addr));
 			sim_transmit(s, i, e->msg, e->len);
+			continue;
+		}
+		if (e->kind == PATH_EVENT_BINDING) {
+			d->bindings++;
+			d->last_binding = e->reason;
+			d->last_binding_addr = e->remote;
+			d->last_binding_port = e->remote_port;
 			continue;
 		}
 		assert_int_equal(e->kind, PATH_EVENT_STATE);

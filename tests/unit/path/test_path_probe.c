@@ -60,6 +60,62 @@ test_path_probe_encode_is_the_documented_layout(void **state)
 }
 
 static void
+test_path_probe_observed_v4_is_the_documented_layout(void **state)
+{
+	static const uint8_t obs[20] = {4, 0, 0x9c, 0x41, 203, 0, 113, 7};
+	static const uint8_t a4[4] = {203, 0, 113, 7};
+	struct path_probe p = probe_sample(), back;
+	uint8_t msg[PATH_PROBE_LEN_MAX], again[PATH_PROBE_LEN_MAX];
+
+	(void)state;
+	p.flags |= PATH_PROBE_FLAG_OBSERVED;
+	addr_set_v4(&p.observed, a4);
+	p.observed_port = 40001;
+	assert_int_equal(path_probe_len(&p), 84);
+	assert_int_equal(path_probe_ad_len(&p), 68);
+	path_probe_encode(msg, &p);
+	assert_int_equal(msg[1], 0x07);
+	assert_memory_equal(msg + 48, obs, sizeof(obs));
+	assert_int_equal(msg[68], 0x30); /* the tag follows */
+	assert_int_equal(path_probe_decode(msg, sizeof(msg), &back), 0);
+	assert_true(addr_equal(&back.observed, &p.observed));
+	assert_int_equal(back.observed_port, 40001);
+	assert_memory_equal(back.tag, p.tag, sizeof(p.tag));
+	path_probe_encode(again, &back);
+	assert_memory_equal(again, msg, sizeof(msg));
+	/* The flag decides the length: exactly one of the two sizes fits each form. */
+	assert_int_equal(path_probe_decode(msg, PATH_PROBE_LEN, &back), -EBADMSG);
+	assert_int_equal(path_probe_decode(msg, PATH_PROBE_LEN_MAX - 1, &back), -EBADMSG);
+	msg[1] &= (uint8_t)~PATH_PROBE_FLAG_OBSERVED;
+	assert_int_equal(path_probe_decode(msg, PATH_PROBE_LEN_MAX, &back), -EBADMSG);
+}
+
+static void
+test_path_probe_observed_v6_and_malformed(void **state)
+{
+	struct path_probe p = probe_sample(), back;
+	uint8_t msg[PATH_PROBE_LEN_MAX];
+
+	(void)state;
+	p.flags |= PATH_PROBE_FLAG_OBSERVED;
+	assert_int_equal(addr_parse("2001:db8::77", &p.observed), 0);
+	p.observed_port = 1280;
+	path_probe_encode(msg, &p);
+	assert_int_equal(msg[48], 6);
+	assert_int_equal(path_probe_decode(msg, sizeof(msg), &back), 0);
+	assert_true(addr_equal(&back.observed, &p.observed));
+	/* Unknown family, reserved byte, IPv4 padding. */
+	msg[48] = 5;
+	assert_int_equal(path_probe_decode(msg, sizeof(msg), &back), -EBADMSG);
+	msg[48] = 6;
+	msg[49] = 1;
+	assert_int_equal(path_probe_decode(msg, sizeof(msg), &back), -EBADMSG);
+	msg[49] = 0;
+	msg[48] = 4; /* an IPv4 address with 12 nonzero trailing bytes */
+	assert_int_equal(path_probe_decode(msg, sizeof(msg), &back), -EBADMSG);
+}
+
+static void
 test_path_probe_decode_rejects_malformed(void **state)
 {
 	struct path_probe p = probe_sample(), back;
@@ -233,6 +289,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_path_probe_encode_is_the_documented_layout),
 	    cmocka_unit_test(test_path_probe_decode_rejects_malformed),
+	    cmocka_unit_test(test_path_probe_observed_v4_is_the_documented_layout),
+	    cmocka_unit_test(test_path_probe_observed_v6_and_malformed),
 	    cmocka_unit_test(test_path_probe_nonce_is_zero4_token_seq),
 	    cmocka_unit_test(test_path_mos_clean_path_is_4_40),
 	    cmocka_unit_test(test_path_jitter_follows_rfc3550),

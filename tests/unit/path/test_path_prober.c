@@ -484,6 +484,94 @@ test_path_follows_a_nat_rebinding_by_token(void **state)
 }
 
 static void
+test_path_learns_a_peer_behind_a_nat(void **state)
+{
+	struct path_status st0, st1;
+	uint64_t sent_before;
+
+	(void)state;
+	sim_init_learn(&sim, seed, true, NULL, true);
+	sim.side[0].port = 40000; /* side 0's NAT maps its port 1280 */
+	/* Side 1 sends nothing while it does not know where side 0 is. */
+	sim_status(&sim, 1, &st1);
+	assert_true(st1.learn);
+	assert_false(st1.learned);
+	sent_before = sim.sent[1];
+	sim_run(&sim, 2 * NS_PER_S, NS_PER_MS);
+	sim_status(&sim, 0, &st0);
+	sim_status(&sim, 1, &st1);
+	assert_int_equal(st0.state, PATH_STATE_UP);
+	assert_int_equal(st1.state, PATH_STATE_UP);
+	assert_true(sim.sent[1] > sent_before);
+	assert_true(st1.learned);
+	assert_true(addr_equal(&st1.remote, &sim.side[0].addr));
+	assert_int_equal(st1.remote_port, 40000);
+	/* Learned, then its own address as side 0 sees it (side 0 reports it back). */
+	assert_int_equal(sim.side[1].bindings, 2);
+	assert_int_equal(sim.side[1].last_binding, PATH_BINDING_OURS_SEEN);
+	assert_int_equal(sim.side[1].last_binding_port, PATH_PROBE_PORT);
+	/* Side 0 hears where it appears to be, once. */
+	assert_true(st0.has_reflexive);
+	assert_true(addr_equal(&st0.reflexive, &sim.side[0].addr));
+	assert_int_equal(st0.reflexive_port, 40000);
+	assert_int_equal(st0.binding_changes, 0);
+	assert_int_equal(sim.side[0].bindings, 1);
+	assert_int_equal(sim.side[0].last_binding, PATH_BINDING_OURS_SEEN);
+	sim_fini(&sim);
+}
+
+static void
+test_path_reports_a_changed_nat_binding(void **state)
+{
+	struct path_status st0, st1;
+
+	(void)state;
+	sim_init_learn(&sim, seed, true, NULL, true);
+	sim.side[0].port = 40000;
+	sim_run(&sim, 2 * NS_PER_S, NS_PER_MS);
+	/* The NAT forgets the mapping; the next one has another port. */
+	sim.side[0].port = 51234;
+	sim.any_remote = true;
+	sim_run(&sim, 2 * NS_PER_S, NS_PER_MS);
+	sim_status(&sim, 0, &st0);
+	sim_status(&sim, 1, &st1);
+	assert_int_equal(st1.state, PATH_STATE_UP);
+	assert_int_equal(st1.remote_port, 51234);
+	assert_int_equal(sim.side[1].bindings, 3);
+	assert_int_equal(sim.side[1].last_binding, PATH_BINDING_PEER_MOVED);
+	assert_int_equal(st0.reflexive_port, 51234);
+	assert_int_equal(st0.binding_changes, 1);
+	assert_int_equal(sim.side[0].bindings, 2);
+	assert_int_equal(sim.side[0].last_binding, PATH_BINDING_OURS_CHANGED);
+	assert_int_equal(sim.side[0].last_binding_port, 51234);
+	/* Neither side went down for it. */
+	assert_int_equal(sim.side[0].nchanges, 1);
+	assert_int_equal(sim.side[1].nchanges, 1);
+	sim_fini(&sim);
+}
+
+static void
+test_path_learn_needs_authentication(void **state)
+{
+	struct path_prober_config pc;
+	struct path_prober *p;
+	struct path_spec spec;
+
+	(void)state;
+	memset(&pc, 0, sizeof(pc));
+	pc.paths_max = 1;
+	assert_int_equal(path_prober_new(&pc, 0, &p), 0);
+	memset(&spec, 0, sizeof(spec));
+	spec.path_id = 1;
+	spec.remote.family = ADDR_FAMILY_V4;
+	spec.learn = true;
+	assert_int_equal(path_prober_add_path(p, &spec, 0), -EINVAL);
+	spec.learn = false;
+	assert_int_equal(path_prober_add_path(p, &spec, 0), 0);
+	path_prober_free(p);
+}
+
+static void
 test_path_add_del_and_config_checks(void **state)
 {
 	struct path_prober_config pc;
@@ -592,6 +680,9 @@ main(void)
 	    cmocka_unit_test(test_path_unknown_key_and_path_are_counted),
 	    cmocka_unit_test(test_path_follows_a_nat_rebinding_by_token),
 	    cmocka_unit_test(test_path_add_del_and_config_checks),
+	    cmocka_unit_test(test_path_learns_a_peer_behind_a_nat),
+	    cmocka_unit_test(test_path_reports_a_changed_nat_binding),
+	    cmocka_unit_test(test_path_learn_needs_authentication),
 	};
 
 	seed = test_seed();

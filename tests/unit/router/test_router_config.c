@@ -1216,6 +1216,51 @@ test_router_config_parse_udp_transform(void **state)
 	    "integer\n");
 }
 
+/* A path across a NAT: "remote": "auto" on the public side, "nat": true behind it. */
+static void
+test_router_config_parse_nat_paths(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_json(&p,
+	    "{'router': {'name': 'r', 'private_key_file': 'r.key'}, "
+	    "'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': '192.0.2.1'}], "
+	    "'peers': [{'name': 'p1', 'public_key': '" KEY_A "', 'paths': [{'wan': 'w', "
+	    "'remote': 'auto'}]}, {'name': 'p2', 'public_key': '" KEY_B "', 'paths': "
+	    "[{'wan': 'w', 'remote': '192.0.2.3', 'nat': true}]}]}");
+	assert_string_equal(p.text, "");
+	assert_int_equal(p.rc, 0);
+	assert_true(p.cfg->paths[0].remote_auto);
+	assert_false(p.cfg->paths[0].nat);
+	assert_int_equal(p.cfg->paths[0].remote.family, ADDR_FAMILY_V4);
+	{
+		static const uint8_t zero[16];
+
+		assert_memory_equal(p.cfg->paths[0].remote.bytes, zero, sizeof(zero));
+	}
+	assert_true(p.cfg->paths[0].udp_transform); /* data and controls share one mapping */
+	assert_false(p.cfg->paths[1].remote_auto);
+	assert_true(p.cfg->paths[1].nat);
+	assert_true(p.cfg->paths[1].udp_transform);
+	parsed_fini(&p);
+	/* Learning needs authenticated probes; two NATs need a third party. */
+	expect_errors("{" ROUTER ", 'wan': [{'name': 'w', 'device': 'eth0', 'waypoint': "
+	              "'192.0.2.1'}], 'peers': [{'name': 'p', 'paths': [{'wan': 'w', 'remote': "
+	              "'auto'}, {'wan': 'w', 'name': 'x', 'remote': '192.0.2.3', 'nat': true}, "
+	              "{'wan': 'w', 'name': 'y', 'remote': 'auto', 'nat': true}, "
+	              "{'wan': 'w', 'name': 'z', 'remote': 'automatic', 'nat': 1}]}]}",
+	    "$.peers[0].paths[3].remote: \"automatic\" is not an address (expected IPv4 like "
+	    "\"192.0.2.1\" or IPv6 like \"2001:db8::1\", without a prefix length)\n"
+	    "$.peers[0].paths[3].nat: expected true or false, got an integer\n"
+	    "$.peers[0].paths[0].remote: \"auto\" needs $.router.private_key_file: the "
+	    "translated address is learned only from authenticated probes\n"
+	    "$.peers[0].paths[1].nat: \"nat\": true needs $.router.private_key_file: the "
+	    "translated address is learned only from authenticated probes\n"
+	    "$.peers[0].paths[2].remote: \"auto\" and \"nat\": true together: two routers "
+	    "that are both behind NATs cannot find each other without a third party\n");
+}
+
 #define RULES_BASE                                                                                 \
 	ROUTER                                                                                     \
 	", 'tenants': [{'name': 'corp', 'limits': {'sessions': 100, 'new_sessions_per_s': 50}}, "  \
@@ -1398,6 +1443,7 @@ main(void)
 	    cmocka_unit_test(test_router_config_parse_security),
 	    cmocka_unit_test(test_router_config_parse_udp_transform),
 	    cmocka_unit_test(test_router_config_parse_firewall),
+	    cmocka_unit_test(test_router_config_parse_nat_paths),
 	    cmocka_unit_test(test_router_config_parse_service_policies),
 	    cmocka_unit_test(test_router_config_parse_service_policy_errors),
 	    cmocka_unit_test(test_router_config_parse_probe_defaults_and_overrides),

@@ -1,0 +1,65 @@
+/*
+ * NAT between routers, the worker's part (docs/decisions/0008-nat.md, docs/protocol.md
+ * "NAT"): the relay that carries a session's first packets toward a peer behind a NAT
+ * over the peer's probe mapping (UDP 1280) until the peer's keep-alive opens the
+ * session's own, and the keep-alive sweep that keeps the mappings of a NATed router's
+ * sessions fresh and re-binds them when its mapping changed.
+ *
+ * Relay datagram: UDP from our waypoint port 1280 to the peer's translated probe port,
+ * whose payload is an 8-byte relay header followed by the SVR packet's UDP payload:
+ *
+ *   off len field
+ *     0   1 type = 17 (UDP 1280 demultiplexes on the first byte: key exchange 1..4,
+ *           probes 16)
+ *     1   1 version = 1
+ *     2   2 reserved, zero
+ *     4   2 the waypoint source port the packet would have had
+ *     6   2 the waypoint destination port
+ *
+ * The receiver restores the two ports, removes the header and handles the packet as if
+ * it had come on its waypoint tuple: it is authenticated there like any other.
+ *
+ * Threads: the worker's; pure functions on the caller's buffers and sweep state.
+ */
+#ifndef TERN_ROUTER_ROUTER_NAT_H
+#define TERN_ROUTER_ROUTER_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkt/pkt_buf.h"
+#include "pkt/pkt_drop.h"
+
+#define ROUTER_NAT_RELAY_TYPE    17
+#define ROUTER_NAT_RELAY_VERSION 1
+#define ROUTER_NAT_RELAY_HDR_LEN 8
+#define ROUTER_NAT_PROBE_PORT    1280
+/*
+ * A session through a NAT that was idle this long gets a keep-alive: below the 30 s a
+ * Linux masquerade keeps an unanswered UDP mapping, so a mapping never lapses while its
+ * session lives. Every session is looked at once per pass; a pass starts this often.
+ */
+#define ROUTER_NAT_KEEPALIVE_NS (10ull * 1000000000ull)
+/* Sessions looked at per worker tick (100 ms) by the keep-alive sweep. */
+#define ROUTER_NAT_SWEEP_BUDGET 4096u
+
+/*
+ * Wraps the parsed UDP packet p (an SVR packet on its waypoint tuple) into a relay
+ * datagram to relay_port, in place, and parses it again. 0, or -1 with *reason
+ * (NAT_RELAY_TOO_BIG past mtu (0: no limit), PKT_NO_HEADROOM, PROTO_UNSUPPORTED when p
+ * is not UDP).
+ */
+int router_nat_relay_wrap(struct pkt_buf *p, uint16_t relay_port, uint16_t mtu,
+    enum pkt_drop_reason *reason);
+
+/* Whether the parsed packet p is a relay datagram (UDP to port 1280, type 17). */
+bool router_nat_is_relay(const struct pkt_buf *p);
+
+/*
+ * Unwraps the relay datagram p in place (ports restored, header removed, checksums made
+ * again) and parses it. 0, or -1 with *reason NAT_RELAY_MALFORMED (length, version,
+ * reserved bytes, a port 0) or L4_BAD_CHECKSUM.
+ */
+int router_nat_relay_unwrap(struct pkt_buf *p, enum pkt_drop_reason *reason);
+
+#endif
