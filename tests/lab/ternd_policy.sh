@@ -60,16 +60,29 @@ policy '[]'
 lab_up "$work/two-sites.json" "starts both routers, site a with no rule at all"
 pid_a=$(pgrep -f "ternd --config $work/site-a.json")
 
+# wan_capture_start FILE / wan_capture_stop: SVR waypoint traffic on a's wan0. tcpdump
+# runs as root (-Z root): its own user may not write into the test's private directory,
+# and a capture that silently failed to open would look exactly like an empty one.
+wan_capture_start() {
+	timeout 60 ip netns exec "$lab-a" tcpdump -Z root --immediate-mode -n -U -i wan0 \
+		-w "$1" udp portrange 16384-65535 >/dev/null 2>"$1.log" &
+	dump=$!
+	for _ in $(seq 50); do grep -q "listening on" "$1.log" 2>/dev/null && break; sleep 0.1; done
+}
+wan_capture_stop() {
+	sleep 0.5
+	kill $dump 2>/dev/null
+	wait $dump 2>/dev/null
+}
+pcap_packets() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
+
 # 1. Default deny: nothing crosses the WAN, the refusal is counted.
-x a -- timeout 10 tcpdump -n -U -i wan0 -w "$work/wan.pcap" udp portrange 16384-65535 >/dev/null 2>&1 &
-dump=$!
-sleep 1
+wan_capture_start "$work/wan.pcap"
 check "no rule: a1 cannot ping b1" no_ping_b1
-sleep 0.5
-kill $dump 2>/dev/null
-wait $dump 2>/dev/null
+wan_capture_stop
+check "no rule: the WAN capture was taken (it has a pcap header)" tcpdump -n -r "$work/wan.pcap"
 check "no rule: the WAN capture holds no packet of that traffic" \
-	test "$(x a -- tcpdump -n -r "$work/wan.pcap" 2>/dev/null | wc -l)" -eq 0
+	test "$(pcap_packets "$work/wan.pcap")" -eq 0
 check "no rule: counted under policy-no-rule at site a" test "$(drop_count a policy-no-rule)" -ge 2
 check "no rule: policy test says no-rule, no rule decided, dropped as policy-no-rule" \
 	what_if verdict=no-rule tenant=corp service=b-servers drop=policy-no-rule allowed=False
@@ -77,7 +90,12 @@ check "no rule: policy test says no-rule, no rule decided, dropped as policy-no-
 # 2. An allow rule, by a reload: works without restarting ternd.
 policy '[{"name": "corp-to-b", "tenant": "corp", "service": "b-servers", "action": "allow"}]'
 check "reload with an allow rule is accepted" reload
+wan_capture_start "$work/wan-allowed.pcap"
 check "allow rule: a1 pings b1" ping_b1
+wan_capture_stop
+# The same capture sees the allowed pings: so an empty capture above means no packet.
+check "allow rule: the WAN capture holds the pings as SVR" \
+	test "$(pcap_packets "$work/wan-allowed.pcap")" -ge 4
 check "allow rule: policy test says allow by corp-to-b over wan0" \
 	what_if verdict=allow rule=corp-to-b "route=peer site-b" path^=wan0 allowed=True
 check "allow rule: ternd was not restarted" test "$(pgrep -f "ternd --config $work/site-a.json")" = "$pid_a"
