@@ -147,19 +147,16 @@ dpi_app_feed(struct dpi_app *d, uint32_t slot, const uint8_t *l3, size_t len, ui
 	p = ndpi_detection_process_packet(d->mod, f, l3,
 	    (unsigned short)(len > 65535 ? 65535 : len), now_ns / 1000000u);
 	d->slots[slot].packets++;
-	if (dpi_app_of(p) != NDPI_PROTOCOL_UNKNOWN && !ndpi_extra_dissection_possible(d->mod, f)) {
+	/* The first answer is kept: nDPI's further dissection (certificates, say) refines
+	 * little that a service is defined by, and costs a flow state for longer. */
+	if (dpi_app_of(p) != NDPI_PROTOCOL_UNKNOWN) {
 		d->stats.detected++;
-		goto done;
-	}
-	if (d->slots[slot].packets < d->max_packets)
+	} else if (d->slots[slot].packets < d->max_packets) {
 		return 0;
-	if (dpi_app_of(p) != NDPI_PROTOCOL_UNKNOWN)
-		d->stats.detected++;
-	else {
+	} else {
 		p = ndpi_detection_giveup(d->mod, f, 1, &guessed);
 		d->stats.given_up++;
 	}
-done:
 	*app = dpi_app_of(p);
 	if (*app >= d->proto_count)
 		*app = DPI_APP_UNKNOWN;

@@ -73,7 +73,7 @@ static const struct router_config_probe probe_default = {
 static const char *const keys_route[] = {"peer", "lan", "breakout", NULL};
 static const char *const keys_timeouts[] = {"tcp_opening_s", "tcp_established_s", "tcp_closing_s",
     "udp_s", "icmp_s", NULL};
-static const char *const keys_limits[] = {"sessions", NULL};
+static const char *const keys_limits[] = {"sessions", "inspected_sessions", NULL};
 
 void
 router_config_free(struct router_config *cfg)
@@ -764,6 +764,7 @@ read_settings(struct router_config_reader *r, const json_t *root, struct router_
 
 	cfg->timeouts = timeouts_default;
 	cfg->sessions_max = ROUTER_CONFIG_SESSIONS_DEFAULT;
+	cfg->inspected_max = ROUTER_CONFIG_INSPECTED_DEFAULT;
 
 	obj = json_object_get(root, "timeouts");
 	if (obj != NULL) {
@@ -823,9 +824,12 @@ read_settings(struct router_config_reader *r, const json_t *root, struct router_
 	obj = json_object_get(root, "limits");
 	if (obj != NULL) {
 		saved = router_config_reader_key(r, "limits");
-		if (router_config_read_object(r, obj, keys_limits))
+		if (router_config_read_object(r, obj, keys_limits)) {
 			router_config_read_uint(r, obj, "sessions", ROUTER_CONFIG_SESSIONS_MIN,
 			    ROUTER_CONFIG_SESSIONS_MAX, &cfg->sessions_max);
+			router_config_read_uint(r, obj, "inspected_sessions", 0,
+			    ROUTER_CONFIG_INSPECTED_MAX, &cfg->inspected_max);
+		}
 		router_config_reader_up(r, saved);
 	}
 	cfg->firewall.resets_per_s = ROUTER_CONFIG_RESETS_PER_S_DEFAULT;

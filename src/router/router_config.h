@@ -51,11 +51,14 @@
 /* Largest file router_config_load() reads. */
 #define ROUTER_CONFIG_FILE_MAX (16u << 20)
 
-#define ROUTER_CONFIG_TIMEOUT_MIN_S    1
-#define ROUTER_CONFIG_TIMEOUT_MAX_S    86400
-#define ROUTER_CONFIG_SESSIONS_MIN     1
-#define ROUTER_CONFIG_SESSIONS_MAX     16777216
-#define ROUTER_CONFIG_SESSIONS_DEFAULT 262144
+#define ROUTER_CONFIG_TIMEOUT_MIN_S 1
+#define ROUTER_CONFIG_TIMEOUT_MAX_S 86400
+#define ROUTER_CONFIG_SESSIONS_MIN  1
+#define ROUTER_CONFIG_SESSIONS_MAX  16777216
+/* Sessions whose application nDPI identifies at once (limits.inspected_sessions). */
+#define ROUTER_CONFIG_INSPECTED_DEFAULT 1024
+#define ROUTER_CONFIG_INSPECTED_MAX     65536
+#define ROUTER_CONFIG_SESSIONS_DEFAULT  262144
 
 /* Service policies (svr-profile section 7). */
 #define ROUTER_CONFIG_COST_MAX   1000000
@@ -375,6 +378,7 @@ struct router_config {
 	size_t rule_count;
 	struct router_config_timeouts timeouts;
 	uint32_t sessions_max;
+	uint32_t inspected_max; /* nDPI flow states; 0: applications are not identified */
 	struct router_config_dns dns;
 	struct router_config_firewall firewall;
 };

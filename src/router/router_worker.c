@@ -505,7 +505,6 @@ router_worker_paths_new(struct router_worker *w)
 #define ROUTER_WORKER_DNS_ENTRIES 8192
 #define ROUTER_WORKER_SNI_ENTRIES 4096
 #define ROUTER_WORKER_APP_ENTRIES 4096
-#define ROUTER_WORKER_DPI_FLOWS   1024
 #define ROUTER_WORKER_DPI_PACKETS 8
 
 /* A flow's hash for load sharing: stable for the session (its original 5-tuple). */
@@ -1075,9 +1074,8 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		    .dns_entries = ROUTER_WORKER_DNS_ENTRIES,
 		    .sni_entries = ROUTER_WORKER_SNI_ENTRIES,
 		    .app_entries = ROUTER_WORKER_APP_ENTRIES,
-		    .dpi_flows = cfg->sessions_max < ROUTER_WORKER_DPI_FLOWS ?
-		        cfg->sessions_max :
-		        ROUTER_WORKER_DPI_FLOWS,
+		    .dpi_flows = cfg->sessions_max < cfg->inspected_max ? cfg->sessions_max :
+		                                                          cfg->inspected_max,
 		    .dpi_packets = ROUTER_WORKER_DPI_PACKETS};
 
 		w->learn = router_learn_new(&lc);
