@@ -632,6 +632,32 @@ daemon_protection_text(const struct router_daemon *d, const struct svr_protectio
 	    i->decided ? ")" : "");
 }
 
+/*
+ * A duplicated session's second leg: "duplicate": true and "second_path" (null while the
+ * leg has no path), with its waypoints; other sessions say "duplicate": false.
+ */
+static void
+daemon_session_dup_json(struct router_daemon *d, const struct session *s, uint32_t index, json_t *o)
+{
+	const struct router_config *cfg = d->cfg;
+	const struct session *a;
+
+	json_object_set_new(o, "duplicate", json_boolean(s->flags & SVR_SESSION_DUP));
+	if (!(s->flags & SVR_SESSION_DUP))
+		return;
+	a = router_worker_session_alias(d->worker, index);
+	if (a == NULL || a->path_id >= cfg->path_count) {
+		json_object_set_new(o, "second_path", json_null());
+		return;
+	}
+	json_object_set_new(o, "second_path", json_string(cfg->paths[a->path_id].name));
+	json_object_set_new(o, "second_waypoint",
+	    json_pack("{s:o, s:o}", "source",
+	        daemon_endpoint_json(a->wan_key.family, a->wan_key.dst, a->wan_key.dport),
+	        "destination",
+	        daemon_endpoint_json(a->wan_key.family, a->wan_key.src, a->wan_key.sport)));
+}
+
 static json_t *
 daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t index, uint64_t now)
 {
@@ -697,6 +723,7 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
 	if (o != NULL)
 		json_object_set_new(o, "route", json_string(route));
+	/* Breakout sessions live in a table of their own, with flags of their own. */
 	if (o != NULL && !breakout) {
 		/* The application nDPI named (Unknown while inspecting, or if not inspected). */
 		const struct router_learn *l = router_worker_learn(d->worker);
@@ -707,6 +734,7 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 		    json_string(router_learn_dpi(l) != NULL ?
 		            dpi_app_name(router_learn_dpi(l), app) :
 		            "Unknown"));
+		daemon_session_dup_json(d, s, index, o);
 	}
 	return o;
 }
@@ -742,8 +770,12 @@ daemon_answer_sessions(struct router_daemon *d, const json_t *args)
 
 		for (uint32_t i = t != NULL ? session_table_next(t, 0) : SESSION_INDEX_NONE;
 		     i != SESSION_INDEX_NONE; i = session_table_next(t, i + 1)) {
-			json_t *o = daemon_session_json(d, session_table_get(t, i), i, now);
+			const struct session *s = session_table_get(t, i);
+			json_t *o;
 
+			if (k == 0 && (s->flags & SVR_SESSION_ALIAS))
+				continue; /* a second leg is shown with its session */
+			o = daemon_session_json(d, s, i, now);
 			if (o == NULL || !daemon_session_matches(o, args)) {
 				json_decref(o);
 				continue;
@@ -786,7 +818,9 @@ daemon_answer_peers(struct router_daemon *d)
 
 		if (s->path_id >= cfg->path_count)
 			continue;
-		sessions[s->path_id]++;
+		sessions[s->path_id]++; /* a second leg counts on its path; it has no counters */
+		if (s->flags & SVR_SESSION_ALIAS)
+			continue;
 		tx[s->path_id] += (json_int_t)s->packets[SESSION_DIR_LAN_TO_WAN];
 		rx[s->path_id] += (json_int_t)s->packets[SESSION_DIR_WAN_TO_LAN];
 	}
@@ -876,7 +910,7 @@ daemon_answer_status(struct router_daemon *d)
 	struct session_table *t = router_worker_sessions(d->worker);
 
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
-	                 "s:I, s:I}",
+	                 "s:I, s:I, s:I, s:I, s:I}",
 	    "router", d->cfg->name, "version", TERN_VERSION, "api", ROUTER_API_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_s",
 	    (json_int_t)((clock_now_ns() - d->started_ns) / 1000000000ull), "config_file",
@@ -886,7 +920,9 @@ daemon_answer_status(struct router_daemon *d)
 	    "interfaces", (json_int_t)(d->cfg->lan_count + d->cfg->wan_count), "metadata_sent",
 	    (json_int_t)st->meta_tx, "metadata_received", (json_int_t)st->meta_rx,
 	    "sessions_rebound", (json_int_t)st->rebinds, "sessions_replaced",
-	    (json_int_t)st->replaced);
+	    (json_int_t)st->replaced, "duplicate_copies_sent", (json_int_t)st->dup_tx,
+	    "duplicate_copies_filtered", (json_int_t)st->dup_filtered, "duplicate_copies_stale",
+	    (json_int_t)st->dup_stale);
 }
 
 /* One session with why it is on its path, or {"session": null}. */
@@ -917,6 +953,8 @@ daemon_answer_session(struct router_daemon *d, const json_t *args)
 	if (id < 0 || id > UINT32_MAX || session_table_next(t, (uint32_t)id) != (uint32_t)id)
 		return json_pack("{s:n}", "session");
 	s = session_table_get(t, (uint32_t)id);
+	if (s->flags & SVR_SESSION_ALIAS)
+		return json_pack("{s:n}", "session");
 	o = daemon_session_json(d, s, (uint32_t)id, clock_now_ns());
 	if (o == NULL)
 		return NULL;

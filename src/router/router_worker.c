@@ -603,6 +603,32 @@ router_worker_path_pick(struct svr_router *rt, const struct session *s, void *ar
 }
 
 /*
+ * svr's dup_path_pick: the path for the second leg of a duplicated ingress session, the
+ * best one of the policy that is not the first leg's (path_select's second choice when
+ * the first leg is on its first).
+ */
+static uint16_t
+router_worker_dup_path_pick(struct svr_router *rt, const struct session *s, uint16_t leg_path,
+    void *arg)
+{
+	struct router_worker *w = arg;
+	struct path_choice choice;
+	int rc;
+
+	(void)rt;
+	(void)leg_path;
+	if (s->service_id >= w->cfg->service_count || s->path_id >= w->cfg->path_count)
+		return SVR_PATH_NONE;
+	rc = router_worker_select(w, &w->cfg->services[s->service_id], s->path_id,
+	    router_worker_session_hash(s), &choice);
+	if (rc < 0)
+		return SVR_PATH_NONE;
+	if (choice.path_id != s->path_id)
+		return (uint16_t)choice.path_id;
+	return choice.has_second ? (uint16_t)choice.second_path_id : SVR_PATH_NONE;
+}
+
+/*
  * Asks for a sweep of path: its sessions are reconsidered (moved off it when it failed,
  * moved back when a preferred path returned). The moves packets made lazily since count
  * too: the event says how many sessions were moved in all.
@@ -1153,6 +1179,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.path_count = (uint16_t)cfg->path_count;
 	w->svr.lan_ports = w->lan_port_ids;
 	w->svr.path_pick = router_worker_path_pick;
+	w->svr.dup_path_pick = router_worker_dup_path_pick;
 	w->svr.path_pick_arg = w;
 	router_fw_init(&w->fw, &cfg->firewall, now_ns);
 	w->svr.on_udp_transform_detected = router_worker_on_udp_transform;
@@ -1410,6 +1437,11 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 	/* Nothing up at all: the first path, which may still carry something. */
 	route->path_id =
 	    (uint16_t)(rc == 0 ? choice.path_id : cfg->peers[svc->route_id].path_first);
+	/* Duplicated: a second leg on the next best path, or later when one comes up. */
+	route->duplicate =
+	    w->policies[router_worker_policy_of(w, svc)].resiliency == PATH_RESILIENCY_DUPLICATE;
+	route->dup_path_id =
+	    (uint16_t)(rc == 0 && choice.has_second ? choice.second_path_id : SVR_PATH_NONE);
 	/* The config's encryption values are svr's modes, in the same order. */
 	route->encrypt = svc->encryption;
 	return 0;
@@ -1845,6 +1877,14 @@ struct session_table *
 router_worker_sessions(struct router_worker *w)
 {
 	return w->svr.sessions;
+}
+
+const struct session *
+router_worker_session_alias(struct router_worker *w, uint32_t index)
+{
+	uint32_t ai = svr_session_alias(&w->svr, index);
+
+	return ai == SESSION_INDEX_NONE ? NULL : session_table_get(w->svr.sessions, ai);
 }
 
 const struct svr_stats *

@@ -196,6 +196,11 @@ struct session_table *router_worker_breakout_sessions(struct router_worker *w);
 /* What the control thread reports, read on the worker's own thread. */
 const struct pkt_drop_counters *router_worker_drops(const struct router_worker *w);
 struct session_table *router_worker_sessions(struct router_worker *w);
+/*
+ * The second leg (alias entry) of duplicated session index, or NULL: its path_id and
+ * wan_key are the leg's (borrowed, control thread between polls, as the sessions).
+ */
+const struct session *router_worker_session_alias(struct router_worker *w, uint32_t index);
 const struct svr_stats *router_worker_svr_stats(const struct router_worker *w);
 const struct svr_path *router_worker_path(const struct router_worker *w, uint32_t path_id);
 

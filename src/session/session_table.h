@@ -97,9 +97,20 @@ struct session {
 	uint16_t csum_delta_l4[2];
 	uint64_t created_ns; /* set by insert: when the session began here */
 	/* line 2 */
-	uint64_t packets[2]; /* per enum session_dir */
-	uint64_t bytes[2];
-	uint8_t uuid[16];
+	union {
+		struct {
+			uint64_t packets[2]; /* per enum session_dir */
+			uint64_t bytes[2];
+			uint8_t uuid[16];
+		};
+		/*
+		 * An owner may make an entry that is not a session of its own but a second
+		 * key pair of one (an alias: src/svr's duplicate legs). Such an entry has no
+		 * counters or UUID; its owner keeps state of its own here. The table never
+		 * reads or writes these bytes (session_on_packet() does: not for aliases).
+		 */
+		uint64_t owner_data[6];
+	};
 	struct timer_wheel_node timer; /* idle timer, owned by the table */
 };
 

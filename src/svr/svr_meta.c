@@ -91,9 +91,15 @@ static const struct svr_tlv_info svr_tlv_registry[SVR_TLV_TYPE_MAX + 1] = {
         SVR_TLV_LEN_VAR, SVR_SECTION_PAYLOAD},
 };
 
+/* Outside the registry's index range: the private types start at 0x8000. */
+static const struct svr_tlv_info svr_tlv_dup_seq_info = {"tern-duplicate-sequence",
+    SVR_META_F_DUP_SEQ, 8, SVR_SECTION_HEADER};
+
 static const struct svr_tlv_info *
 svr_tlv_lookup(uint16_t type)
 {
+	if (type == SVR_TLV_TERN_DUP_SEQ)
+		return &svr_tlv_dup_seq_info;
 	if (type > SVR_TLV_TYPE_MAX || svr_tlv_registry[type].field == 0)
 		return NULL;
 	return &svr_tlv_registry[type];
@@ -186,6 +192,7 @@ svr_tlv_value_read(uint16_t type, struct buf_reader *v, struct svr_meta *m)
 {
 	uint32_t word;
 	uint16_t half;
+	uint8_t byte;
 
 	switch ((enum svr_tlv_type)type) {
 	case SVR_TLV_FRAGMENT:
@@ -258,6 +265,15 @@ svr_tlv_value_read(uint16_t type, struct buf_reader *v, struct svr_meta *m)
 		break;
 	case SVR_TLV_SESSION_HEALTH:
 		buf_read_u8(v, &m->session_health);
+		break;
+	case SVR_TLV_TERN_DUP_SEQ:
+		buf_read_u8(v, &m->dup_leg);
+		buf_read_u8(v, &byte);
+		buf_read_u16(v, &half);
+		buf_read_u32(v, &m->dup_seq);
+		/* Two legs, and reserved bytes are zero: anything else is another format. */
+		if (m->dup_leg > 1 || byte != 0 || half != 0)
+			return -EBADMSG;
 		break;
 	case SVR_TLV_MCAST_GROUP_CTX:
 		return svr_mcast_group_read(v, &m->mcast_group);
@@ -425,6 +441,8 @@ svr_meta_validate(const struct svr_meta *m)
 	        pm->tx_time_ms > SVR_TIME_28_MAX || pm->rx_time_ms > SVR_TIME_28_MAX ||
 	        pm->prev_colour_count > SVR_PREV_COUNT_MAX))
 		return -EINVAL;
+	if ((p & SVR_META_F_DUP_SEQ) && m->dup_leg > 1)
+		return -EINVAL;
 	if ((p & SVR_META_F_MCAST_GROUP_CTX) &&
 	    (!svr_addr_is_ip(&g->source) || g->source.family != g->family ||
 	        g->group.family != g->family))
@@ -479,6 +497,13 @@ svr_meta_header_write(struct buf_writer *w, const struct svr_meta *m)
 	if (p & SVR_META_F_SECURITY_ID) {
 		svr_tlv_hdr_write(w, SVR_TLV_SECURITY_ID, 4);
 		buf_write_u32(w, m->security_id);
+	}
+	if (p & SVR_META_F_DUP_SEQ) {
+		svr_tlv_hdr_write(w, SVR_TLV_TERN_DUP_SEQ, 8);
+		buf_write_u8(w, m->dup_leg);
+		buf_write_u8(w, 0);
+		buf_write_u16(w, 0);
+		buf_write_u32(w, m->dup_seq);
 	}
 	if (p & SVR_META_F_FRAGMENT) {
 		svr_tlv_hdr_write(w, SVR_TLV_FRAGMENT, 10);
@@ -634,6 +659,8 @@ svr_meta_equal(const struct svr_meta *a, const struct svr_meta *b)
 	        pa->drop != pb->drop || pa->prev_colour_count != pb->prev_colour_count))
 		return false;
 	if ((p & SVR_META_F_SESSION_HEALTH) && a->session_health != b->session_health)
+		return false;
+	if ((p & SVR_META_F_DUP_SEQ) && (a->dup_leg != b->dup_leg || a->dup_seq != b->dup_seq))
 		return false;
 	if ((p & SVR_META_F_FWD_CTX) && !svr_ctx_equal(&a->fwd_ctx, &b->fwd_ctx))
 		return false;

@@ -54,6 +54,12 @@ enum svr_tlv_type {
 	SVR_TLV_SESSION_HEALTH = 46,
 	SVR_TLV_MCAST_GROUP_CTX = 50,
 	SVR_TLV_MCAST_EGRESS_LIST = 51,
+	/*
+	 * Tern private (docs/protocol.md "Packet duplication"), the one private TLV the codec
+	 * knows, because the data path must read it from every block of a duplicated
+	 * session: header section, 8 bytes: u8 leg (0 or 1), 3 zero bytes, u32 sequence.
+	 */
+	SVR_TLV_TERN_DUP_SEQ = 0x8003,
 };
 
 /* Values of the control TLV (24). */
@@ -89,10 +95,11 @@ enum svr_meta_field {
 	SVR_META_F_SESSION_HEALTH = 1u << 19,
 	SVR_META_F_MCAST_GROUP_CTX = 1u << 20,
 	SVR_META_F_MCAST_EGRESS_LIST = 1u << 21,
+	SVR_META_F_DUP_SEQ = 1u << 22,
 };
 
 /* Every bit of enum svr_meta_field; the encoder refuses others. */
-#define SVR_META_F_ALL ((1u << 22) - 1)
+#define SVR_META_F_ALL ((1u << 23) - 1)
 
 /* A session tuple as the context TLVs carry it; ports in host order. */
 struct svr_ctx {
@@ -142,6 +149,8 @@ struct svr_meta {
 	uint8_t control; /* enum svr_control */
 	struct svr_path_metrics path_metrics;
 	uint8_t session_health; /* 1 request, 2 request after timeout */
+	uint8_t dup_leg;        /* TLV 0x8003: which leg of a duplicated session (0, 1) */
+	uint32_t dup_seq;       /* TLV 0x8003: the packet's sequence in its direction */
 	/* payload TLVs */
 	struct svr_ctx fwd_ctx;
 	struct svr_ctx rev_ctx;

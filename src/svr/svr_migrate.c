@@ -139,9 +139,26 @@ svr_sessions_migrate_path(struct svr_router *rt, uint16_t from_path, unsigned bu
 			break;
 		}
 		s = session_table_get(rt->sessions, index);
+		/* A second leg is reconsidered with its session, below. */
+		if (s->flags & SVR_SESSION_ALIAS) {
+			rt->sweep.next = index + 1;
+			continue;
+		}
+		if (s->role == SESSION_ROLE_INGRESS && (s->flags & SVR_SESSION_DUP) &&
+		    s->path_id != from_path) {
+			struct session *a = svr_dup_alias_find(rt, index, NULL);
+
+			/* Room for the keep-alives of both legs, or resume here next call. */
+			if (rt->ctrl_out_count + 2 > SVR_CTRL_OUT_MAX)
+				break;
+			if (a != NULL &&
+			    (a->path_id == from_path || a->path_id >= rt->path_count) &&
+			    svr_dup_leg_check(rt, s, index, a, true, now_ns))
+				moved++;
+		}
 		if (s->role == SESSION_ROLE_INGRESS && s->path_id == from_path) {
-			/* No room for its keep-alive: resume with this session next call. */
-			if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX)
+			/* No room for its keep-alives: resume with this session next call. */
+			if (rt->ctrl_out_count + 2 > SVR_CTRL_OUT_MAX)
 				break;
 			/* SVR_PATH_DROP has no packet to drop here: the session stays. */
 			to = rt->path_pick != NULL ? rt->path_pick(rt, s, rt->path_pick_arg) :
@@ -152,8 +169,15 @@ svr_sessions_migrate_path(struct svr_router *rt, uint16_t from_path, unsigned bu
 			 */
 			if (to < rt->path_count && to != from_path &&
 			    svr_session_migrate(rt, index, to, now_ns) == 0) {
-				svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+				svr_control_send_leg(rt, s, s, SVR_CONTROL_KEEPALIVE, true);
 				moved++;
+			}
+			/* The second leg may now share the first's path, or have a better one. */
+			if (s->flags & SVR_SESSION_DUP) {
+				struct session *a = svr_dup_alias_find(rt, index, NULL);
+
+				if (a != NULL && svr_dup_leg_check(rt, s, index, a, true, now_ns))
+					moved++;
 			}
 		}
 		rt->sweep.next = index + 1;

@@ -332,11 +332,15 @@ svr_ctx_from_key(struct svr_ctx *ctx, const struct session_key *key)
 	ctx->proto = key->proto;
 }
 
-/* Forward metadata of an ingress session: what the egress needs to restore and decide. */
+/*
+ * Forward metadata of an ingress session: what the egress needs to restore and decide.
+ * w is the leg it goes on (s, or s's alias): the path named is the leg's.
+ */
 static void
-svr_meta_build_forward(const struct svr_router *rt, const struct session *s, struct svr_meta *m)
+svr_meta_build_forward(const struct svr_router *rt, const struct session *s,
+    const struct session *w, struct svr_meta *m)
 {
-	const struct svr_path *path = s->path_id < rt->path_count ? &rt->paths[s->path_id] : NULL;
+	const struct svr_path *path = w->path_id < rt->path_count ? &rt->paths[w->path_id] : NULL;
 
 	memset(m, 0, sizeof(*m));
 	svr_ctx_from_key(&m->fwd_ctx, &s->lan_key);
@@ -512,16 +516,32 @@ svr_wire_too_big(const struct svr_router *rt, const struct session *s, const str
 	return wire > path->mtu;
 }
 
+/* What a duplicated session's packet carries: its leg and sequence (TLV 0x8003). */
+struct svr_dup_tag {
+	uint8_t leg;
+	uint32_t seq;
+};
+
+/*
+ * One packet of s toward the peer on leg w: s itself, or for the second copy of a
+ * duplicated session's packet, its alias (whose WAN key, path, carriage and forward
+ * metadata state are the leg's; everything else is the session's). dup (NULL when the
+ * session is not duplicated) goes in the block; copy says the packet is the second copy,
+ * which the session's counters do not count again.
+ */
 static enum svr_verdict
-svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint64_t now_ns)
+svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, struct session *w,
+    const struct svr_dup_tag *dup, bool copy, uint64_t now_ns)
 {
 	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD];
 	struct svr_meta m;
 	size_t block_len = 0, ins_off, ins_len;
-	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
-	bool carried_tcp = s->flags & SVR_SESSION_UDP_TRANSFORM;
-	bool meta = s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META);
-	bool xlate = s->flags & SVR_SESSION_XLATE;
+	bool as_udp = w->flags & SVR_SESSION_AS_UDP;
+	bool carried_tcp = w->flags & SVR_SESSION_UDP_TRANSFORM;
+	/* Forward metadata is per leg (each leg binds on its own); reverse is the session's. */
+	uint32_t meta_flags = (w->flags & SVR_SESSION_FWD_META) | (s->flags & SVR_SESSION_REV_META);
+	bool meta = meta_flags != 0;
+	bool xlate = w->flags & SVR_SESSION_XLATE;
 	bool signal = false, ack = false;
 	struct svr_peer_keys *k = NULL;
 	enum pkt_drop_reason reason;
@@ -564,30 +584,35 @@ svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	}
 build:
 	if (meta) {
-		if (s->flags & SVR_SESSION_FWD_META) {
-			svr_meta_build_forward(rt, s, &m);
+		if (meta_flags & SVR_SESSION_FWD_META) {
+			svr_meta_build_forward(rt, s, w, &m);
 		} else {
 			svr_meta_build_reverse(s, &m);
 			/*
 			 * Behind a NAT the peer may see this answer on a tuple it does not
 			 * know yet: the UUID lets it re-bind from the answer itself.
 			 */
-			if (s->path_id < rt->path_count && rt->paths[s->path_id].behind_nat) {
+			if (w->path_id < rt->path_count && rt->paths[w->path_id].behind_nat) {
 				memcpy(m.uuid, s->uuid, sizeof(m.uuid));
 				m.present |= SVR_META_F_UUID;
 			}
 		}
-	} else if (signal || ack || syn ||
+	} else if (signal || ack || syn || dup != NULL ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off)) {
 		memset(&m, 0, sizeof(m)); /* the empty block marks a false positive */
-		if (!signal && !ack && !syn)
+		if (!signal && !ack && !syn && dup == NULL)
 			rt->stats.false_positive_tx++;
 	}
-	meta = meta || signal || ack || syn ||
+	meta = meta || signal || ack || syn || dup != NULL ||
 	    svr_meta_has_cookie(d + wire_payload_off, info->ip_len - wire_payload_off);
 	if (meta) {
 		if (syn)
 			m.present |= SVR_META_F_TCP_SYN;
+		if (dup != NULL) {
+			m.present |= SVR_META_F_DUP_SEQ;
+			m.dup_leg = dup->leg;
+			m.dup_seq = dup->seq;
+		}
 		/*
 		 * TLV 11 repeats what the decision's mode byte says; a packet that also
 		 * carries the ack leaves it out to stay within 100 bytes of overhead.
@@ -606,15 +631,16 @@ build:
 			reason = PKT_DROP_PKT_TOO_BIG;
 			goto drop;
 		}
-		if (!split && (s->flags & SVR_SESSION_FWD_META) &&
-		    svr_wire_too_big(rt, s, info,
+		if (!split && (meta_flags & SVR_SESSION_FWD_META) &&
+		    svr_wire_too_big(rt, w, info,
 		        block_len + (k != NULL ? SVR_SEAL_OVERHEAD : 0) +
 		            (as_udp ? SVR_UDP_HDR_LEN : 0))) {
 			/* The keep-alive carries the forward metadata; this packet goes without. */
 			split = true;
 			meta = false;
+			meta_flags = 0;
 			block_len = 0;
-			svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+			svr_control_send_leg(rt, s, w, SVR_CONTROL_KEEPALIVE, true);
 			rt->stats.meta_split++;
 			goto build;
 		}
@@ -632,7 +658,7 @@ build:
 			s->flags &= ~(uint32_t)SVR_PROT_RX_ACK_DUE;
 			rt->stats.prot_acks_tx++;
 		}
-		if (s->flags & (SVR_SESSION_FWD_META | SVR_SESSION_REV_META))
+		if (meta_flags != 0)
 			rt->stats.meta_tx++;
 	}
 	/* The L4 checksum is about to be recomputed: never launder a wrong one. */
@@ -640,7 +666,7 @@ build:
 		reason = PKT_DROP_L4_BAD_CHECKSUM;
 		goto drop;
 	}
-	if (xlate && svr_header_xlate(p, &s->wan_key, &reason) < 0)
+	if (xlate && svr_header_xlate(p, &w->wan_key, &reason) < 0)
 		goto drop;
 	d = p->buf + p->head;
 	ins_off = as_udp ? info->l4_off : info->payload_off;
@@ -664,13 +690,15 @@ build:
 	}
 	memcpy(d + (as_udp ? ins_off + SVR_UDP_HDR_LEN : ins_off), block, block_len);
 	pkt_set_ip_len(d, info, (size_t)info->ip_len + ins_len);
-	svr_tuple_write_reverse(d, info, &s->wan_key, true);
+	svr_tuple_write_reverse(d, info, &w->wan_key, true);
 	pkt_csum_fill(d, info);
 	if (pkt_parse(p, &reason) < 0)
 		goto drop;
-	session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, tcp_flags, len_before, now_ns);
+	if (!copy)
+		session_on_packet(rt->sessions, s, SESSION_DIR_LAN_TO_WAN, tcp_flags, len_before,
+		    now_ns);
 	s->flags &= ~(uint32_t)SVR_SESSION_MOVED; /* something went back since the re-bind */
-	p->port = svr_wan_port_of(rt, s);
+	p->port = svr_wan_port_of(rt, w);
 	return SVR_VERDICT_TO_WAN;
 drop:
 	svr_drop(rt, reason);
@@ -746,6 +774,66 @@ svr_lan_path_down(struct svr_router *rt, struct session *s, uint32_t index, uint
 	return 0;
 }
 
+/*
+ * A packet of a duplicated session toward the peer: the next sequence of the direction,
+ * a copy of the host packet for the second leg when that leg has a path of its own that
+ * is up, then each through the slow path on its leg (the copy is sealed on its own, so
+ * the peer's replay window sees two counters). The copy goes out through rt->ctrl_out.
+ * The first packet's verdict is returned.
+ */
+static enum svr_verdict
+svr_lan_dup_send(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
+    uint64_t now_ns)
+{
+	struct svr_dup_tag tag0, tag1;
+	struct svr_dup_state st;
+	struct pkt_buf *c = NULL;
+	enum svr_verdict v;
+	struct session *a;
+	uint32_t ai;
+
+	a = svr_dup_alias_find(rt, index, &ai);
+	/* The leg idled out (or was never made): make it again, or go on with one leg. */
+	if (a == NULL &&
+	    svr_dup_alias_add(rt, index, SVR_PATH_NONE,
+	        s->role == SESSION_ROLE_INGRESS || !(s->flags & SVR_SESSION_LEG1), now_ns,
+	        &ai) == 0)
+		a = session_table_at(rt->sessions, ai);
+	if (a == NULL)
+		return svr_lan_to_wan_slow(rt, p, s, s, NULL, false, now_ns);
+	(void)svr_dup_leg_check(rt, s, index, a, false, now_ns);
+	svr_dup_state_load(a, &st);
+	st.tx_seq++;
+	svr_dup_state_store(a, &st);
+	a->last_seen_ns = now_ns; /* the leg lives as long as its session is used */
+	tag0.leg = (s->flags & SVR_SESSION_LEG1) ? 1 : 0;
+	tag1.leg = (a->flags & SVR_SESSION_LEG1) ? 1 : 0;
+	tag0.seq = tag1.seq = st.tx_seq;
+	if (a->path_id < rt->path_count && a->path_id != s->path_id &&
+	    rt->paths[a->path_id].state == SVR_PATH_UP) {
+		if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX || rt->pool == NULL ||
+		    (c = pkt_pool_get(rt->pool)) == NULL) {
+			svr_drop(rt, PKT_DROP_PKT_POOL_EMPTY);
+		} else {
+			(void)pkt_buf_set(c, p->buf + p->head, p->len);
+			c->info = p->info;
+			c->user = p->user;
+			c->rx_ns = p->rx_ns;
+		}
+	}
+	v = svr_lan_to_wan_slow(rt, p, s, s, &tag0, false, now_ns);
+	if (c == NULL)
+		return v;
+	if (v == SVR_VERDICT_TO_WAN &&
+	    svr_lan_to_wan_slow(rt, c, s, a, &tag1, true, now_ns) == SVR_VERDICT_TO_WAN) {
+		rt->ctrl_out[rt->ctrl_out_count++] = c;
+		rt->stats.dup_tx++;
+	} else {
+		pkt_pool_put(rt->pool, c);
+	}
+	return v;
+}
+
 void
 svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
@@ -778,13 +866,17 @@ svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		d = p->buf + p->head;
 		if (p->info.tcp_flags & 0x02)
 			svr_tcp_mss_clamp(rt, p);
+		if (s->flags & SVR_SESSION_DUP) {
+			verdicts[slot[j]] = svr_lan_dup_send(rt, p, s, idx[j], now_ns);
+			continue;
+		}
 		if ((s->flags &
 		        (SVR_SESSION_FWD_META | SVR_SESSION_REV_META | SVR_SESSION_AS_UDP |
 		            SVR_SESSION_XLATE)) != 0 ||
 		    svr_meta_has_cookie(d + p->info.payload_off,
 		        p->info.ip_len - p->info.payload_off) ||
 		    (rt->security && !svr_lan_secure_is_fast(s, &p->info))) {
-			verdicts[slot[j]] = svr_lan_to_wan_slow(rt, p, s, now_ns);
+			verdicts[slot[j]] = svr_lan_to_wan_slow(rt, p, s, s, NULL, false, now_ns);
 			continue;
 		}
 		svr_rewrite_fast(p, s, SESSION_DIR_LAN_TO_WAN, &s->wan_key);
@@ -861,7 +953,12 @@ svr_lan_first(struct svr_router *rt, struct pkt_buf *p, uint16_t zone,
 	p->user = index;
 	if (path->learn)
 		svr_uuid_index_add(rt, s, index);
-	if (svr_lan_to_wan_slow(rt, p, s, now_ns) == SVR_VERDICT_TO_WAN)
+	/* No room for the second leg is counted and leaves a session of one leg. */
+	if (route->duplicate)
+		(void)svr_dup_alias_add(rt, index, route->dup_path_id, true, now_ns, NULL);
+	if (((s->flags & SVR_SESSION_DUP) ?
+	            svr_lan_dup_send(rt, p, s, index, now_ns) :
+	            svr_lan_to_wan_slow(rt, p, s, s, NULL, false, now_ns)) == SVR_VERDICT_TO_WAN)
 		return SVR_VERDICT_TO_WAN;
 	/* Counted already; a session whose first packet could not leave is not kept. */
 	svr_session_release(rt, s);
@@ -877,11 +974,12 @@ drop:
  * session's LAN tuple and fixes lengths and checksums. The wire checksum was verified.
  */
 static enum svr_verdict
-svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, size_t block_len,
-    uint64_t now_ns)
+svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    const struct session *w, size_t block_len, uint64_t now_ns)
 {
-	bool as_udp = s->flags & SVR_SESSION_AS_UDP;
-	bool carried_tcp = s->flags & SVR_SESSION_UDP_TRANSFORM;
+	/* The carriage is the leg's (w: s, or the alias the packet arrived on). */
+	bool as_udp = w->flags & SVR_SESSION_AS_UDP;
+	bool carried_tcp = w->flags & SVR_SESSION_UDP_TRANSFORM;
 	struct pkt_info *info = &p->info;
 	enum pkt_drop_reason reason;
 	size_t rm_off = as_udp ? info->l4_off : info->payload_off;
@@ -912,7 +1010,7 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 		}
 	}
 	pkt_set_ip_len(d, info, (size_t)info->ip_len - rm_len);
-	if (s->flags & SVR_SESSION_XLATE) {
+	if (w->flags & SVR_SESSION_XLATE) {
 		if (svr_header_xlate(p, &s->lan_key, &reason) < 0)
 			goto drop;
 		d = p->buf + p->head;
@@ -925,7 +1023,7 @@ svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s
 		 */
 		svr_tuple_write_reverse(d, info, &s->lan_key, true);
 		pkt_csum_fill(d, info);
-	} else if (!(s->flags & SVR_SESSION_XLATE)) {
+	} else if (!(w->flags & SVR_SESSION_XLATE)) {
 		svr_tuple_write_reverse(d, info, &s->lan_key, false);
 		if (info->family == ADDR_FAMILY_V4)
 			buf_store_be16(d + 10, pkt_csum_ipv4_header(d, info->l4_off));
@@ -944,9 +1042,23 @@ drop:
 void
 svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool fwd_meta)
 {
+	struct session *a;
+
+	svr_control_send_leg(rt, s, s, control, fwd_meta);
+	/* A duplicated session's peer hears it on both legs: either may be the lossy one. */
+	if ((s->flags & SVR_SESSION_DUP) &&
+	    (a = svr_dup_alias_find(rt, session_table_index(rt->sessions, s), NULL)) != NULL &&
+	    a->path_id < rt->path_count && a->path_id != s->path_id)
+		svr_control_send_leg(rt, s, a, control, fwd_meta);
+}
+
+void
+svr_control_send_leg(struct svr_router *rt, struct session *s, struct session *w, uint8_t control,
+    bool fwd_meta)
+{
 	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD];
 	enum pkt_drop_reason reason = PKT_DROP_PKT_TOO_BIG;
-	size_t block_len, ip_hdr, alen = svr_addr_len(s->wan_key.family);
+	size_t block_len, ip_hdr, alen = svr_addr_len(w->wan_key.family);
 	struct svr_peer_keys *k = NULL;
 	struct svr_meta m;
 	struct pkt_buf *c;
@@ -955,7 +1067,7 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	int rc;
 
 	if (fwd_meta && s->role == SESSION_ROLE_INGRESS) {
-		svr_meta_build_forward(rt, s, &m);
+		svr_meta_build_forward(rt, s, w, &m);
 	} else if (fwd_meta) {
 		/* The egress's handshake metadata, with the UUID that finds the session (NAT). */
 		svr_meta_build_reverse(s, &m);
@@ -966,6 +1078,12 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	}
 	m.present |= SVR_META_F_CONTROL;
 	m.control = control;
+	if (s->flags & SVR_SESSION_DUP) {
+		/* Names the leg, so a keep-alive with forward metadata binds the right one. */
+		m.present |= SVR_META_F_DUP_SEQ;
+		m.dup_leg = (w->flags & SVR_SESSION_LEG1) ? 1 : 0;
+		m.dup_seq = 0;
+	}
 	if (control == SVR_CONTROL_DISABLE_META)
 		m.present |= SVR_META_F_DISABLE_FWD_META;
 	if (rt->security) {
@@ -987,7 +1105,7 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	    svr_seal_protection_append(block, &block_len, SVR_META_MAX_LEN, false, 0, 0, ack) < 0)
 		goto fail;
 	/* A control rides UDP either way: say when the session itself does (a re-bind). */
-	if (fwd_meta && (s->flags & SVR_SESSION_UDP_TRANSFORM) &&
+	if (fwd_meta && (w->flags & SVR_SESSION_UDP_TRANSFORM) &&
 	    svr_seal_flag_append(block, &block_len, SVR_META_MAX_LEN, SVR_TLV_TERN_UDP_TRANSFORM) <
 	        0)
 		goto fail;
@@ -1000,7 +1118,7 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 		}
 		rt->stats.meta_sealed++;
 	}
-	ip_hdr = s->wan_key.family == ADDR_FAMILY_V4 ? 20 : 40;
+	ip_hdr = w->wan_key.family == ADDR_FAMILY_V4 ? 20 : 40;
 	d = pkt_buf_put(c, ip_hdr + SVR_UDP_HDR_LEN + block_len);
 	if (d == NULL)
 		goto fail;
@@ -1010,18 +1128,18 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 		d[8] = 64;
 		d[9] = IPPROTO_UDP;
 		buf_store_be16(d + 2, (uint16_t)c->len);
-		memcpy(d + 12, s->wan_key.dst, alen);
-		memcpy(d + 16, s->wan_key.src, alen);
+		memcpy(d + 12, w->wan_key.dst, alen);
+		memcpy(d + 16, w->wan_key.src, alen);
 	} else {
 		d[0] = 0x60;
 		d[6] = IPPROTO_UDP;
 		d[7] = 64;
 		buf_store_be16(d + 4, (uint16_t)(c->len - 40));
-		memcpy(d + 8, s->wan_key.dst, alen);
-		memcpy(d + 24, s->wan_key.src, alen);
+		memcpy(d + 8, w->wan_key.dst, alen);
+		memcpy(d + 24, w->wan_key.src, alen);
 	}
-	buf_store_be16(d + ip_hdr, s->wan_key.dport);
-	buf_store_be16(d + ip_hdr + 2, s->wan_key.sport);
+	buf_store_be16(d + ip_hdr, w->wan_key.dport);
+	buf_store_be16(d + ip_hdr + 2, w->wan_key.sport);
 	buf_store_be16(d + ip_hdr + 4, (uint16_t)(SVR_UDP_HDR_LEN + block_len));
 	memcpy(d + ip_hdr + SVR_UDP_HDR_LEN, block, block_len);
 	if (ip_hdr == 20)
@@ -1029,7 +1147,7 @@ svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool
 	if (pkt_parse(c, &reason) < 0)
 		goto fail;
 	pkt_csum_fill(d, &c->info);
-	c->port = svr_wan_port_of(rt, s);
+	c->port = svr_wan_port_of(rt, w);
 	rt->ctrl_out[rt->ctrl_out_count++] = c;
 	rt->stats.control_tx++;
 	if (ack) {
@@ -1161,17 +1279,17 @@ svr_wan_block_open(struct svr_router *rt, struct pkt_buf *p, struct svr_peer_key
 
 /* A control block arrived on a live session: act on it; the packet is consumed. */
 static enum svr_verdict
-svr_control_handle(struct svr_router *rt, struct session *s, uint32_t index,
+svr_control_handle(struct svr_router *rt, struct session *s, struct session *w, uint32_t index,
     const struct svr_meta *m)
 {
 	rt->stats.control_rx++;
 	switch (m->control) {
-	case SVR_CONTROL_DISABLE_META:
-		s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
+	case SVR_CONTROL_DISABLE_META: /* forward metadata is per leg: the one it came on */
+		w->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
 		break;
 	case SVR_CONTROL_ENABLE_META:
 		if (s->role == SESSION_ROLE_INGRESS)
-			s->flags |= SVR_SESSION_FWD_META;
+			w->flags |= SVR_SESSION_FWD_META;
 		break;
 	case SVR_CONTROL_DELETE_SESSION:
 		svr_session_release(rt, s);
@@ -1193,16 +1311,16 @@ svr_control_handle(struct svr_router *rt, struct session *s, uint32_t index,
  * then are the protection TLVs acted on. 0 or a drop reason.
  */
 static int
-svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
-    struct svr_peer_keys *k, size_t block_len, const struct svr_seal_protection *prot,
-    enum pkt_drop_reason *reason)
+svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    const struct session *w, uint32_t index, struct svr_peer_keys *k, size_t block_len,
+    const struct svr_seal_protection *prot, enum pkt_drop_reason *reason)
 {
 	size_t off = (size_t)p->info.payload_off + block_len;
 	uint8_t ad[CRYPTO_AEAD_AD_LEN];
 	bool encrypted;
 
 	/* A carried TCP header is not encrypted, as on a plain path. */
-	if (off < p->info.ip_len && (s->flags & SVR_SESSION_UDP_TRANSFORM)) {
+	if (off < p->info.ip_len && (w->flags & SVR_SESSION_UDP_TRANSFORM)) {
 		int hl = svr_carried_tcp_len(p->buf + p->head, off, p->info.ip_len, reason);
 
 		if (hl < 0)
@@ -1229,11 +1347,49 @@ svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s, u
 	return 0;
 }
 
-/* WAN -> LAN when the packet carries a block or the session is carried as UDP. */
-static enum svr_verdict
-svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
-    bool has_cookie, bool opened, uint64_t now_ns)
+/*
+ * The duplicate filter of a duplicated session's packet with sequence seq (its alias,
+ * w when the packet came on the second leg, holds the window): 0 to deliver it (marked
+ * delivered now), or -EALREADY / -ESTALE, counted in rt->stats (not a drop: the other
+ * copy was, or may have been, delivered).
+ */
+static int
+svr_dup_filter(struct svr_router *rt, struct session *s, uint32_t index, struct session *w,
+    uint32_t seq)
 {
+	struct session *a = w != s ? w : svr_dup_alias_find(rt, index, NULL);
+	struct svr_dup_state st;
+	uint64_t seq64;
+	int rc;
+
+	if (a == NULL)
+		return 0; /* no window (the leg could not be made): nothing to filter against */
+	svr_dup_state_load(a, &st);
+	seq64 = svr_dup_window_extend(&st.rx, seq);
+	rc = svr_dup_window_check(&st.rx, seq64);
+	if (rc == 0) {
+		svr_dup_window_update(&st.rx, seq64);
+		svr_dup_state_store(a, &st);
+	} else if (rc == -EALREADY) {
+		rt->stats.dup_filtered++;
+	} else {
+		rt->stats.dup_stale++;
+	}
+	a->last_seen_ns = s->last_seen_ns;
+	return rc;
+}
+
+/*
+ * WAN -> LAN when the packet carries a block or the session is carried as UDP. w is the
+ * entry the packet's tuple found: s, or s's alias (the second leg of a duplicated
+ * session); index is s's.
+ */
+static enum svr_verdict
+svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, struct session *w,
+    uint32_t index, bool has_cookie, bool opened, uint64_t now_ns)
+{
+	bool tagged = false;
+	uint32_t dup_seq = 0;
 	struct pkt_info *info = &p->info;
 	const uint8_t *d = p->buf + p->head;
 	struct svr_seal_protection prot = {0};
@@ -1274,13 +1430,16 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	if (m.present & SVR_META_F_CONTROL) {
 		if (k != NULL)
 			svr_rx_decision_apply(rt, s, index, &prot);
-		return svr_control_handle(rt, s, index, &m);
+		return svr_control_handle(rt, s, w, index, &m);
 	}
+	tagged = m.present & SVR_META_F_DUP_SEQ;
+	dup_seq = m.dup_seq;
 	/* Under security every block has a security id: look past it and the flag. */
 	carries = (k != NULL ? m.present &
 	                      ~(uint32_t)(SVR_META_F_SECURITY_ID | SVR_META_F_PAYLOAD_ENCRYPTED) :
 	                       m.present) &
-	    ~(uint32_t)SVR_META_F_TCP_SYN; /* the SYN flag alone is no handshake metadata */
+	    /* the SYN flag and a duplicate's sequence alone are no handshake metadata */
+	    ~(uint32_t)(SVR_META_F_TCP_SYN | SVR_META_F_DUP_SEQ);
 	if (carries == 0)
 		goto no_meta; /* the empty block only protects a payload that began with the cookie
 		               */
@@ -1291,8 +1450,9 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
 			goto drop;
 		}
+		/* The egress answered on this leg: it has bound this leg's tuple. */
 		if (m.present & (SVR_META_F_REV_CTX | SVR_META_F_DISABLE_FWD_META))
-			s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
+			w->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
 	} else {
 		if ((m.present & SVR_META_F_FWD_CTX) &&
 		    ((!(s->flags & SVR_SESSION_NAT) &&
@@ -1312,6 +1472,12 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 			rt->stats.replaced++;
 			return SVR_VERDICT_NEW_SESSION;
 		}
+		/*
+		 * A duplicated session's other leg may still be waiting for an answer: keep
+		 * sending reverse metadata while forward metadata comes on either leg.
+		 */
+		if ((s->flags & SVR_SESSION_DUP) && (m.present & SVR_META_F_FWD_CTX))
+			s->flags |= SVR_SESSION_REV_META;
 		count = (s->flags & SVR_SESSION_META_RX_MASK) >> SVR_SESSION_META_RX_SHIFT;
 		if (count < 0xf)
 			count++;
@@ -1336,9 +1502,12 @@ no_meta:
 	if (s->role == SESSION_ROLE_EGRESS)
 		s->flags &= ~(uint32_t)SVR_SESSION_REV_META;
 payload:
-	if (k != NULL && svr_wan_unprotect(rt, p, s, index, k, block_len, &prot, &reason) < 0)
+	/* Before the payload is opened: a second copy costs no decryption. */
+	if (tagged && (s->flags & SVR_SESSION_DUP) && svr_dup_filter(rt, s, index, w, dup_seq) < 0)
+		return SVR_VERDICT_CONSUMED;
+	if (k != NULL && svr_wan_unprotect(rt, p, s, w, index, k, block_len, &prot, &reason) < 0)
 		goto drop;
-	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+	return svr_wan_restore_slow(rt, p, s, w, block_len, now_ns);
 drop:
 	svr_drop(rt, reason);
 	return SVR_VERDICT_DROP;
@@ -1359,24 +1528,38 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 	for (unsigned j = 0; j < m; j++) {
 		struct pkt_buf *p = pkts[slot[j]];
 		const uint8_t *d = p->buf + p->head;
-		struct session *s;
+		struct session *s, *w;
+		uint32_t index = idx[j];
 		bool has_cookie;
 
 		if (idx[j] == SESSION_INDEX_NONE) {
 			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
 			continue;
 		}
-		s = session_table_at(rt->sessions, idx[j]);
-		p->user = idx[j];
+		s = w = session_table_at(rt->sessions, idx[j]);
+		if (w->flags & SVR_SESSION_ALIAS) {
+			/* The second leg of a duplicated session: the session is its primary. */
+			s = svr_dup_primary_of(rt, w, &index);
+			if (s == NULL) {
+				/* It outlived its session: forget it; the packet is a miss. */
+				svr_dup_alias_release(rt, w);
+				session_table_delete(rt->sessions, idx[j]);
+				verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
+				continue;
+			}
+		}
+		p->user = index;
 		has_cookie = svr_meta_has_cookie(d + p->info.payload_off,
 		    p->info.ip_len - p->info.payload_off);
-		if (has_cookie ||
-		    (s->flags & (SVR_SESSION_AS_UDP | SVR_SESSION_REV_META | SVR_SESSION_XLATE)) ||
+		if (has_cookie || w != s ||
+		    ((s->flags | w->flags) &
+		        (SVR_SESSION_AS_UDP | SVR_SESSION_REV_META | SVR_SESSION_XLATE |
+		            SVR_SESSION_DUP)) ||
 		    (rt->security && p->info.ip_len != p->info.payload_off &&
 		        (s->flags & (SVR_PROT_RX_KNOWN | SVR_PROT_RX_ENCRYPTED)) !=
 		            SVR_PROT_RX_KNOWN)) {
 			verdicts[slot[j]] =
-			    svr_wan_to_lan_slow(rt, p, s, idx[j], has_cookie, false, now_ns);
+			    svr_wan_to_lan_slow(rt, p, s, w, index, has_cookie, false, now_ns);
 			continue;
 		}
 		svr_rewrite_fast(p, s, SESSION_DIR_WAN_TO_LAN, &s->lan_key);
@@ -1550,6 +1733,60 @@ svr_wan_rebind_find(struct svr_router *rt, const struct session_key *lan_key,
 	return 0;
 }
 
+/*
+ * svr_wan_first() for the other leg of duplicated session s (index): forward metadata on
+ * a new tuple with the leg the session's own WAN key does not carry. The tuple becomes
+ * the alias's WAN key (the alias is made if it idled out, with the session marked
+ * duplicated if it was not yet); reverse copies leave on it from now on. Data is filtered
+ * like any copy: its twin may have been delivered already.
+ */
+static enum svr_verdict
+svr_wan_first_leg(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    const struct svr_accept *accept, struct session *s, uint32_t index,
+    const struct session_key *wan_key, const struct svr_seal_protection *prot, size_t block_len,
+    uint64_t now_ns)
+{
+	const struct svr_ctx *ctx = &m->fwd_ctx;
+	bool control = m->present & SVR_META_F_CONTROL, leg1 = m->dup_leg == 1;
+	bool carried = wan_key->proto == IPPROTO_UDP && ctx->proto != IPPROTO_UDP;
+	bool carried_tcp = carried && ctx->proto == IPPROTO_TCP;
+	struct session *a;
+	uint32_t ai;
+
+	a = svr_dup_alias_find(rt, index, &ai);
+	if (a == NULL) {
+		if (svr_dup_alias_add(rt, index, SVR_PATH_NONE, leg1, now_ns, &ai) < 0) {
+			svr_drop(rt, PKT_DROP_SESSION_TABLE_FULL);
+			return SVR_VERDICT_DROP;
+		}
+		a = session_table_at(rt->sessions, ai);
+	}
+	if (session_table_rekey_wan(rt->sessions, ai, wan_key) < 0) {
+		svr_drop(rt, PKT_DROP_SVR_SESSION_CONFLICT);
+		return SVR_VERDICT_DROP;
+	}
+	if (a->path_id == SVR_PATH_NONE || a->path_id != accept->path_id)
+		rt->stats.dup_legs++;
+	a->path_id = accept->path_id;
+	a->flags = SVR_SESSION_ALIAS | (leg1 ? SVR_SESSION_LEG1 : 0) |
+	    (carried ? SVR_SESSION_AS_UDP : 0) | (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) |
+	    (ctx->src.family != wan_key->family ? SVR_SESSION_XLATE : 0);
+	a->last_seen_ns = now_ns;
+	/* The ingress waits for an answer on this leg too. */
+	s->flags |= SVR_SESSION_REV_META;
+	if (rt->security)
+		svr_rx_decision_apply(rt, s, index, prot);
+	p->user = index;
+	if (control) {
+		rt->stats.control_rx++;
+		return SVR_VERDICT_CONSUMED;
+	}
+	rt->stats.meta_rx++;
+	if (svr_dup_filter(rt, s, index, a, m->dup_seq) < 0)
+		return SVR_VERDICT_CONSUMED;
+	return svr_wan_restore_slow(rt, p, s, a, block_len, now_ns);
+}
+
 enum svr_verdict
 svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
     const struct svr_accept *accept, uint64_t now_ns)
@@ -1561,7 +1798,9 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	struct svr_seal_protection prot = {0};
 	struct session_key lan_key, wan_key;
 	enum pkt_drop_reason reason;
-	uint32_t prot_keep = 0, moved = 0;
+	uint32_t prot_keep = 0, moved = 0, dup_keep = 0;
+	bool tagged = m->present & SVR_META_F_DUP_SEQ, leg1 = tagged && m->dup_leg == 1;
+	bool fresh = false;
 	struct session *s;
 	size_t block_len;
 	uint32_t index;
@@ -1642,10 +1881,17 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 	        0)
 		goto drop;
 	svr_wan_key(p, rt->paths[accept->path_id].wan_zone, &wan_key);
+	if (control)
+		wan_key.proto = as_udp || carried_tcp ? IPPROTO_UDP : ctx->proto;
+	/*
+	 * A duplicated session's leg that is not the one the session's own WAN key carries:
+	 * its tuple becomes (or moves) the alias's.
+	 */
+	if (s != NULL && tagged && leg1 != !!(s->flags & SVR_SESSION_LEG1))
+		return svr_wan_first_leg(rt, p, m, accept, s, index, &wan_key, &prot, block_len,
+		    now_ns);
 	if (s != NULL) {
 		/* Same session on a new waypoint tuple (the ingress moved it): re-bind. */
-		if (control)
-			wan_key.proto = as_udp || carried_tcp ? IPPROTO_UDP : ctx->proto;
 		if (session_table_rekey_wan(rt->sessions, index, &wan_key) < 0) {
 			reason = PKT_DROP_SVR_SESSION_CONFLICT;
 			goto drop;
@@ -1653,6 +1899,7 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		s->path_id = accept->path_id;
 		/* Same session, same UUID: its protection decisions stand. */
 		prot_keep = s->flags & SVR_PROT_MASK & ~(3u << SVR_PROT_MODE_SHIFT);
+		dup_keep = s->flags & (SVR_SESSION_DUP | SVR_SESSION_LEG1);
 		moved = SVR_SESSION_MOVED;
 		rt->stats.rebinds++;
 	} else {
@@ -1671,13 +1918,18 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 			memcpy(s->uuid, m->uuid, sizeof(s->uuid));
 		else
 			svr_uuid_generate(rt, s->uuid);
+		dup_keep = tagged && leg1 ? SVR_SESSION_LEG1 : 0;
+		fresh = true;
 	}
 	s->flags = SVR_SESSION_REV_META | (as_udp || carried_tcp ? SVR_SESSION_AS_UDP : 0) |
 	    (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) |
 	    (accept->server != NULL || accept->client != NULL ? SVR_SESSION_NAT : 0) |
 	    (ctx->src.family != s->wan_key.family ? SVR_SESSION_XLATE : 0) |
-	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep | moved |
+	    (1u << SVR_SESSION_META_RX_SHIFT) | prot_keep | moved | dup_keep |
 	    ((uint32_t)(accept->encrypt & 3) << SVR_PROT_MODE_SHIFT);
+	/* The ingress duplicates: the other leg is unbound until its first packet. */
+	if (fresh && tagged)
+		(void)svr_dup_alias_add(rt, index, SVR_PATH_NONE, !leg1, now_ns, NULL);
 	if (rt->security)
 		svr_rx_decision_apply(rt, s, index, &prot);
 	svr_deltas_compute(s, SESSION_DIR_LAN_TO_WAN, &s->lan_key, &s->wan_key);
@@ -1694,7 +1946,10 @@ svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m
 		return SVR_VERDICT_CONSUMED;
 	}
 	rt->stats.meta_rx++;
-	return svr_wan_restore_slow(rt, p, s, block_len, now_ns);
+	if (tagged && (s->flags & SVR_SESSION_DUP) &&
+	    svr_dup_filter(rt, s, index, s, m->dup_seq) < 0)
+		return SVR_VERDICT_CONSUMED;
+	return svr_wan_restore_slow(rt, p, s, s, block_len, now_ns);
 drop:
 	svr_drop(rt, reason);
 	return SVR_VERDICT_DROP;
@@ -1759,7 +2014,7 @@ svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p, const struct sv
 	p->user = index;
 	/* An answer goes on to the LAN like any other (its block is open already). */
 	if (!(m->present & SVR_META_F_CONTROL))
-		return svr_wan_to_lan_slow(rt, p, s, index, true, rt->security, now_ns);
+		return svr_wan_to_lan_slow(rt, p, s, s, index, true, rt->security, now_ns);
 	/* The egress holds the session: forward metadata has done its work. */
 	s->flags &= ~(uint32_t)SVR_SESSION_FWD_META;
 	rt->stats.control_rx++;
@@ -1784,8 +2039,15 @@ svr_session_keepalive(struct svr_router *rt, uint32_t index)
 void
 svr_session_release(struct svr_router *rt, const struct session *s)
 {
+	/* A second leg alone: its pair goes back; the owner never saw it as a session. */
+	if (s->flags & SVR_SESSION_ALIAS) {
+		svr_dup_alias_release(rt, s);
+		return;
+	}
 	if (rt->uuid_index != NULL && s->role == SESSION_ROLE_INGRESS)
 		(void)hash_del(rt->uuid_index, s->uuid);
+	if (s->flags & SVR_SESSION_DUP)
+		svr_dup_alias_drop(rt, session_table_index(rt->sessions, s));
 	if (rt->on_release != NULL)
 		rt->on_release(s, rt->release_arg);
 	if (s->role != SESSION_ROLE_INGRESS || s->path_id >= rt->path_count)

@@ -68,13 +68,32 @@ enum svr_session_flag {
 	 */
 	SVR_SESSION_UDP_TRANSFORM = 1u << 7,
 };
-/* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
+/*
+ * Packet duplication (docs/protocol.md "Packet duplication"). A duplicated session has a
+ * second WAN key, its second leg, in an alias entry of the session table
+ * (SVR_SESSION_ALIAS; found with svr_session_alias()): every packet leaves on both legs
+ * with a sequence number, and the receiver delivers the first copy only. Bit 28 is the
+ * owner's (SVR_SESSION_INSPECT).
+ */
+#define SVR_SESSION_DUP   (1u << 29) /* the session is duplicated: it has an alias */
+#define SVR_SESSION_ALIAS (1u << 30) /* not a session: the second leg of one */
+/* This WAN key carries the ingress's second leg (the ingress's alias always does). */
+#define SVR_SESSION_LEG1 (1u << 31)
+/*
+ * An alias entry's keys. Its LAN key is in zone SVR_ALIAS_ZONE (never a tenant) with
+ * the primary's index in src[0..3], so the primary finds it in one lookup; its WAN key
+ * is the second leg's waypoint tuple, or while the leg has no path a placeholder in WAN
+ * zone SVR_ALIAS_UNBOUND_ZONE that no packet carries.
+ */
+#define SVR_ALIAS_ZONE         0x7fffu
+#define SVR_ALIAS_UNBOUND_ZONE (SESSION_ZONE_WAN | 0x7fffu)
 /*
  * The owner's bit: while set, svr_lan_rx_burst() hands each packet of the session to
  * rt->inspect before transforming it (application identification on the first packets).
  */
 #define SVR_SESSION_INSPECT (1u << 28)
 
+/* Bits 8..11 of flags: forward metadata packets received at the egress (saturating). */
 #define SVR_SESSION_META_RX_SHIFT 8
 #define SVR_SESSION_META_RX_MASK  (0xfu << SVR_SESSION_META_RX_SHIFT)
 /*
@@ -87,8 +106,11 @@ enum svr_session_flag {
 /* Largest burst the rx functions take; more are not looked at (give at most this). */
 #define SVR_BURST_MAX 64
 
-/* Control packets one burst may originate. */
-#define SVR_CTRL_OUT_MAX 64
+/*
+ * Packets one burst may originate: controls, and the second copies of duplicated
+ * sessions' packets (one per packet of the burst at most).
+ */
+#define SVR_CTRL_OUT_MAX (2 * SVR_BURST_MAX)
 
 /* struct svr_path.state: what the prober last said, as the data path sees it. */
 enum svr_path_state {
@@ -181,6 +203,17 @@ struct svr_stats {
 	/* TCP sessions moved to the UDP transform on their own path (detection) */
 	uint64_t udp_transform_moves;
 	uint64_t decisions[SVR_PROT_REASON_COUNT]; /* decisions made, by enum svr_prot_reason */
+	/* packet duplication */
+	uint64_t dup_tx;       /* second copies sent (on the second leg) */
+	uint64_t dup_filtered; /* copies not delivered: the other copy was delivered first */
+	/*
+	 * Copies not delivered because they were older than the filter's window: mostly late
+	 * copies of packets delivered long before, so not counted as drops.
+	 */
+	uint64_t dup_stale;
+	uint64_t dup_legs;         /* second legs made or bound */
+	uint64_t dup_leg_moves;    /* second legs moved to another path */
+	uint64_t dup_leg_failures; /* second legs that could not be made (table full, ...) */
 };
 
 struct svr_router {
@@ -256,6 +289,15 @@ struct svr_router {
 	void (*inspect)(struct svr_router *rt, const struct pkt_buf *p, struct session *s,
 	    uint32_t index, void *arg);
 	void *inspect_arg;
+	/*
+	 * Duplication (NULL: second legs never move). For an ingress session s with
+	 * SVR_SESSION_DUP whose second leg is on leg_path (SVR_PATH_NONE: no path yet),
+	 * returns the path the second leg should be on: the best path of the policy other
+	 * than s->path_id (same peer), leg_path to stay, or SVR_PATH_NONE when there is no
+	 * such path. Called with path_pick_arg, per packet while the leg has no usable path.
+	 */
+	uint16_t (*dup_path_pick)(struct svr_router *rt, const struct session *s, uint16_t leg_path,
+	    void *arg);
 	/* Internal: the pass of svr_sessions_migrate_path() in progress. */
 	struct {
 		uint32_t next;      /* next session index to look at */
@@ -277,8 +319,10 @@ struct svr_route {
 	uint16_t tenant_id; /* also the LAN zone of the session's LAN key */
 	uint16_t service_id;
 	uint16_t path_id;
-	const uint8_t *uuid; /* NULL: a fresh random UUID */
-	uint8_t encrypt;     /* enum svr_encrypt_mode of the service here */
+	const uint8_t *uuid;  /* NULL: a fresh random UUID */
+	uint8_t encrypt;      /* enum svr_encrypt_mode of the service here */
+	bool duplicate;       /* send on two paths (a second leg on dup_path_id) */
+	uint16_t dup_path_id; /* SVR_PATH_NONE: no second path yet (it is picked later) */
 };
 
 /* What the egress decided for a new session from a peer. */
@@ -380,8 +424,28 @@ enum svr_verdict svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p
 int svr_session_keepalive(struct svr_router *rt, uint32_t index);
 
 /*
+ * The alias (second leg) of duplicated session index, or SESSION_INDEX_NONE. Borrowed
+ * through session_table_get(); for `ternctl show session` and tests.
+ */
+uint32_t svr_session_alias(struct svr_router *rt, uint32_t index);
+
+/*
+ * Moves the second leg of ingress session index (SVR_SESSION_DUP) to path new_path_id,
+ * as svr_session_migrate() moves the first: a new waypoint pair on that path, forward
+ * metadata again on that leg (same UUID) so the egress binds the new tuple to the leg.
+ * 0; -ENOENT (no duplicated session there), -EPERM (not the ingress), -EINVAL (no such
+ * path, or the first leg's), -EALREADY, -EXDEV (another peer), -EAFNOSUPPORT,
+ * -EADDRNOTAVAIL, -EEXIST as for svr_session_migrate(); on error nothing changed.
+ */
+int svr_session_dup_move(struct svr_router *rt, uint32_t index, uint16_t new_path_id,
+    uint64_t now_ns);
+
+/*
  * Session ended (expired or deleted): returns its waypoint pair if this router
- * allocated it. Call from the session table's on_expire hook before deletion.
+ * allocated it. Call from the session table's on_expire hook before deletion. For a
+ * duplicated session it also deletes the alias (second leg) and returns its pair; for
+ * an alias that expires by itself it returns the alias's pair and the session goes on
+ * with one leg until the next packet makes a new one (on_release is not called).
  */
 void svr_session_release(struct svr_router *rt, const struct session *s);
 

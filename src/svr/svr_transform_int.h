@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "session/session_table.h"
+#include "svr/svr_dup_window.h"
 #include "svr/svr_transform.h"
 
 /*
@@ -27,6 +28,53 @@ void svr_deltas_compute(struct session *s, enum session_dir dir, const struct se
  * counted drops (PKT_POOL_EMPTY when rt->ctrl_out or the pool is full, SEC_NO_KEY, ...).
  */
 void svr_control_send(struct svr_router *rt, struct session *s, uint8_t control, bool fwd_meta);
+/*
+ * The same on one leg w of s: w is s itself or its alias; a duplicated session's control
+ * names the leg (TLV 0x8003, sequence 0: controls are never filtered).
+ */
+void svr_control_send_leg(struct svr_router *rt, struct session *s, struct session *w,
+    uint8_t control, bool fwd_meta);
+
+/*
+ * Duplication state, kept in the alias entry's owner_data (struct session): the
+ * sequence of the last packet sent toward the peer, and the filter of what came back.
+ */
+struct svr_dup_state {
+	uint32_t tx_seq; /* wire sequence of the last packet sent; the first is 1 */
+	uint32_t reserved;
+	struct svr_dup_window rx;
+};
+_Static_assert(sizeof(struct svr_dup_state) == sizeof(((struct session *)0)->owner_data),
+    "the duplication state fills an alias entry's owner data");
+
+void svr_dup_state_load(const struct session *alias, struct svr_dup_state *st);
+void svr_dup_state_store(struct session *alias, const struct svr_dup_state *st);
+
+/* The live alias of primary (index), or NULL; *alias_index (may be NULL) gets its index. */
+struct session *svr_dup_alias_find(struct svr_router *rt, uint32_t primary, uint32_t *alias_index);
+/* The duplicated session an alias belongs to, or NULL when it outlived it. */
+struct session *svr_dup_primary_of(struct svr_router *rt, const struct session *alias,
+    uint32_t *primary_index);
+/*
+ * Makes the alias of session primary and marks the session SVR_SESSION_DUP; the second
+ * leg carries LEG1 when leg1. At the ingress path_id names the second leg's path
+ * (bound at once when it can be: svr_session_dup_move()); SVR_PATH_NONE leaves it
+ * unbound. 0 or -ENOSPC (table full: the session is then not duplicated, counted).
+ */
+int svr_dup_alias_add(struct svr_router *rt, uint32_t primary, uint16_t path_id, bool leg1,
+    uint64_t now_ns, uint32_t *alias_index);
+/* Returns the waypoint pair an ingress alias holds (svr_session_release()). */
+void svr_dup_alias_release(struct svr_router *rt, const struct session *alias);
+/* Deletes the alias of session primary, if any, returning its pair. */
+void svr_dup_alias_drop(struct svr_router *rt, uint32_t primary);
+/*
+ * Ingress: gives the second leg of s (index) a usable path when it has none (unbound,
+ * its path down, or the first leg's path): asks rt->dup_path_pick and moves it. With
+ * keepalive, a moved leg gets a keep-alive with forward metadata (the sweep). True when
+ * the leg moved.
+ */
+bool svr_dup_leg_check(struct svr_router *rt, struct session *s, uint32_t index,
+    struct session *alias, bool keepalive, uint64_t now_ns);
 
 /* NAT: indexes an ingress session on a learn path by its UUID (full index: not indexed). */
 void svr_uuid_index_add(struct svr_router *rt, const struct session *s, uint32_t index);

@@ -16,6 +16,7 @@ files = {
  'tv5-fragment': hx('4c48dbc6ddf6670c 101a 0000 0001 000a 00000001 1234 20b9 05dc'),
  'tv6-forward-v6': block(pay=hx('0003 0025 20010db8000100000000000000000010 20010db8000200000000000000000020 c350 01bb 06')),
  'tv7-keepalive': hx('4c48dbc6ddf6670c 1011 0000 0018 0001 01'),
+ 'tv9-dup-seq': hx('4c48dbc6ddf6670c 1018 0000 8003 0008 01000000 01020304'),
  'tv8-udp-payload': hx('4c48dbc6ddf6670c 100c 0034 0002 000d 0a00010a 0a000235 9c40 0035 11 0007 0004 626c7565 000a 0003 646e73 0006 0010 3f2504e04f8941d39a0c0305e82c3301 abcd0100000100000000000007 6578616d706c65 03 636f6d 00 0001 0001'),
 }
 hdr = (tlv(16, H('00000002')) + tlv(1, H('deadbeef43215fff2328')) + tlv(24, H('06'))
@@ -34,6 +35,8 @@ files['bad-header-length'] = hx('4c48dbc6ddf6670c 100b 0000')
 files['duplicate'] = block(b'', tlv(7, b'a') + tlv(7, b'b'))
 files['wrong-section'] = block(tlv(7, b'blue'), b'')
 files['cookie-only'] = COOKIE
+files['dup-seq-with-forward'] = block(tlv(0x8003, H('0000000000000001')), tlv(2, H('0a00010a0a000214c35001bb06')) + tlv(6, bytes(range(16))))
+files['dup-seq-bad-leg'] = block(tlv(0x8003, H('0200000000000001')), b'')
 tv1 = files['tv1-forward']
 for n in (11, 12, 20, 40, 80):
     files['tv1-cut-%d' % n] = tv1[:n]

@@ -32,6 +32,8 @@
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
 #include "router/router_worker.h"
+#include "session/session_table.h"
+#include "svr/svr_transform.h"
 
 #define POLICIES                                                                                   \
 	"  \"service_policies\": ["                                                                \
@@ -44,7 +46,9 @@
 	"      \"vector_costs\": { \"broadband\": 10, \"lte\": 20 }, \"no_path\": \"drop\" },"     \
 	"    { \"name\": \"video\", \"sla\": { \"max_jitter_ms\": 30 },"                           \
 	"      \"vector_costs\": { \"broadband\": 10, \"lte\": 20 },"                              \
-	"      \"resiliency\": \"revertible-failover\" } ],"
+	"      \"resiliency\": \"revertible-failover\" },"                                         \
+	"    { \"name\": \"dup\", \"vector_costs\": { \"broadband\": 10, \"lte\": 20 },"           \
+	"      \"resiliency\": \"duplicate\" } ],"
 
 /* hold_down_ms 1000 (default 5000) keeps the revert test short. */
 static const char site_a[] =
@@ -66,6 +70,8 @@ static const char site_a[] =
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" }, \"policy\": \"video\" },"
     "    { \"name\": \"strict\", \"prefixes\": [\"10.2.0.0/24\"], \"ports\": [\"udp/7000\"],"
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" }, \"policy\": \"strict\" },"
+    "    { \"name\": \"dup\", \"prefixes\": [\"10.2.0.0/24\"], \"ports\": [\"udp/8000\"],"
+    "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" }, \"policy\": \"dup\" },"
     "    { \"name\": \"bulk\", \"prefixes\": [\"10.2.0.0/24\"],"
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" }, \"policy\": \"bulk\" } ] }";
 
@@ -88,6 +94,8 @@ static const char site_b[] =
     "      \"route\": { \"lan\": \"corp\" }, \"policy\": \"video\" },"
     "    { \"name\": \"strict\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
     "      \"route\": { \"lan\": \"corp\" }, \"policy\": \"strict\" },"
+    "    { \"name\": \"dup\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
+    "      \"route\": { \"lan\": \"corp\" }, \"policy\": \"dup\" },"
     "    { \"name\": \"bulk\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
     "      \"route\": { \"lan\": \"corp\" }, \"policy\": \"bulk\" } ] }";
 
@@ -106,6 +114,8 @@ enum {
 	IDLE_CPORT = 40002, /* a second bulk flow that sends nothing after its first packet */
 	STRICT_CPORT = 40003,
 	STRICT_SPORT = 7000,
+	DUP_CPORT = 40004,
+	DUP_SPORT = 8000,
 };
 
 #define MS 1000000ull
@@ -642,6 +652,77 @@ test_paths_down_moves_lazily_then_by_sweep(void **state)
 	send_forward(r, VOICE_CPORT, VOICE_SPORT, "voice-4");
 }
 
+/* The path of the second leg of the duplicated flow at w, or -1 when it has none. */
+static int
+dup_leg_path(struct router_worker *w)
+{
+	struct session_table *t = router_worker_sessions(w);
+	const struct session *s = flow_session(w, DUP_CPORT), *a;
+
+	assert_true(s->flags & SVR_SESSION_DUP);
+	a = router_worker_session_alias(w, session_table_index(t, s));
+	return a != NULL && a->path_id < 2 ? a->path_id : -1;
+}
+
+/*
+ * A "duplicate" service: every packet leaves on both paths (the cheaper one first) and
+ * each host gets it once; when a leg's path goes down the flow goes on with the other
+ * and no copy goes into the dead path; when it comes back both legs are used again.
+ */
+static void
+test_paths_duplicate_uses_both_paths(void **state)
+{
+	struct rig *r = *state;
+	uint64_t a0, a1;
+
+	a0 = r->a_wans[WAN0]->stats.tx_packets;
+	a1 = r->a_wans[WAN1]->stats.tx_packets;
+	send_forward(r, DUP_CPORT, DUP_SPORT, "dup-1");
+	send_reverse(r, DUP_CPORT, DUP_SPORT, "dup-1-back");
+	assert_int_equal(r->a_wans[WAN0]->stats.tx_packets, a0 + 1);
+	assert_int_equal(r->a_wans[WAN1]->stats.tx_packets, a1 + 1);
+	expect_flow_on(r, DUP_CPORT, WAN0);
+	assert_int_equal(dup_leg_path(r->a), WAN1);
+	assert_int_equal(dup_leg_path(r->b), WAN1);
+	for (int i = 0; i < 3; i++) {
+		send_forward(r, DUP_CPORT, DUP_SPORT, "dup-2");
+		send_reverse(r, DUP_CPORT, DUP_SPORT, "dup-2-back");
+	}
+	assert_int_equal(router_worker_svr_stats(r->a)->dup_tx, 4);
+	assert_int_equal(router_worker_svr_stats(r->b)->dup_tx, 4);
+	assert_int_equal(router_worker_svr_stats(r->b)->dup_filtered, 4);
+	assert_int_equal(router_worker_svr_stats(r->a)->dup_filtered, 4);
+	/* lte down: one copy, on wan0. */
+	path_report_both(r, ROUTER_WORKER_PATH_STATE, WAN1, false, 20);
+	tick_at(r, r->now_ns + 100 * MS);
+	a1 = r->a_wans[WAN1]->stats.tx_packets;
+	send_forward(r, DUP_CPORT, DUP_SPORT, "dup-3");
+	send_reverse(r, DUP_CPORT, DUP_SPORT, "dup-3-back");
+	assert_int_equal(r->a_wans[WAN1]->stats.tx_packets, a1);
+	/* lte back, wan0 down: the session moves to lte; its second leg has nowhere to go. */
+	path_report_both(r, ROUTER_WORKER_PATH_STATE, WAN1, true, 20);
+	path_report_both(r, ROUTER_WORKER_PATH_STATE, WAN0, false, 20);
+	tick_at(r, r->now_ns + 100 * MS);
+	a0 = r->a_wans[WAN0]->stats.tx_packets;
+	send_forward(r, DUP_CPORT, DUP_SPORT, "dup-4");
+	send_reverse(r, DUP_CPORT, DUP_SPORT, "dup-4-back");
+	expect_flow_on(r, DUP_CPORT, WAN1);
+	assert_int_equal(r->a_wans[WAN0]->stats.tx_packets, a0);
+	/* wan0 back: duplicated again at once, over both. */
+	path_report_both(r, ROUTER_WORKER_PATH_STATE, WAN0, true, 20);
+	tick_at(r, r->now_ns + 100 * MS);
+	a0 = r->a_wans[WAN0]->stats.tx_packets;
+	a1 = r->a_wans[WAN1]->stats.tx_packets;
+	send_forward(r, DUP_CPORT, DUP_SPORT, "dup-5");
+	send_reverse(r, DUP_CPORT, DUP_SPORT, "dup-5-back");
+	assert_int_equal(r->a_wans[WAN0]->stats.tx_packets, a0 + 1);
+	assert_int_equal(r->a_wans[WAN1]->stats.tx_packets, a1 + 1);
+	assert_int_not_equal(dup_leg_path(r->a), flow_path(r->a, DUP_CPORT));
+	assert_int_equal(dup_leg_path(r->b), dup_leg_path(r->a));
+	assert_int_equal(drops_total(r->a), 0);
+	assert_int_equal(drops_total(r->b), 0);
+}
+
 /* Both paths down: sessions stay where they are and their packets still leave. */
 static void
 test_paths_all_down_keeps_sessions(void **state)
@@ -787,6 +868,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_paths_down_moves_lazily_then_by_sweep, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_paths_all_down_keeps_sessions, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_paths_duplicate_uses_both_paths, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_paths_no_path_drop_refuses_new_sessions, rig_setup,
 	        rig_teardown),

@@ -520,6 +520,39 @@ test_svr_meta_decode_duplicate_rejected(void **state)
 	    PKT_DROP_META_DUPLICATE_TLV);
 }
 
+/*
+ * TV9 (docs/protocol.md "Packet duplication"): the block of a steady-state packet of a
+ * duplicated session, leg 1, sequence 0x01020304: 24 bytes, the empty block plus TLV
+ * 0x8003 in the header section. Wrong lengths, legs and reserved bytes are refused.
+ */
+static void
+test_svr_meta_dup_seq_tv9(void **state)
+{
+	static const char tv9[] = "4c48dbc6ddf6670c 1018 0000 8003 0008 01000000 01020304";
+	uint8_t want[64], b[BLOCK_CAP];
+	size_t want_len = hex_decode(tv9, want, sizeof(want)), len, block_len;
+	struct svr_meta m = {0}, back;
+	enum pkt_drop_reason reason;
+
+	(void)state;
+	m.present = SVR_META_F_DUP_SEQ;
+	m.dup_leg = 1;
+	m.dup_seq = 0x01020304;
+	assert_int_equal(svr_meta_encode(&m, b, sizeof(b), &len), 0);
+	assert_int_equal(len, 24);
+	assert_int_equal(want_len, 24);
+	assert_memory_equal(b, want, len);
+	assert_int_equal(svr_meta_decode(want, want_len, &back, &block_len, &reason), 0);
+	assert_true(svr_meta_equal(&back, &m));
+	assert_string_equal(svr_tlv_type_name(SVR_TLV_TERN_DUP_SEQ), "tern-duplicate-sequence");
+	assert_block_rejected("8003 0004 00000001", "", PKT_DROP_META_BAD_TLV_LENGTH);
+	assert_block_rejected("8003 0008 02000000 00000001", "", PKT_DROP_META_BAD_TLV_LENGTH);
+	assert_block_rejected("8003 0008 00010000 00000001", "", PKT_DROP_META_BAD_TLV_LENGTH);
+	assert_block_rejected("", "8003 0008 00000000 00000001", PKT_DROP_META_WRONG_SECTION);
+	assert_block_rejected("8003 0008 00000000 00000001 8003 0008 01000000 00000001", "",
+	    PKT_DROP_META_DUPLICATE_TLV);
+}
+
 /* ---- accepted oddities ---- */
 
 static void
@@ -595,6 +628,8 @@ all_fields(struct svr_meta *m, bool v6, uint8_t *list_buf, size_t list_cap)
 	m->control = SVR_CONTROL_DELETE_SESSION;
 	m->path_metrics = (struct svr_path_metrics){15, 0x0fffffff, 0, 0, false, 0x7fff};
 	m->session_health = 2;
+	m->dup_leg = 1;
+	m->dup_seq = 0xfedcba98;
 	m->security_policy = str_of("aes");
 	m->dest_router = str_of("rtr-b");
 	m->peer_path_id = str_of("wan1-to-wan2");
@@ -624,10 +659,12 @@ test_svr_meta_roundtrip_all_fields(void **state)
 		assert_int_equal(block_len, len);
 		assert_true(svr_meta_equal(&back, &m));
 		assert_int_equal(back.present, SVR_META_F_ALL);
-		/* Header TLVs: security id, fragment, control, metrics, ICMP, health. */
-		assert_int_equal(svr_meta_header_len(b), 12 + 8 + 14 + 5 + 14 + (v6 ? 20 : 8) + 5);
+		/* Header TLVs: security id, duplicate, fragment, control, metrics, ICMP, health. */
+		assert_int_equal(svr_meta_header_len(b),
+		    12 + 8 + 12 + 14 + 5 + 14 + (v6 ? 20 : 8) + 5);
 		assert_int_equal(buf_load_be16(b + 12), SVR_TLV_SECURITY_ID);
-		assert_int_equal(buf_load_be16(b + 20), SVR_TLV_FRAGMENT);
+		assert_int_equal(buf_load_be16(b + 20), SVR_TLV_TERN_DUP_SEQ);
+		assert_int_equal(buf_load_be16(b + 32), SVR_TLV_FRAGMENT);
 	}
 }
 
@@ -687,7 +724,8 @@ test_svr_meta_encode_invalid_fields_refused(void **state)
 		mutate;                                                                            \
 		assert_int_equal(svr_meta_encode(&m, b, sizeof(b), &len), -EINVAL);                \
 	} while (0)
-	EXPECT_EINVAL(m.present |= 1u << 22);
+	EXPECT_EINVAL(m.present |= 1u << 23);
+	EXPECT_EINVAL(m.dup_leg = 2);
 	EXPECT_EINVAL(m.present |= 1u << 31);
 	EXPECT_EINVAL(m.tenant.ptr = NULL);
 	EXPECT_EINVAL(m.application.ptr = NULL);
@@ -904,6 +942,7 @@ main(void)
 	    cmocka_unit_test(test_svr_meta_decode_bad_tlv_length_rejected),
 	    cmocka_unit_test(test_svr_meta_decode_wrong_section_rejected),
 	    cmocka_unit_test(test_svr_meta_decode_duplicate_rejected),
+	    cmocka_unit_test(test_svr_meta_dup_seq_tv9),
 	    cmocka_unit_test(test_svr_meta_decode_unknown_tlvs_skipped),
 	    cmocka_unit_test(test_svr_meta_decode_empty_strings_accepted),
 	    cmocka_unit_test(test_svr_meta_roundtrip_all_fields),
