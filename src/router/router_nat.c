@@ -7,6 +7,8 @@
 #include "lib/buf.h"
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_parse.h"
+#include "session/session_table.h"
+#include "svr/svr_transform.h"
 
 /* Writes the IP and UDP lengths of a datagram of ip_len bytes. */
 static void
@@ -112,4 +114,53 @@ router_nat_relay_unwrap(struct pkt_buf *p, enum pkt_drop_reason *reason)
 		return -1;
 	pkt_csum_fill(p->buf + p->head, &p->info);
 	return 0;
+}
+
+void
+router_nat_sweep_rebind(struct router_nat_sweep *sw, uint8_t *rebind, uint16_t path,
+    uint64_t now_ns)
+{
+	rebind[path] = 1;
+	sw->next = 0;
+	sw->active = true;
+	sw->started = true;
+	sw->started_ns = now_ns;
+}
+
+unsigned
+router_nat_sweep_run(struct router_nat_sweep *sw, struct svr_router *rt, uint8_t *rebind,
+    uint64_t now_ns, unsigned budget, void (*flush)(void *arg), void *arg)
+{
+	unsigned sent = 0;
+
+	if (!sw->active) {
+		if (sw->started && now_ns - sw->started_ns < ROUTER_NAT_KEEPALIVE_NS)
+			return 0;
+		sw->active = true;
+		sw->started = true;
+		sw->next = 0;
+		sw->started_ns = now_ns;
+	}
+	for (; budget > 0; budget--) {
+		uint32_t index = session_table_next(rt->sessions, sw->next);
+		const struct session *s;
+
+		if (index == SESSION_INDEX_NONE) {
+			sw->active = false;
+			memset(rebind, 0, rt->path_count);
+			break;
+		}
+		sw->next = index + 1;
+		s = session_table_get(rt->sessions, index);
+		if (s->path_id >= rt->path_count || !rt->paths[s->path_id].behind_nat)
+			continue;
+		/* Idle: last_seen counts both directions; a NAT's timer does too. */
+		if (!rebind[s->path_id] && now_ns - s->last_seen_ns < ROUTER_NAT_KEEPALIVE_NS)
+			continue;
+		if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX)
+			flush(arg);
+		if (svr_session_keepalive(rt, index) == 0)
+			sent++;
+	}
+	return sent;
 }

@@ -43,6 +43,30 @@
 /* Sessions looked at per worker tick (100 ms) by the keep-alive sweep. */
 #define ROUTER_NAT_SWEEP_BUDGET 4096u
 
+struct svr_router;
+
+/* The keep-alive sweep's progress (zeroed: no pass yet; the first starts at once). */
+struct router_nat_sweep {
+	uint32_t next;       /* next session index the pass looks at */
+	uint64_t started_ns; /* when the pass in progress (or the last one) began */
+	bool active;
+	bool started; /* a pass ever began */
+};
+
+/*
+ * A pass over rt's sessions, at most budget of them per call (the cursor stays in sw).
+ * A pass starts ROUTER_NAT_KEEPALIVE_NS after the previous one began. Each session on a
+ * path with behind_nat gets a keep-alive (svr_session_keepalive()) when it was idle that
+ * long, or when rebind[its path] is set (cleared at the end of the pass). When
+ * rt->ctrl_out is full, flush(arg) must send and empty it. Returns keep-alives made.
+ */
+unsigned router_nat_sweep_run(struct router_nat_sweep *sw, struct svr_router *rt, uint8_t *rebind,
+    uint64_t now_ns, unsigned budget, void (*flush)(void *arg), void *arg);
+
+/* Our mapping on path changed: a pass starts now in which every session of it re-binds. */
+void router_nat_sweep_rebind(struct router_nat_sweep *sw, uint8_t *rebind, uint16_t path,
+    uint64_t now_ns);
+
 /*
  * Wraps the parsed UDP packet p (an SVR packet on its waypoint tuple) into a relay
  * datagram to relay_port, in place, and parses it again. 0, or -1 with *reason

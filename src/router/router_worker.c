@@ -96,11 +96,7 @@ struct router_worker {
 	/* NAT between routers (router_nat.h), by path id. */
 	uint16_t *relay_port; /* learn paths: the peer's translated probe port; 0 unknown */
 	uint8_t *nat_rebind;  /* behind-NAT paths: all sessions owe a keep-alive this pass */
-	struct {
-		uint32_t next;       /* next session index the pass looks at */
-		uint64_t started_ns; /* when the pass in progress (or the last) began */
-		bool active;
-	} nat_sweep;
+	struct router_nat_sweep nat_sweep;
 	bool behind_nat; /* some path is behind a NAT: the sweep runs */
 };
 
@@ -775,11 +771,7 @@ router_worker_nat_op(struct router_worker *w, const struct router_worker_op *op)
 	}
 	if (!w->cfg->paths[path].nat)
 		return;
-	/* A new pass from the first session: every session of the path re-binds. */
-	w->nat_rebind[path] = 1;
-	w->nat_sweep.next = 0;
-	w->nat_sweep.active = true;
-	w->nat_sweep.started_ns = w->now_ns;
+	router_nat_sweep_rebind(&w->nat_sweep, w->nat_rebind, (uint16_t)path, w->now_ns);
 }
 
 /* Sends the control packets svr made (keep-alives of the sweep) and empties the list. */
@@ -791,46 +783,20 @@ router_worker_ctrl_send(struct router_worker *w)
 	w->svr.ctrl_out_count = 0;
 }
 
-/*
- * Behind a NAT: once per ROUTER_NAT_KEEPALIVE_NS, a pass over the sessions (a bounded
- * number per tick) gives each session of a behind-NAT path that was idle that long a
- * keep-alive, so its mapping never lapses; after a changed mapping (PATH_REBIND) every
- * session of that path gets one, so the peer re-binds it to the new port.
- */
+static void
+router_worker_ctrl_flush(void *arg)
+{
+	router_worker_ctrl_send(arg);
+}
+
+/* Behind a NAT: keep-alives and re-binds (router_nat_sweep_run()), a bounded pass per tick. */
 static void
 router_worker_nat_sweep(struct router_worker *w, uint64_t now_ns)
 {
-	unsigned budget = ROUTER_NAT_SWEEP_BUDGET;
-
 	if (!w->behind_nat)
 		return;
-	if (!w->nat_sweep.active) {
-		if (now_ns - w->nat_sweep.started_ns < ROUTER_NAT_KEEPALIVE_NS)
-			return;
-		w->nat_sweep.active = true;
-		w->nat_sweep.next = 0;
-		w->nat_sweep.started_ns = now_ns;
-	}
-	for (; budget > 0; budget--) {
-		uint32_t index = session_table_next(w->svr.sessions, w->nat_sweep.next);
-		struct session *s;
-
-		if (index == SESSION_INDEX_NONE) {
-			w->nat_sweep.active = false;
-			memset(w->nat_rebind, 0, w->cfg->path_count);
-			break;
-		}
-		w->nat_sweep.next = index + 1;
-		s = session_table_get(w->svr.sessions, index);
-		if (s->path_id >= w->cfg->path_count || !w->paths[s->path_id].behind_nat)
-			continue;
-		if (!w->nat_rebind[s->path_id] &&
-		    now_ns - s->last_seen_ns < ROUTER_NAT_KEEPALIVE_NS)
-			continue;
-		if (w->svr.ctrl_out_count >= SVR_CTRL_OUT_MAX)
-			router_worker_ctrl_send(w);
-		(void)svr_session_keepalive(&w->svr, index);
-	}
+	(void)router_nat_sweep_run(&w->nat_sweep, &w->svr, w->nat_rebind, now_ns,
+	    ROUTER_NAT_SWEEP_BUDGET, router_worker_ctrl_flush, w);
 	router_worker_ctrl_send(w);
 }
 

@@ -149,8 +149,11 @@ svr_test_links_wan_in(struct svr_test_links *l, struct svr_test_router *r, struc
 			struct svr_meta m;
 
 			v = SVR_VERDICT_DROP;
+			/* Without a forward context: a NAT re-bind (svr_wan_rebind_ingress). */
 			if (svr_wan_decode(&r->rt, p, &m) == 0)
-				v = svr_wan_first(&r->rt, p, &m, &accept, l->base.now_ns);
+				v = (m.present & SVR_META_F_FWD_CTX) ?
+				    svr_wan_first(&r->rt, p, &m, &accept, l->base.now_ns) :
+				    svr_wan_rebind_ingress(&r->rt, p, &m, k, l->base.now_ns);
 		}
 	}
 	if (out != NULL)
@@ -179,7 +182,8 @@ svr_test_links_ctrl_deliver(struct svr_test_links *l)
 			uint16_t k = svr_test_links_check(l, c[j]);
 			enum svr_verdict v;
 
-			if (l->link_dead[k]) {
+			if (l->link_dead[k] ||
+			    (l->middlebox != NULL && !l->middlebox(l, c[j], i == 0, k))) {
 				pkt_pool_put(l->base.pool, c[j]);
 				continue;
 			}
@@ -228,7 +232,8 @@ svr_test_links_xmit(struct svr_test_links *l, bool from_a, uint8_t proto, const 
 	l->wire_from_a = from_a;
 	if (l->link_dead[k] ||
 	    (l->link_drop_syn_data[k] && p->info.l4_proto == IPPROTO_TCP &&
-	        (p->info.tcp_flags & 0x02) && p->info.payload_off < p->info.ip_len)) {
+	        (p->info.tcp_flags & 0x02) && p->info.payload_off < p->info.ip_len) ||
+	    (l->middlebox != NULL && !l->middlebox(l, p, from_a, k))) {
 		pkt_pool_put(l->base.pool, p);
 		return svr_test_links_done(l, SVR_TEST_LOST);
 	}

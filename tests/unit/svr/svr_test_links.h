@@ -58,6 +58,11 @@ struct svr_test_links {
 	uint16_t wire_path;
 	bool wire_from_a;
 	uint64_t wire_udp, wire_tcp; /* packets seen on the links, data and control */
+	/*
+	 * A middlebox on the links (a NAT): sees every packet put on link k after it was
+	 * checked and may rewrite it (it re-parses it then); false loses it. NULL: none.
+	 */
+	bool (*middlebox)(struct svr_test_links *l, struct pkt_buf *p, bool from_a, uint16_t k);
 };
 
 /*
