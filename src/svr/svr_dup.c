@@ -1,14 +1,15 @@
 /*
  * Packet duplication (svr-profile section 7, docs/protocol.md "Packet duplication"): the
- * second leg of a duplicated session, kept as an alias entry of the session table, and
- * its moves between paths. The per-packet part (copies, sequence numbers, the filter)
- * is in svr_transform.c; the filter itself in svr_dup_window.c.
+ * second leg of a duplicated session, kept as an alias entry of the session table, its
+ * moves between paths, and the per-packet part (the copy, the sequence, the filter's
+ * use) around the transforms of svr_transform.c; the filter itself is svr_dup_window.c.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "lib/buf.h"
+#include "pkt/pkt_buf.h"
 #include "session/session_table.h"
 #include "svr/svr_transform.h"
 #include "svr/svr_transform_int.h"
@@ -235,4 +236,150 @@ svr_dup_leg_check(struct svr_router *rt, struct session *s, uint32_t index, stru
 	if (keepalive)
 		svr_control_send_leg(rt, s, alias, SVR_CONTROL_KEEPALIVE, true);
 	return true;
+}
+
+/*
+ * A packet of a duplicated session toward the peer: the next sequence of the direction,
+ * a copy of the host packet for the second leg when that leg has a path of its own that
+ * is up, then each through the slow path on its leg (the copy is sealed on its own, so
+ * the peer's replay window sees two counters). The copy goes out through rt->ctrl_out.
+ * The first packet's verdict is returned.
+ */
+enum svr_verdict
+svr_lan_dup_send(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
+    uint64_t now_ns)
+{
+	struct svr_dup_tag tag0, tag1;
+	struct svr_dup_state st;
+	struct pkt_buf *c = NULL;
+	enum svr_verdict v;
+	struct session *a;
+	uint32_t ai;
+
+	a = svr_dup_alias_find(rt, index, &ai);
+	/* The leg idled out (or was never made): make it again, or go on with one leg. */
+	if (a == NULL &&
+	    svr_dup_alias_add(rt, index, SVR_PATH_NONE,
+	        s->role == SESSION_ROLE_INGRESS || !(s->flags & SVR_SESSION_LEG1), now_ns,
+	        &ai) == 0)
+		a = session_table_at(rt->sessions, ai);
+	if (a == NULL)
+		return svr_lan_to_wan_slow(rt, p, s, s, NULL, false, now_ns);
+	(void)svr_dup_leg_check(rt, s, index, a, false, now_ns);
+	svr_dup_state_load(a, &st);
+	st.tx_seq++;
+	svr_dup_state_store(a, &st);
+	a->last_seen_ns = now_ns; /* the leg lives as long as its session is used */
+	tag0.leg = (s->flags & SVR_SESSION_LEG1) ? 1 : 0;
+	tag1.leg = (a->flags & SVR_SESSION_LEG1) ? 1 : 0;
+	tag0.seq = tag1.seq = st.tx_seq;
+	if (a->path_id < rt->path_count && a->path_id != s->path_id &&
+	    rt->paths[a->path_id].state == SVR_PATH_UP) {
+		if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX || rt->pool == NULL ||
+		    (c = pkt_pool_get(rt->pool)) == NULL) {
+			pkt_drop_count(rt->drops, PKT_DROP_PKT_POOL_EMPTY);
+		} else {
+			(void)pkt_buf_set(c, p->buf + p->head, p->len);
+			c->info = p->info;
+			c->user = p->user;
+			c->rx_ns = p->rx_ns;
+		}
+	}
+	v = svr_lan_to_wan_slow(rt, p, s, s, &tag0, false, now_ns);
+	if (c == NULL)
+		return v;
+	if (v == SVR_VERDICT_TO_WAN &&
+	    svr_lan_to_wan_slow(rt, c, s, a, &tag1, true, now_ns) == SVR_VERDICT_TO_WAN) {
+		rt->ctrl_out[rt->ctrl_out_count++] = c;
+		rt->stats.dup_tx++;
+	} else {
+		pkt_pool_put(rt->pool, c);
+	}
+	return v;
+}
+
+/*
+ * The duplicate filter of a duplicated session's packet with sequence seq (its alias,
+ * w when the packet came on the second leg, holds the window): 0 to deliver it (marked
+ * delivered now), or -EALREADY / -ESTALE, counted in rt->stats (not a drop: the other
+ * copy was, or may have been, delivered).
+ */
+int
+svr_dup_filter(struct svr_router *rt, struct session *s, uint32_t index, struct session *w,
+    uint32_t seq)
+{
+	struct session *a = w != s ? w : svr_dup_alias_find(rt, index, NULL);
+	struct svr_dup_state st;
+	uint64_t seq64;
+	int rc;
+
+	if (a == NULL)
+		return 0; /* no window (the leg could not be made): nothing to filter against */
+	svr_dup_state_load(a, &st);
+	seq64 = svr_dup_window_extend(&st.rx, seq);
+	rc = svr_dup_window_check(&st.rx, seq64);
+	if (rc == 0) {
+		svr_dup_window_update(&st.rx, seq64);
+		svr_dup_state_store(a, &st);
+	} else if (rc == -EALREADY) {
+		rt->stats.dup_filtered++;
+	} else {
+		rt->stats.dup_stale++;
+	}
+	a->last_seen_ns = s->last_seen_ns;
+	return rc;
+}
+
+/*
+ * svr_wan_first() for the other leg of duplicated session s (index): forward metadata on
+ * a new tuple with the leg the session's own WAN key does not carry. The tuple becomes
+ * the alias's WAN key (the alias is made if it idled out, with the session marked
+ * duplicated if it was not yet); reverse copies leave on it from now on. Data is filtered
+ * like any copy: its twin may have been delivered already.
+ */
+enum svr_verdict
+svr_wan_first_leg(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
+    const struct svr_accept *accept, struct session *s, uint32_t index,
+    const struct session_key *wan_key, const struct svr_seal_protection *prot, size_t block_len,
+    uint64_t now_ns)
+{
+	const struct svr_ctx *ctx = &m->fwd_ctx;
+	bool control = m->present & SVR_META_F_CONTROL, leg1 = m->dup_leg == 1;
+	bool carried = wan_key->proto == IPPROTO_UDP && ctx->proto != IPPROTO_UDP;
+	bool carried_tcp = carried && ctx->proto == IPPROTO_TCP;
+	struct session *a;
+	uint32_t ai;
+
+	a = svr_dup_alias_find(rt, index, &ai);
+	if (a == NULL) {
+		if (svr_dup_alias_add(rt, index, SVR_PATH_NONE, leg1, now_ns, &ai) < 0) {
+			pkt_drop_count(rt->drops, PKT_DROP_SESSION_TABLE_FULL);
+			return SVR_VERDICT_DROP;
+		}
+		a = session_table_at(rt->sessions, ai);
+	}
+	if (session_table_rekey_wan(rt->sessions, ai, wan_key) < 0) {
+		pkt_drop_count(rt->drops, PKT_DROP_SVR_SESSION_CONFLICT);
+		return SVR_VERDICT_DROP;
+	}
+	if (a->path_id == SVR_PATH_NONE || a->path_id != accept->path_id)
+		rt->stats.dup_legs++;
+	a->path_id = accept->path_id;
+	a->flags = SVR_SESSION_ALIAS | (leg1 ? SVR_SESSION_LEG1 : 0) |
+	    (carried ? SVR_SESSION_AS_UDP : 0) | (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) |
+	    (ctx->src.family != wan_key->family ? SVR_SESSION_XLATE : 0);
+	a->last_seen_ns = now_ns;
+	/* The ingress waits for an answer on this leg too. */
+	s->flags |= SVR_SESSION_REV_META;
+	if (rt->security)
+		svr_rx_decision_apply(rt, s, index, prot);
+	p->user = index;
+	if (control) {
+		rt->stats.control_rx++;
+		return SVR_VERDICT_CONSUMED;
+	}
+	rt->stats.meta_rx++;
+	if (svr_dup_filter(rt, s, index, a, m->dup_seq) < 0)
+		return SVR_VERDICT_CONSUMED;
+	return svr_wan_restore_slow(rt, p, s, a, block_len, now_ns);
 }

@@ -516,12 +516,6 @@ svr_wire_too_big(const struct svr_router *rt, const struct session *s, const str
 	return wire > path->mtu;
 }
 
-/* What a duplicated session's packet carries: its leg and sequence (TLV 0x8003). */
-struct svr_dup_tag {
-	uint8_t leg;
-	uint32_t seq;
-};
-
 /*
  * One packet of s toward the peer on leg w: s itself, or for the second copy of a
  * duplicated session's packet, its alias (whose WAN key, path, carriage and forward
@@ -529,7 +523,7 @@ struct svr_dup_tag {
  * session is not duplicated) goes in the block; copy says the packet is the second copy,
  * which the session's counters do not count again.
  */
-static enum svr_verdict
+enum svr_verdict
 svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s, struct session *w,
     const struct svr_dup_tag *dup, bool copy, uint64_t now_ns)
 {
@@ -774,66 +768,6 @@ svr_lan_path_down(struct svr_router *rt, struct session *s, uint32_t index, uint
 	return 0;
 }
 
-/*
- * A packet of a duplicated session toward the peer: the next sequence of the direction,
- * a copy of the host packet for the second leg when that leg has a path of its own that
- * is up, then each through the slow path on its leg (the copy is sealed on its own, so
- * the peer's replay window sees two counters). The copy goes out through rt->ctrl_out.
- * The first packet's verdict is returned.
- */
-static enum svr_verdict
-svr_lan_dup_send(struct svr_router *rt, struct pkt_buf *p, struct session *s, uint32_t index,
-    uint64_t now_ns)
-{
-	struct svr_dup_tag tag0, tag1;
-	struct svr_dup_state st;
-	struct pkt_buf *c = NULL;
-	enum svr_verdict v;
-	struct session *a;
-	uint32_t ai;
-
-	a = svr_dup_alias_find(rt, index, &ai);
-	/* The leg idled out (or was never made): make it again, or go on with one leg. */
-	if (a == NULL &&
-	    svr_dup_alias_add(rt, index, SVR_PATH_NONE,
-	        s->role == SESSION_ROLE_INGRESS || !(s->flags & SVR_SESSION_LEG1), now_ns,
-	        &ai) == 0)
-		a = session_table_at(rt->sessions, ai);
-	if (a == NULL)
-		return svr_lan_to_wan_slow(rt, p, s, s, NULL, false, now_ns);
-	(void)svr_dup_leg_check(rt, s, index, a, false, now_ns);
-	svr_dup_state_load(a, &st);
-	st.tx_seq++;
-	svr_dup_state_store(a, &st);
-	a->last_seen_ns = now_ns; /* the leg lives as long as its session is used */
-	tag0.leg = (s->flags & SVR_SESSION_LEG1) ? 1 : 0;
-	tag1.leg = (a->flags & SVR_SESSION_LEG1) ? 1 : 0;
-	tag0.seq = tag1.seq = st.tx_seq;
-	if (a->path_id < rt->path_count && a->path_id != s->path_id &&
-	    rt->paths[a->path_id].state == SVR_PATH_UP) {
-		if (rt->ctrl_out_count >= SVR_CTRL_OUT_MAX || rt->pool == NULL ||
-		    (c = pkt_pool_get(rt->pool)) == NULL) {
-			svr_drop(rt, PKT_DROP_PKT_POOL_EMPTY);
-		} else {
-			(void)pkt_buf_set(c, p->buf + p->head, p->len);
-			c->info = p->info;
-			c->user = p->user;
-			c->rx_ns = p->rx_ns;
-		}
-	}
-	v = svr_lan_to_wan_slow(rt, p, s, s, &tag0, false, now_ns);
-	if (c == NULL)
-		return v;
-	if (v == SVR_VERDICT_TO_WAN &&
-	    svr_lan_to_wan_slow(rt, c, s, a, &tag1, true, now_ns) == SVR_VERDICT_TO_WAN) {
-		rt->ctrl_out[rt->ctrl_out_count++] = c;
-		rt->stats.dup_tx++;
-	} else {
-		pkt_pool_put(rt->pool, c);
-	}
-	return v;
-}
-
 void
 svr_lan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
@@ -973,7 +907,7 @@ drop:
  * Removes the block (and the carrying UDP header) from a WAN packet, restores the
  * session's LAN tuple and fixes lengths and checksums. The wire checksum was verified.
  */
-static enum svr_verdict
+enum svr_verdict
 svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
     const struct session *w, size_t block_len, uint64_t now_ns)
 {
@@ -1174,7 +1108,7 @@ svr_router_flush(struct svr_router *rt)
 }
 
 /* A protection decision arrived for the WAN-to-LAN direction: remember it, owe an ack. */
-static void
+void
 svr_rx_decision_apply(struct svr_router *rt, struct session *s, uint32_t index,
     const struct svr_seal_protection *prot)
 {
@@ -1345,38 +1279,6 @@ svr_wan_unprotect(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 	}
 	svr_rx_decision_apply(rt, s, index, prot);
 	return 0;
-}
-
-/*
- * The duplicate filter of a duplicated session's packet with sequence seq (its alias,
- * w when the packet came on the second leg, holds the window): 0 to deliver it (marked
- * delivered now), or -EALREADY / -ESTALE, counted in rt->stats (not a drop: the other
- * copy was, or may have been, delivered).
- */
-static int
-svr_dup_filter(struct svr_router *rt, struct session *s, uint32_t index, struct session *w,
-    uint32_t seq)
-{
-	struct session *a = w != s ? w : svr_dup_alias_find(rt, index, NULL);
-	struct svr_dup_state st;
-	uint64_t seq64;
-	int rc;
-
-	if (a == NULL)
-		return 0; /* no window (the leg could not be made): nothing to filter against */
-	svr_dup_state_load(a, &st);
-	seq64 = svr_dup_window_extend(&st.rx, seq);
-	rc = svr_dup_window_check(&st.rx, seq64);
-	if (rc == 0) {
-		svr_dup_window_update(&st.rx, seq64);
-		svr_dup_state_store(a, &st);
-	} else if (rc == -EALREADY) {
-		rt->stats.dup_filtered++;
-	} else {
-		rt->stats.dup_stale++;
-	}
-	a->last_seen_ns = s->last_seen_ns;
-	return rc;
 }
 
 /*
@@ -1731,60 +1633,6 @@ svr_wan_rebind_find(struct svr_router *rt, const struct session_key *lan_key,
 	}
 	*s_out = s;
 	return 0;
-}
-
-/*
- * svr_wan_first() for the other leg of duplicated session s (index): forward metadata on
- * a new tuple with the leg the session's own WAN key does not carry. The tuple becomes
- * the alias's WAN key (the alias is made if it idled out, with the session marked
- * duplicated if it was not yet); reverse copies leave on it from now on. Data is filtered
- * like any copy: its twin may have been delivered already.
- */
-static enum svr_verdict
-svr_wan_first_leg(struct svr_router *rt, struct pkt_buf *p, const struct svr_meta *m,
-    const struct svr_accept *accept, struct session *s, uint32_t index,
-    const struct session_key *wan_key, const struct svr_seal_protection *prot, size_t block_len,
-    uint64_t now_ns)
-{
-	const struct svr_ctx *ctx = &m->fwd_ctx;
-	bool control = m->present & SVR_META_F_CONTROL, leg1 = m->dup_leg == 1;
-	bool carried = wan_key->proto == IPPROTO_UDP && ctx->proto != IPPROTO_UDP;
-	bool carried_tcp = carried && ctx->proto == IPPROTO_TCP;
-	struct session *a;
-	uint32_t ai;
-
-	a = svr_dup_alias_find(rt, index, &ai);
-	if (a == NULL) {
-		if (svr_dup_alias_add(rt, index, SVR_PATH_NONE, leg1, now_ns, &ai) < 0) {
-			svr_drop(rt, PKT_DROP_SESSION_TABLE_FULL);
-			return SVR_VERDICT_DROP;
-		}
-		a = session_table_at(rt->sessions, ai);
-	}
-	if (session_table_rekey_wan(rt->sessions, ai, wan_key) < 0) {
-		svr_drop(rt, PKT_DROP_SVR_SESSION_CONFLICT);
-		return SVR_VERDICT_DROP;
-	}
-	if (a->path_id == SVR_PATH_NONE || a->path_id != accept->path_id)
-		rt->stats.dup_legs++;
-	a->path_id = accept->path_id;
-	a->flags = SVR_SESSION_ALIAS | (leg1 ? SVR_SESSION_LEG1 : 0) |
-	    (carried ? SVR_SESSION_AS_UDP : 0) | (carried_tcp ? SVR_SESSION_UDP_TRANSFORM : 0) |
-	    (ctx->src.family != wan_key->family ? SVR_SESSION_XLATE : 0);
-	a->last_seen_ns = now_ns;
-	/* The ingress waits for an answer on this leg too. */
-	s->flags |= SVR_SESSION_REV_META;
-	if (rt->security)
-		svr_rx_decision_apply(rt, s, index, prot);
-	p->user = index;
-	if (control) {
-		rt->stats.control_rx++;
-		return SVR_VERDICT_CONSUMED;
-	}
-	rt->stats.meta_rx++;
-	if (svr_dup_filter(rt, s, index, a, m->dup_seq) < 0)
-		return SVR_VERDICT_CONSUMED;
-	return svr_wan_restore_slow(rt, p, s, a, block_len, now_ns);
 }
 
 enum svr_verdict

@@ -1,6 +1,7 @@
 /*
  * Internal to src/svr: the pieces of the transforms that the failover code
- * (svr_migrate.c) shares with svr_transform.c. Not for use outside src/svr.
+ * (svr_migrate.c) and the duplication code (svr_dup.c) share with svr_transform.c.
+ * Not for use outside src/svr.
  *
  * Threads: as svr_transform.h, the calling worker's router only.
  */
@@ -8,10 +9,12 @@
 #define TERN_SVR_TRANSFORM_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "session/session_table.h"
 #include "svr/svr_dup_window.h"
+#include "svr/svr_seal.h"
 #include "svr/svr_transform.h"
 
 /*
@@ -78,5 +81,43 @@ bool svr_dup_leg_check(struct svr_router *rt, struct session *s, uint32_t index,
 
 /* NAT: indexes an ingress session on a learn path by its UUID (full index: not indexed). */
 void svr_uuid_index_add(struct svr_router *rt, const struct session *s, uint32_t index);
+
+/* What a duplicated session's packet carries: its leg and sequence (TLV 0x8003). */
+struct svr_dup_tag {
+	uint8_t leg;
+	uint32_t seq;
+};
+
+/*
+ * The transforms' slow paths, shared with the duplication code (svr_dup.c): one packet
+ * of s toward the peer on leg w (s, or its alias) with dup (NULL: not duplicated) in its
+ * block, copy set for the second copy (not counted again); the restore of a WAN packet
+ * whose block (block_len bytes) was handled, on leg w; and a protection decision heard
+ * from the peer. Drops are counted; see svr_transform.c.
+ */
+enum svr_verdict svr_lan_to_wan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    struct session *w, const struct svr_dup_tag *dup, bool copy, uint64_t now_ns);
+enum svr_verdict svr_wan_restore_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    const struct session *w, size_t block_len, uint64_t now_ns);
+void svr_rx_decision_apply(struct svr_router *rt, struct session *s, uint32_t index,
+    const struct svr_seal_protection *prot);
+
+/*
+ * A packet of duplicated session s (index) from the LAN: the next sequence, the copy for
+ * the second leg, both through svr_lan_to_wan_slow(); the first copy's verdict.
+ */
+enum svr_verdict svr_lan_dup_send(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    uint32_t index, uint64_t now_ns);
+/*
+ * The duplicate filter for a packet of s with wire sequence seq that came on leg w: 0 to
+ * deliver (marked), -EALREADY or -ESTALE (counted in rt->stats).
+ */
+int svr_dup_filter(struct svr_router *rt, struct session *s, uint32_t index, struct session *w,
+    uint32_t seq);
+/* svr_wan_first() for the leg of s that its own WAN key does not carry. */
+enum svr_verdict svr_wan_first_leg(struct svr_router *rt, struct pkt_buf *p,
+    const struct svr_meta *m, const struct svr_accept *accept, struct session *s, uint32_t index,
+    const struct session_key *wan_key, const struct svr_seal_protection *prot, size_t block_len,
+    uint64_t now_ns);
 
 #endif
