@@ -1875,11 +1875,21 @@ drop:
 int
 svr_session_keepalive(struct svr_router *rt, uint32_t index)
 {
-	struct session *s = session_table_get(rt->sessions, index);
+	struct session *s = session_table_get(rt->sessions, index), *p;
 
 	if (s == NULL)
 		return -ENOENT;
-	svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+	/*
+	 * A duplicated session's second leg: its own tuple (and NAT mapping), with the
+	 * session's metadata. The session's keep-alive goes on both legs.
+	 */
+	if (s->flags & SVR_SESSION_ALIAS) {
+		if ((p = svr_dup_primary_of(rt, s, NULL)) == NULL || s->path_id >= rt->path_count)
+			return -ENOENT;
+		svr_control_send_leg(rt, p, s, SVR_CONTROL_KEEPALIVE, true);
+	} else {
+		svr_control_send(rt, s, SVR_CONTROL_KEEPALIVE, true);
+	}
 	rt->stats.keepalives_tx++;
 	return 0;
 }

@@ -419,7 +419,8 @@ enum svr_verdict svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p
  * by the worker after the call) that carries the session's handshake metadata: forward
  * metadata from the ingress, reverse metadata with the UUID from the egress, so the
  * peer can re-bind it after a NAT gave it a new tuple, and the NAT mapping stays fresh.
- * 0, or -ENOENT; a control that cannot be built is a counted drop.
+ * A duplicated session's goes on both legs; an alias (second leg) index sends on that
+ * leg only. 0, or -ENOENT; a control that cannot be built is a counted drop.
  */
 int svr_session_keepalive(struct svr_router *rt, uint32_t index);
 

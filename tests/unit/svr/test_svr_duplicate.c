@@ -456,6 +456,39 @@ expire_hook(struct session *s, uint32_t index, void *arg)
 	svr_session_release(arg, s);
 }
 
+/*
+ * Keep-alives (the NAT sweep's): the session's goes on both legs, a second leg's on its
+ * own tuple only; the far router consumes each (a hit on either tuple).
+ */
+static void
+test_dup_keepalive_per_leg(void **state)
+{
+	struct svr_test_links *f = *state;
+	struct flight fl = {0};
+	uint64_t ctrl_rx;
+	uint32_t ia, ai;
+
+	send_udp(f, true, 40000, 1, &fl);
+	deliver_all(f, &fl, NULL);
+	send_udp(f, false, 40000, 1, &fl);
+	deliver_all(f, &fl, NULL);
+	(void)svr_test_session_of(&f->base.a, 40000, &ia);
+	ai = svr_session_alias(&f->base.a.rt, ia);
+	ctrl_rx = f->base.b.rt.stats.control_rx;
+	assert_int_equal(svr_session_keepalive(&f->base.a.rt, ia), 0);
+	collect(f, &f->base.a, NULL, &fl);
+	assert_int_equal(fl.n, 2);
+	assert_int_not_equal(fl.w[0].link, fl.w[1].link);
+	assert_int_equal(deliver_all(f, &fl, NULL), 0);
+	assert_int_equal(svr_session_keepalive(&f->base.a.rt, ai), 0);
+	collect(f, &f->base.a, NULL, &fl);
+	assert_int_equal(fl.n, 1);
+	assert_int_equal(fl.w[0].link, 1);
+	assert_int_equal(deliver_all(f, &fl, NULL), 0);
+	assert_int_equal(f->base.b.rt.stats.control_rx, ctrl_rx + 3);
+	svr_test_lab_assert_no_drops(&f->base);
+}
+
 /* Ending a duplicated session ends its second leg: both waypoint pairs go back. */
 static void
 test_dup_expire_returns_pairs(void **state)
@@ -487,6 +520,7 @@ main(void)
 	    BOTH(test_dup_wire_overhead),
 	    BOTH(test_dup_random_loss_and_reorder),
 	    BOTH(test_dup_leg_follows_paths),
+	    BOTH(test_dup_keepalive_per_leg),
 	    BOTH(test_dup_expire_returns_pairs),
 	};
 
