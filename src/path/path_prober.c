@@ -272,6 +272,37 @@ path_prober_del_path(struct path_prober *p, uint32_t path_id)
 	return 0;
 }
 
+void
+path_prober_carry(struct path_prober *to, const struct path_prober *from)
+{
+	uint32_t floor;
+
+	if (to == NULL || from == NULL)
+		return;
+	floor = from->seq_floor > to->seq_floor ? from->seq_floor : to->seq_floor;
+	for (size_t i = 0; i < from->count; i++)
+		if (from->paths[i].seq_next > floor)
+			floor = from->paths[i].seq_next;
+	to->seq_floor = floor;
+	for (size_t i = 0; i < to->count; i++) {
+		struct path *path = &to->paths[i];
+
+		if (path->seq_next == path->seq_first && path->seq_first < floor)
+			path->seq_first = path->seq_next = floor;
+		for (size_t k = 0; k < from->count; k++) {
+			const struct path *old = &from->paths[k];
+
+			if (old->spec.peer_id != path->spec.peer_id ||
+			    old->spec.local_id != path->spec.local_id ||
+			    !addr_equal(&old->spec.remote, &path->spec.remote))
+				continue;
+			memcpy(path->replay, old->replay, sizeof(path->replay));
+			path->replay_clock = old->replay_clock;
+			break;
+		}
+	}
+}
+
 static struct peer_key *
 peer_key_find(struct path_prober *p, uint32_t peer_id)
 {

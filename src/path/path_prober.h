@@ -34,8 +34,10 @@
  * index 0, and anyone on the path can forge them; the router should say so.
  * Nonce uniqueness: a path's sequence only grows, and a path added again with a token
  * used before starts above every sequence the prober ever used, so a (token, sequence)
- * pair is never sealed twice by one prober. The caller gives each prober fresh keys
- * (keys never outlive the key exchange that made them, which restarts with the router).
+ * pair is never sealed twice by one prober. A prober that replaces another under the
+ * same keys (a reload) must start from it with path_prober_carry(); otherwise the
+ * caller gives each prober fresh keys (keys never outlive the key exchange that made
+ * them, which restarts with the router).
  * Replay: per path, a 64-probe sliding window per key index (4 keys, least recently used
  * replaced).
  *
@@ -235,6 +237,18 @@ void path_prober_free(struct path_prober *p);
 int path_prober_add_path(struct path_prober *p, const struct path_spec *spec, uint64_t now_ns);
 /* -ENOENT unknown path_id. No event. */
 int path_prober_del_path(struct path_prober *p, uint32_t path_id);
+
+/*
+ * Call this when `to` replaces `from` under the same keys (a reload rebuilds the
+ * prober, the key exchange keeps its keys): every sequence `to` sends from now is above
+ * every sequence `from` used, so no nonce is sealed twice under a key and the peer's
+ * replay window, which still holds `from`'s probes, accepts `to`'s at once; and every
+ * path of `to` that is a path of `from` (same peer, local id and remote waypoint) takes
+ * over its replay windows, so probes `from` accepted are not accepted again. Paths of
+ * `to` that have already sent keep their sequence (call this before the first tick).
+ * Nothing else carries: the paths start UNKNOWN and come UP at their first answer.
+ */
+void path_prober_carry(struct path_prober *to, const struct path_prober *from);
 
 /*
  * Sets (key != NULL) or clears (NULL) the probe send key of peer_id and the peer's

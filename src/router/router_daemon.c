@@ -101,11 +101,13 @@ struct router_daemon {
 	size_t rule_count;
 	bool nft_installed;
 	struct router_worker *worker;
-	struct router_ops *ops;         /* control thread -> worker: keys, path states */
-	struct router_wansock *ws;      /* UDP 1280 on every waypoint (NULL without WANs) */
-	struct router_keys *keys;       /* NULL: no private key, no security */
-	struct router_paths *paths;     /* the path prober (NULL without peers) */
-	struct router_resolve *resolve; /* the services' names (NULL: none to resolve) */
+	struct router_worker *worker_prev; /* during a reload: its keys go to the next worker */
+	struct router_ops *ops;            /* control thread -> worker: keys, path states */
+	struct router_wansock *ws;         /* UDP 1280 on every waypoint (NULL without WANs) */
+	struct router_keys *keys;          /* NULL: no private key, no security */
+	struct router_paths *paths;        /* the path prober (NULL without peers) */
+	struct path_prober *prober_prev;   /* during a reload: the prober the next one carries */
+	struct router_resolve *resolve;    /* the services' names (NULL: none to resolve) */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -480,10 +482,21 @@ daemon_worker_start(struct router_daemon *d)
 	    &d->worker);
 	if (rc < 0)
 		return log_error_errno(rc, "cannot create the data-plane worker");
+	/*
+	 * The keys outlive the worker: restarting a send key's sequence would reuse its
+	 * nonces (and the peer would drop the packets as replays).
+	 */
+	if (d->worker_prev != NULL) {
+		router_worker_keys_take(d->worker, d->worker_prev);
+		/* Before the new thread runs: freeing a worker puts buffers in the pool. */
+		router_worker_free(d->worker_prev);
+		d->worker_prev = NULL;
+	}
 	atomic_store(&d->stop, false);
 	rc = -pthread_create(&d->thread, NULL, daemon_worker_main, d);
 	if (rc < 0) {
-		router_worker_free(d->worker);
+		/* It never ran: it keeps the keys for the next try. */
+		d->worker_prev = d->worker;
 		d->worker = NULL;
 		return log_error_errno(rc, "cannot start the data-plane thread");
 	}
@@ -498,8 +511,9 @@ daemon_worker_start(struct router_daemon *d)
 	return 0;
 }
 
+/* keep_keys: the worker's keys wait in worker_prev for the next daemon_worker_start(). */
 static void
-daemon_worker_stop(struct router_daemon *d)
+daemon_worker_stop(struct router_daemon *d, bool keep_keys)
 {
 	router_resolve_free(d->resolve);
 	d->resolve = NULL;
@@ -511,7 +525,12 @@ daemon_worker_stop(struct router_daemon *d)
 	/* Operations meant for this worker die with it (their contexts freed by it). */
 	if (d->worker != NULL && d->ops != NULL)
 		router_ops_drain(d->ops, d->worker);
-	router_worker_free(d->worker);
+	if (keep_keys && d->worker != NULL) {
+		router_worker_free(d->worker_prev);
+		d->worker_prev = d->worker;
+	} else {
+		router_worker_free(d->worker);
+	}
 	d->worker = NULL;
 }
 
@@ -1685,11 +1704,11 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		}
 	}
 	next_json = json_load_file(d->options->config_path, 0, NULL);
-	daemon_worker_stop(d);
+	daemon_worker_stop(d, keys_same);
 	daemon_routes_remove(d);
 	old = d->cfg;
 	d->cfg = next;
-	router_paths_free(d->paths);
+	d->prober_prev = router_paths_free_keep(d->paths);
 	d->paths = NULL;
 	if (keys_same) {
 		router_keys_set_config(d->keys, d->cfg);
@@ -1702,8 +1721,6 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		rc = daemon_keys_open(d);
 	if (rc == 0)
 		rc = daemon_worker_start(d);
-	if (rc == 0 && keys_same)
-		router_keys_replay(d->keys);
 	if (rc < 0) {
 		/* Put the old policy back exactly as it ran. */
 		daemon_routes_remove(d);
@@ -1716,18 +1733,21 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 			d->keys = NULL;
 		}
 		d->cfg = old;
-		router_config_free(next);
 		json_decref(next_json);
 		daemon_routes_install(d, d->cfg);
 		daemon_keys_open(d);
 		daemon_worker_start(d);
-		if (d->keys != NULL && keys_same)
-			router_keys_replay(d->keys);
+		/* After the start: a worker made from next may have held the keys until then. */
+		router_config_free(next);
+		path_prober_free(d->prober_prev);
+		d->prober_prev = NULL;
 		router_api_error_set(err, ROUTER_API_E_INTERNAL,
 		    "applying the new configuration failed (%s); the previous one runs again",
 		    strerror(-rc));
 		return rc;
 	}
+	path_prober_free(d->prober_prev);
+	d->prober_prev = NULL;
 	router_config_free(old);
 	json_decref(d->cfg_json);
 	d->cfg_json = next_json != NULL ? next_json : json_object();
@@ -1767,8 +1787,8 @@ daemon_keys_open(struct router_daemon *d)
 		    d->cfg->security.rekey_after_s);
 	}
 	if (d->paths == NULL && d->cfg->path_count > 0) {
-		rc = router_paths_new(d->cfg, d->ops, d->ws, d->keys, clock_now_ns(), &d->paths,
-		    why, sizeof(why));
+		rc = router_paths_new(d->cfg, d->ops, d->ws, d->keys, d->prober_prev,
+		    clock_now_ns(), &d->paths, why, sizeof(why));
 		if (rc < 0)
 			return log_error_errno(rc, "%s", why);
 	}
@@ -1981,7 +2001,8 @@ router_daemon_run(const struct router_daemon_options *options)
 	    d.cfg->service_count, d.socket_path);
 	status = daemon_loop(&d, sfd) < 0 ? 1 : 0;
 out:
-	daemon_worker_stop(&d);
+	daemon_worker_stop(&d, false);
+	router_worker_free(d.worker_prev);
 	router_paths_free(d.paths);
 	router_keys_free(d.keys);
 	router_wansock_free(d.ws);

@@ -30,7 +30,7 @@ struct router_keys_slot {
 	struct crypto_aead *probe; /* the probe key derived from key (NULL if that failed) */
 };
 
-/* The mirror of one peer's live keys, to replay into a rebuilt worker. */
+/* The mirror of one peer's live keys: the probe keys derive from it (the worker holds its own). */
 struct router_keys_peer {
 	struct router_keys_slot send;
 	struct router_keys_slot recv[SVR_KEYS_RECV_SLOTS];
@@ -399,34 +399,6 @@ router_keys_tick(struct router_keys *rk, uint64_t now_ns)
 		keyx_note_sent(rk->kx, (uint32_t)i, atomic_load(&rk->peers[i].sent));
 	keyx_tick(rk->kx, now_ns, &rk->events);
 	router_keys_handle_events(rk);
-}
-
-void
-router_keys_replay(struct router_keys *rk)
-{
-	for (size_t i = 0; i < rk->cfg->peer_count; i++) {
-		struct router_keys_peer *p = &rk->peers[i];
-		struct router_keys_slot *order[SVR_KEYS_RECV_SLOTS];
-		unsigned n = 0;
-
-		for (unsigned j = 0; j < SVR_KEYS_RECV_SLOTS; j++)
-			if (p->recv[j].valid)
-				order[n++] = &p->recv[j];
-		/* Oldest first, so the worker evicts in the same order the mirror does. */
-		for (unsigned a = 1; a < n; a++)
-			for (unsigned b = a; b > 0 && order[b - 1]->age > order[b]->age; b--) {
-				struct router_keys_slot *t = order[b];
-
-				order[b] = order[b - 1];
-				order[b - 1] = t;
-			}
-		for (unsigned j = 0; j < n; j++)
-			router_keys_push_install(rk, ROUTER_WORKER_KEY_INSTALL_RECV, (uint32_t)i,
-			    order[j]->index, order[j]->key);
-		if (p->send.valid)
-			router_keys_push_install(rk, ROUTER_WORKER_KEY_INSTALL_SEND, (uint32_t)i,
-			    p->send.index, p->send.key);
-	}
 }
 
 void

@@ -61,8 +61,6 @@ void router_keys_receive(struct router_keys *rk, uint32_t wan, const struct addr
     uint16_t from_port, const uint8_t *msg, size_t len, uint64_t now_ns);
 /* Timers (call every ROUTER_KEYS_TICK_NS): retries, rekeys, expiries. */
 void router_keys_tick(struct router_keys *rk, uint64_t now_ns);
-/* Queues every mirrored key for a new worker (after a reload rebuilt it). */
-void router_keys_replay(struct router_keys *rk);
 /* Worker thread: the packets sent under the peer's send key, for the message limit. */
 void router_keys_publish_sent(struct router_keys *rk, uint32_t peer_id, uint64_t sent);
 

@@ -131,7 +131,8 @@ router_paths_handle_events(struct router_paths *rp)
 
 int
 router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct router_wansock *ws,
-    struct router_keys *keys, uint64_t now_ns, struct router_paths **out, char *why, size_t why_len)
+    struct router_keys *keys, const struct path_prober *prev, uint64_t now_ns,
+    struct router_paths **out, char *why, size_t why_len)
 {
 	struct path_prober_config pc = {.paths_max = (uint32_t)cfg->path_count};
 	struct router_paths *rp = calloc(1, sizeof(*rp));
@@ -180,6 +181,8 @@ router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct
 		/* Not usable until it answers. */
 		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_STATE);
 	}
+	/* A reload keeps the keys: a restarted sequence would reuse nonces and be replays. */
+	path_prober_carry(rp->prober, prev);
 	if (keys != NULL) {
 		router_keys_set_probe_hook(keys, router_paths_send_key, rp);
 		router_keys_set_endpoint_hook(keys, router_paths_endpoint, rp);
@@ -192,6 +195,23 @@ fail:
 fail_why:
 	router_paths_free(rp);
 	return rc;
+}
+
+struct path_prober *
+router_paths_free_keep(struct router_paths *rp)
+{
+	struct path_prober *p;
+
+	if (rp == NULL)
+		return NULL;
+	p = rp->prober;
+	rp->prober = NULL;
+	if (rp->keys != NULL) {
+		router_keys_set_probe_hook(rp->keys, NULL, NULL);
+		router_keys_set_endpoint_hook(rp->keys, NULL, NULL);
+	}
+	free(rp);
+	return p;
 }
 
 void

@@ -24,6 +24,7 @@
 
 #include "lib/addr.h"
 #include "path/path_log.h"
+#include "path/path_prober.h"
 #include "router/router_config.h"
 #include "router/router_keys.h"
 #include "router/router_ops.h"
@@ -35,12 +36,21 @@ struct router_paths;
 
 /*
  * A prober for every path of cfg (borrowed, must outlive the module); keys may be NULL
- * (plain probes). 0 and *out, or a negative errno with why[0..why_len) set.
+ * (plain probes). prev (may be NULL) is the prober this one replaces after a reload
+ * (router_paths_free_keep()): its sequences and replay windows carry over
+ * (path_prober_carry()), so the peers never refuse the new prober's probes as replays.
+ * 0 and *out, or a negative errno with why[0..why_len) set.
  */
 int router_paths_new(const struct router_config *cfg, struct router_ops *ops,
-    struct router_wansock *ws, struct router_keys *keys, uint64_t now_ns, struct router_paths **out,
-    char *why, size_t why_len);
+    struct router_wansock *ws, struct router_keys *keys, const struct path_prober *prev,
+    uint64_t now_ns, struct router_paths **out, char *why, size_t why_len);
 void router_paths_free(struct router_paths *rp); /* NULL accepted */
+/*
+ * Frees rp but its prober, which it returns (NULL for rp NULL) to pass as prev to the
+ * next router_paths_new(); the caller frees it with path_prober_free(). It no longer
+ * borrows the keys (they may be freed before it).
+ */
+struct path_prober *router_paths_free_keep(struct router_paths *rp);
 
 /* A probe received on WAN wan. */
 void router_paths_receive(struct router_paths *rp, uint32_t wan, const struct addr *from,

@@ -1914,6 +1914,19 @@ router_worker_op_apply(struct router_worker *w, const struct router_worker_op *o
 		crypto_aead_free(freed[i]);
 }
 
+int
+router_worker_keys_take(struct router_worker *w, struct router_worker *from)
+{
+	if (w->cfg->peer_count != from->cfg->peer_count)
+		return -EINVAL;
+	for (size_t i = 0; i < w->cfg->peer_count; i++) {
+		svr_peer_keys_fini(&w->peer_keys[i]);
+		w->peer_keys[i] = from->peer_keys[i];
+		svr_peer_keys_init(&from->peer_keys[i]);
+	}
+	return 0;
+}
+
 uint64_t
 router_worker_peer_sent(const struct router_worker *w, uint32_t peer_id)
 {

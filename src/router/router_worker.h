@@ -130,6 +130,15 @@ struct router_worker_op {
  * run a bounded number of sessions per router_worker_tick().
  */
 void router_worker_op_apply(struct router_worker *w, const struct router_worker_op *op);
+/*
+ * Call this before w runs, when w replaces `from` under the same keys and peers (a
+ * reload): w takes from's key slots as they are, with their send sequences, receive
+ * replay windows and statistics, so no nonce is sealed twice under a key and no packet
+ * opened before is opened again; from is left with none. Both must be made from
+ * configurations with the same peer count (-EINVAL, nothing moved). No thread may run
+ * either worker meanwhile.
+ */
+int router_worker_keys_take(struct router_worker *w, struct router_worker *from);
 /* Packets sent under the peer's current send key (for the message-count rekey). */
 uint64_t router_worker_peer_sent(const struct router_worker *w, uint32_t peer_id);
 /* The per-peer key statistics of the data path, or NULL. */

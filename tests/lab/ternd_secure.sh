@@ -263,6 +263,37 @@ check "ternctl show sessions names encrypted and clear directions" bash -c \
 check "ternctl show peers shows the key exchange" bash -c \
 	"'$ternctl' --socket /run/ternlab/$lab/ternd-a.sock show peers | grep -qE 'established|rekeying'"
 
+# A reload that keeps the keys rebuilds a's prober and worker: the probes go on above the
+# sequences b has seen (before, b refused them as probe-replay until they caught up) and
+# a's path is up again at the first answer.
+path_up() { # path_up SITE: its one path is up
+	ctl "$1" show paths | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['paths'][0]['state'] != 'up')"
+}
+up_within_ms() { # up_within_ms MS SITE: polls every 50 ms; prints how long it took
+	local t0 now
+	t0=$(date +%s%N)
+	until path_up "$2"; do
+		now=$(date +%s%N)
+		[ $(((now - t0) / 1000000)) -ge "$1" ] && return 1
+		sleep 0.05
+	done
+	echo $((($(date +%s%N) - t0) / 1000000)) >"$work/up_ms"
+}
+replay0=$(drop_count b probe-replay)
+secreplay0=$(drop_count b sec-replay)
+check "a reload keeping the keys is applied" ctl a reload
+check "after the reload a's path is up again within 1.5 s" up_within_ms 1500 a
+echo "# a's path up $(cat "$work/up_ms" 2>/dev/null) ms after the reload returned"
+sleep 2
+replay1=$(drop_count b probe-replay)
+check "b refuses none of a's probes after the reload as replays ($replay0 -> $replay1)" \
+	test "$replay1" -eq "$replay0"
+# The rebuilt worker goes on with the send key's sequence (before, it restarted at 0:
+# reused nonces, and b dropped the packets as sec-replay).
+check "after the reload a1 reaches b1" x a1 -- ping -c 3 -i 0.2 -W 2 10.2.0.10
+check "b drops none of a's packets after the reload as sec-replay" \
+	test "$(drop_count b sec-replay)" -eq "$secreplay0"
+
 # Rekey under load: both routers reload with a rekey every 3 s (a changed key setting
 # restarts the key exchange), then 9 s of iperf3.
 for s in a b; do

@@ -376,6 +376,96 @@ test_path_replayed_probes_are_rejected(void **state)
 	sim_fini(&sim);
 }
 
+/* Side 1's probes, as tap_capture() takes side 0's. */
+static uint8_t cap1_msg[64][PATH_PROBE_LEN];
+static unsigned cap1_count;
+
+static void
+tap_capture_1(struct sim *s, int from, const uint8_t *msg, size_t len)
+{
+	(void)s;
+	if (from == 1 && cap1_count < 64 && len == PATH_PROBE_LEN)
+		memcpy(cap1_msg[cap1_count++], msg, len);
+	else if (from == 0 && cap_count < 64 && len == PATH_PROBE_LEN)
+		memcpy(cap_msg[cap_count++], msg, len);
+}
+
+/* Side 0 rebuilt as a reload does: a new prober, the same keys, carried from the old. */
+static void
+sim_rebuild_side0(struct sim *s)
+{
+	struct sim_side *d = &s->side[0];
+	struct path_prober_config pc;
+	struct path_prober *next;
+	struct path_spec spec;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.open_key = sim_open_key;
+	pc.open_key_arg = d;
+	assert_int_equal(path_prober_new(&pc, s->now_ns, &next), 0);
+	memset(&spec, 0, sizeof(spec));
+	spec.peer_id = d->peer_id;
+	spec.path_id = d->path_id;
+	spec.local_id = 1;
+	spec.local = d->addr;
+	spec.remote = s->side[1].addr;
+	assert_int_equal(path_prober_add_path(next, &spec, s->now_ns), 0);
+	path_prober_carry(next, d->p);
+	path_prober_set_send_key(next, d->peer_id, d->send, d->send_index);
+	path_prober_free(d->p);
+	d->p = next;
+	d->state = PATH_STATE_UNKNOWN;
+	d->nchanges = 0;
+}
+
+static void
+test_path_reload_is_never_refused_as_a_replay(void **state)
+{
+	struct path_prober_stats stats;
+	struct path_probe first;
+	struct path_events ev;
+	uint32_t last_seq;
+
+	(void)state;
+	sim_init(&sim, seed, true, NULL);
+	sim_links(&sim, 5 * NS_PER_MS, 0, 0, false);
+	/* Long enough that a restarted sequence is more than a replay window behind. */
+	sim_run(&sim, 20 * NS_PER_S, NS_PER_MS);
+	cap_count = cap1_count = 0;
+	sim.tap = tap_capture_1;
+	sim_run(&sim, NS_PER_S, NS_PER_MS);
+	assert_true(cap_count > 0 && cap1_count > 0);
+	assert_int_equal(path_probe_decode(cap_msg[cap_count - 1], PATH_PROBE_LEN, &first), 0);
+	last_seq = first.seq;
+	sim_run(&sim, 10 * NS_PER_MS, NS_PER_MS); /* everything in flight arrives */
+	sim_rebuild_side0(&sim);
+	cap_count = 0;
+	sim_run(&sim, 300 * NS_PER_MS, NS_PER_MS);
+	sim.tap = NULL;
+	/* No nonce reused: the new prober's sequence goes on above the old one's. */
+	assert_true(cap_count > 0);
+	assert_int_equal(path_probe_decode(cap_msg[0], PATH_PROBE_LEN, &first), 0);
+	assert_true(first.seq > last_seq);
+	/* The peer refuses nothing and both sides are UP again at the first answer. */
+	path_prober_stats(sim.side[1].p, &stats);
+	assert_int_equal(stats.replayed, 0);
+	assert_int_equal(stats.bad_tag, 0);
+	assert_int_equal(sim.side[0].state, PATH_STATE_UP);
+	assert_true(
+	    sim.side[0].changes[0].ts_ns - (sim.now_ns - 300 * NS_PER_MS) <= 200 * NS_PER_MS);
+	assert_int_equal(sim.side[1].state, PATH_STATE_UP);
+	/* The rebuilt side kept its replay window: the peer's old probes stay refused. */
+	for (unsigned k = 0; k < cap1_count; k++) {
+		ev.count = 0;
+		assert_int_equal(path_prober_receive(sim.side[0].p, 1, &sim.side[1].addr,
+		                     PATH_PROBE_PORT, cap1_msg[k], PATH_PROBE_LEN, sim.now_ns, &ev),
+		    -EALREADY);
+	}
+	path_prober_stats(sim.side[0].p, &stats);
+	assert_int_equal(stats.replayed, cap1_count);
+	sim_fini(&sim);
+}
+
 static void
 test_path_unauthenticated_mode_works(void **state)
 {
@@ -676,6 +766,7 @@ main(void)
 	    cmocka_unit_test(test_path_hold_down_decays_when_stable),
 	    cmocka_unit_test(test_path_tampered_probes_are_counted_and_change_nothing),
 	    cmocka_unit_test(test_path_replayed_probes_are_rejected),
+	    cmocka_unit_test(test_path_reload_is_never_refused_as_a_replay),
 	    cmocka_unit_test(test_path_unauthenticated_mode_works),
 	    cmocka_unit_test(test_path_unknown_key_and_path_are_counted),
 	    cmocka_unit_test(test_path_follows_a_nat_rebinding_by_token),

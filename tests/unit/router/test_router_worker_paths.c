@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto_aead.h"
 #include "io/io_mem.h"
 #include "lib/buf.h"
 #include "path/path_log.h"
@@ -851,6 +852,32 @@ test_paths_other_sweep_does_not_cut_the_hold_down(void **state)
 	expect_flow_on(r, VOICE_CPORT, WAN0);
 }
 
+/* A reload's new worker takes the old one's keys as they are (router_worker_keys_take). */
+static void
+test_paths_reload_worker_takes_the_keys(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_op op = {.kind = ROUTER_WORKER_KEY_INSTALL_SEND,
+	    .peer_id = 0,
+	    .index = 0x1234};
+	uint8_t key[CRYPTO_AEAD_KEY_LEN];
+	struct router_worker *next;
+
+	memset(key, 0x42, sizeof(key));
+	assert_int_equal(crypto_aead_new(CRYPTO_AEAD_AES_256_GCM, key, &op.aead), 0);
+	router_worker_op_apply(r->a, &op);
+	assert_int_equal(router_worker_peer_key_stats(r->a, 0)->send_installs, 1);
+	assert_int_equal(router_worker_new(r->cfg_a, r->a_lans, r->a_wans, r->pool, r->now_ns,
+	                     &next),
+	    0);
+	assert_int_equal(router_worker_keys_take(next, r->a), 0);
+	/* The slot moved whole (sequence, replay windows, statistics); the old one is empty. */
+	assert_int_equal(router_worker_peer_key_stats(next, 0)->send_installs, 1);
+	assert_int_equal(router_worker_peer_key_stats(r->a, 0)->send_installs, 0);
+	assert_int_equal(router_worker_peer_sent(next, 0), router_worker_peer_sent(r->a, 0));
+	router_worker_free(next);
+}
+
 int
 main(void)
 {
@@ -872,6 +899,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_paths_duplicate_uses_both_paths, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_paths_no_path_drop_refuses_new_sessions, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_paths_reload_worker_takes_the_keys, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_paths_first_measurement_is_a_recovery, rig_setup,
 	        rig_teardown),
