@@ -40,6 +40,9 @@
  * session lives. Every session is looked at once per pass; a pass starts this often.
  */
 #define ROUTER_NAT_KEEPALIVE_NS (10ull * 1000000000ull)
+/* Enable-metadata answers to a peer behind a NAT: a burst of 32, then one per 2 ms. */
+#define ROUTER_NAT_ENABLE_BURST 32ull
+#define ROUTER_NAT_ENABLE_NS    (2ull * 1000000ull)
 /* Sessions looked at per worker tick (100 ms) by the keep-alive sweep. */
 #define ROUTER_NAT_SWEEP_BUDGET 4096u
 

@@ -96,6 +96,7 @@ struct router_worker {
 	/* NAT between routers (router_nat.h), by path id. */
 	uint16_t *relay_port; /* learn paths: the peer's translated probe port; 0 unknown */
 	uint8_t *nat_rebind;  /* behind-NAT paths: all sessions owe a keep-alive this pass */
+	uint64_t *nat_enable_full_ns; /* learn paths: enable-metadata bucket, full at */
 	struct router_nat_sweep nat_sweep;
 	bool behind_nat; /* some path is behind a NAT: the sweep runs */
 };
@@ -446,12 +447,14 @@ router_worker_paths_new(struct router_worker *w)
 	w->revert_at = calloc(npol * npath, sizeof(*w->revert_at));
 	w->relay_port = calloc(npath, sizeof(*w->relay_port));
 	w->nat_rebind = calloc(npath, sizeof(*w->nat_rebind));
+	w->nat_enable_full_ns = calloc(npath, sizeof(*w->nat_enable_full_ns));
 	w->log = calloc(1, sizeof(*w->log));
 	w->sla_log = calloc(1, sizeof(*w->sla_log));
 	if (w->policies == NULL || w->vector_costs == NULL || w->path_costs == NULL ||
 	    w->sla_broken == NULL || w->metrics == NULL || w->sweep_due == NULL ||
 	    w->sweep_kind == NULL || w->sweep_base == NULL || w->revert_at == NULL ||
-	    w->log == NULL || w->sla_log == NULL || w->relay_port == NULL || w->nat_rebind == NULL)
+	    w->log == NULL || w->sla_log == NULL || w->relay_port == NULL ||
+	    w->nat_rebind == NULL || w->nat_enable_full_ns == NULL)
 		return -ENOMEM;
 	path_log_init(w->log);
 	path_log_init(w->sla_log);
@@ -752,6 +755,8 @@ router_worker_on_udp_transform(struct svr_router *rt, uint16_t path_id, void *ar
 /* ---- NAT between routers (router_nat.h) ------------------------------------------------- */
 
 static void router_worker_send(struct router_worker *w, struct pkt_buf *p);
+static int router_worker_path_of(const struct router_worker *w, uint16_t wan,
+    const struct pkt_buf *p);
 
 static void
 router_worker_nat_op(struct router_worker *w, const struct router_worker_op *op)
@@ -798,6 +803,38 @@ router_worker_nat_sweep(struct router_worker *w, uint64_t now_ns)
 	(void)router_nat_sweep_run(&w->nat_sweep, &w->svr, w->nat_rebind, now_ns,
 	    ROUTER_NAT_SWEEP_BUDGET, router_worker_ctrl_flush, w);
 	router_worker_ctrl_send(w);
+}
+
+/*
+ * A packet without metadata on an unknown tuple from a peer behind a NAT: its NAT gave
+ * a session a new mapping. Asks it for metadata (svr_wan_enable_meta()), at most
+ * ROUTER_NAT_ENABLE_BURST at once and one per ROUTER_NAT_ENABLE_NS after, per path, so
+ * a flood of such packets costs the peer little. The packet itself is dropped by
+ * svr_wan_decode() as any packet without metadata is (meta-required).
+ */
+static void
+router_worker_nat_unknown(struct router_worker *w, uint16_t wan, const struct pkt_buf *p,
+    uint64_t now_ns)
+{
+	const struct pkt_info *info = &p->info;
+	int path;
+	uint64_t *t;
+
+	if ((info->flags & PKT_INFO_FRAGMENT) || !(info->flags & PKT_INFO_HAS_PORTS) ||
+	    svr_meta_has_cookie(p->buf + p->head + info->payload_off,
+	        (size_t)info->ip_len - info->payload_off))
+		return;
+	path = router_worker_path_of(w, wan, p);
+	if (path < 0 || !w->paths[path].learn)
+		return;
+	/* A token bucket kept as a time: the moment it would be full again. */
+	t = &w->nat_enable_full_ns[path];
+	if (*t < now_ns)
+		*t = now_ns;
+	if (*t - now_ns > (ROUTER_NAT_ENABLE_BURST - 1) * ROUTER_NAT_ENABLE_NS)
+		return;
+	*t += ROUTER_NAT_ENABLE_NS;
+	svr_wan_enable_meta(&w->svr, p, (uint16_t)path);
 }
 
 /*
@@ -1211,6 +1248,7 @@ router_worker_free(struct router_worker *w)
 	free(w->revert_at);
 	free(w->relay_port);
 	free(w->nat_rebind);
+	free(w->nat_enable_full_ns);
 	hash_free(w->svr.uuid_index);
 	free(w->log);
 	free(w->sla_log);
@@ -1708,6 +1746,8 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 			enum pkt_drop_reason reason;
 
 			verdicts[i] = SVR_VERDICT_DROP;
+			if (w->svr.uuid_index != NULL)
+				router_worker_nat_unknown(w, wan, bufs[i], now_ns);
 			if (svr_wan_decode(&w->svr, bufs[i], &m) < 0) {
 				pkt_pool_put(w->pool, bufs[i]); /* counted by svr */
 				continue;

@@ -1224,6 +1224,9 @@ svr_control_handle(struct svr_router *rt, struct session *s, struct session *w, 
 	case SVR_CONTROL_ENABLE_META:
 		if (s->role == SESSION_ROLE_INGRESS)
 			w->flags |= SVR_SESSION_FWD_META;
+		/* Behind a NAT, the egress's reverse metadata (with the UUID) re-binds too. */
+		else if (s->path_id < rt->path_count && rt->paths[s->path_id].behind_nat)
+			w->flags |= SVR_SESSION_REV_META;
 		break;
 	case SVR_CONTROL_DELETE_SESSION:
 		svr_session_release(rt, s);
@@ -1870,6 +1873,27 @@ svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p, const struct sv
 drop:
 	svr_drop(rt, reason);
 	return SVR_VERDICT_DROP;
+}
+
+void
+svr_wan_enable_meta(struct svr_router *rt, const struct pkt_buf *p, uint16_t path_id)
+{
+	struct session reply;
+
+	if (path_id >= rt->path_count)
+		return;
+	/*
+	 * No session owns the tuple: a stand-in that names the path (keys, port) and, as its
+	 * WAN key, the packet's tuple, so the control goes back where the packet came from.
+	 */
+	memset(&reply, 0, sizeof(reply));
+	reply.path_id = path_id;
+	reply.role = SESSION_ROLE_EGRESS;
+	if (svr_wan_key(p, rt->paths[path_id].wan_zone, &reply.wan_key) < 0)
+		return;
+	reply.wan_key.proto = IPPROTO_UDP;
+	svr_control_send(rt, &reply, SVR_CONTROL_ENABLE_META, false);
+	rt->stats.enable_meta_tx++;
 }
 
 int

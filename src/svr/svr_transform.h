@@ -182,6 +182,7 @@ struct svr_stats {
 	uint64_t rebinds;         /* sessions moved to a new waypoint tuple with the same UUID */
 	uint64_t ingress_rebinds; /* ... of them at the ingress, by reverse metadata (NAT) */
 	uint64_t keepalives_tx;   /* svr_session_keepalive() controls built */
+	uint64_t enable_meta_tx;  /* svr_wan_enable_meta() controls built */
 	uint64_t replaced;        /* sessions dropped because their tuple began a new session */
 	/* failover (svr_session_migrate) */
 	uint64_t migrations;       /* ingress sessions moved to another path */
@@ -413,6 +414,15 @@ enum svr_verdict svr_wan_first(struct svr_router *rt, struct pkt_buf *p, const s
  */
 enum svr_verdict svr_wan_rebind_ingress(struct svr_router *rt, struct pkt_buf *p,
     const struct svr_meta *m, uint16_t path_id, uint64_t now_ns);
+
+/*
+ * NAT: p came from a peer behind a NAT on path_id, on a tuple no session has and without
+ * metadata (its NAT gave a session a new mapping): answers it with an "enable metadata"
+ * control to where it came from (into rt->ctrl_out), so the peer's session sends its
+ * metadata and this router re-binds it by UUID one round trip later. The caller rate
+ * limits it. Counted in stats.enable_meta_tx; failures are counted drops.
+ */
+void svr_wan_enable_meta(struct svr_router *rt, const struct pkt_buf *p, uint16_t path_id);
 
 /*
  * A keep-alive control for session index on its waypoint tuple (into rt->ctrl_out, sent

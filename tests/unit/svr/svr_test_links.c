@@ -149,6 +149,10 @@ svr_test_links_wan_in(struct svr_test_links *l, struct svr_test_router *r, struc
 			struct svr_meta m;
 
 			v = SVR_VERDICT_DROP;
+			if (l->nat_enable_meta && l->paths[r == &l->base.a ? 0 : 1][k].learn &&
+			    !svr_meta_has_cookie(p->buf + p->head + p->info.payload_off,
+			        (size_t)p->info.ip_len - p->info.payload_off))
+				svr_wan_enable_meta(&r->rt, p, k);
 			/* Without a forward context: a NAT re-bind (svr_wan_rebind_ingress). */
 			if (svr_wan_decode(&r->rt, p, &m) == 0)
 				v = (m.present & SVR_META_F_FWD_CTX) ?

@@ -63,6 +63,11 @@ struct svr_test_links {
 	 * checked and may rewrite it (it re-parses it then); false loses it. NULL: none.
 	 */
 	bool (*middlebox)(struct svr_test_links *l, struct pkt_buf *p, bool from_a, uint16_t k);
+	/*
+	 * As the worker does toward a peer behind a NAT: a packet without metadata on an
+	 * unknown tuple of a learn path is answered with svr_wan_enable_meta().
+	 */
+	bool nat_enable_meta;
 };
 
 /*

@@ -249,6 +249,50 @@ test_nat_flush_rebinds_both_roles(void **state)
 	assert_int_equal(nat.refused, 1);
 }
 
+/*
+ * The same flush, but A answers B's packets on the unknown tuples with "enable metadata":
+ * each session re-binds from its next packet, without waiting for B to notice the flush.
+ */
+static void
+test_nat_flush_enable_metadata(void **state)
+{
+	struct svr_test_links *f = *state;
+
+	f->nat_enable_meta = true;
+	assert_int_equal(svr_test_links_udp_send(f, true, 41000, "a opens", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, false, 41000, "b answers", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, true, 41000, "a again", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, false, 42000, "b opens", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, true, 42000, "a answers", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, false, 42000, "b again", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(f->base.a.rt.stats.enable_meta_tx, 0);
+	nat_flush();
+	/* B's ingress session: one packet lost, answered; the next carries metadata. */
+	assert_int_equal(svr_test_links_udp_send(f, false, 42000, "early", NULL), SVR_TEST_DROPPED);
+	assert_int_equal(f->base.a.rt.stats.enable_meta_tx, 1);
+	assert_true(nat_session(f, false, 42000)->flags & SVR_SESSION_FWD_META);
+	assert_int_equal(svr_test_links_udp_send(f, false, 42000, "re-bound", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(svr_test_links_udp_send(f, true, 42000, "both ways", NULL),
+	    SVR_TEST_DELIVERED);
+	/* B's egress session: the same through reverse metadata with the UUID. */
+	assert_int_equal(svr_test_links_udp_send(f, false, 41000, "early", NULL), SVR_TEST_DROPPED);
+	assert_int_equal(f->base.a.rt.stats.enable_meta_tx, 2);
+	assert_true(nat_session(f, false, 41000)->flags & SVR_SESSION_REV_META);
+	assert_int_equal(svr_test_links_udp_send(f, false, 41000, "re-bound", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(f->base.a.rt.stats.ingress_rebinds, 2);
+	assert_int_equal(svr_test_links_udp_send(f, true, 41000, "both ways", NULL),
+	    SVR_TEST_DELIVERED);
+	assert_int_equal(nat.refused, 0);
+}
+
 /* An answer that overtakes B's keep-alive (it is lost here) re-binds by itself. */
 static void
 test_nat_answer_rebinds_without_keepalive(void **state)
@@ -330,7 +374,7 @@ test_nat_rebind_refusals(void **state)
 #define T(test, setup) cmocka_unit_test_setup_teardown(test, setup, nat_teardown)
 #define NAT_TESTS(setup)                                                                           \
 	T(test_nat_public_side_opens, setup), T(test_nat_natted_side_opens, setup),                \
-	    T(test_nat_flush_rebinds_both_roles, setup),                                           \
+	    T(test_nat_flush_rebinds_both_roles, setup), T(test_nat_flush_enable_metadata, setup), \
 	    T(test_nat_answer_rebinds_without_keepalive, setup),                                   \
 	    T(test_nat_rebind_refusals, setup)
 
