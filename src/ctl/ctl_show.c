@@ -158,6 +158,7 @@ ctl_show_table(const json_t *list, const struct ctl_table_column *cols, unsigned
 
 enum {
 	SESSION_COL_WAYPOINT = 6,
+	SESSION_COL_ROLE = 7,
 	SESSION_COL_AGE = 9
 };
 
@@ -179,6 +180,17 @@ ctl_show_session_fill(const json_t *row, unsigned col, char *buf, size_t size)
 		n = snprintf(buf, size, "%s->%s", src, dst);
 		if (n < 0 || (size_t)n >= size)
 			buf[size - 1] = '\0'; /* a cut cell is fine: the table shows what fits */
+	} else if (col == SESSION_COL_ROLE) {
+		/* A hub's leg says which one it is and between which peers. */
+		ctl_show_value_text(json_object_get(row, "role"), buf, size);
+		if (!json_is_string(json_object_get(row, "leg")))
+			return;
+		ctl_show_value_text(json_object_get(row, "from_peer"), src, sizeof(src));
+		ctl_show_value_text(json_object_get(row, "to_peer"), dst, sizeof(dst));
+		n = snprintf(buf, size, "transit-%s %s>%s",
+		    json_string_value(json_object_get(row, "leg")), src, dst);
+		if (n < 0 || (size_t)n >= size)
+			buf[size - 1] = '\0';
 	} else {
 		age = json_object_get(row, "age_s");
 		if (json_is_integer(age))
@@ -209,7 +221,7 @@ ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE
 	    {"ENCRYPTION", false},
 	};
 	static const char *const fields[] = {"id", "tenant", "service", "proto", "source",
-	    "destination", NULL, "role", "state", NULL, "packets_out", "packets_in", "bytes_out",
+	    "destination", NULL, NULL, "state", NULL, "packets_out", "packets_in", "bytes_out",
 	    "bytes_in", "encryption"};
 	const json_t *list = ctl_show_list(result, "sessions");
 	const json_t *total;

@@ -101,6 +101,9 @@
 	X(ROUTER_NAT_UNAVAILABLE, "router-nat-unavailable")                                        \
 	X(ROUTER_BREAKOUT_UNSUPPORTED, "router-breakout-unsupported")                              \
 	X(ROUTER_BREAKOUT_PORTS_EXHAUSTED, "router-breakout-ports-exhausted")                      \
+	/* hub transit (docs/protocol.md "Hub") */                                                 \
+	X(ROUTER_HUB_LOOP, "router-hub-loop")                                                      \
+	X(ROUTER_HUB_NO_SESSION, "router-hub-no-session")                                          \
 	/* NAT between routers (src/router/router_nat.c, docs/decisions/0008-nat.md) */            \
 	X(NAT_RELAY_TOO_BIG, "nat-relay-too-big")                                                  \
 	X(NAT_RELAY_MALFORMED, "nat-relay-malformed")                                              \

@@ -677,6 +677,29 @@ daemon_session_dup_json(struct router_daemon *d, const struct session *s, uint32
 	        daemon_endpoint_json(a->wan_key.family, a->wan_key.src, a->wan_key.sport)));
 }
 
+/*
+ * A hub's leg of a session it carries from one peer to another: role "transit", which
+ * leg ("in" from the first peer, "out" to the next), both peers and the other leg's id.
+ */
+static void
+daemon_session_transit_json(struct router_daemon *d, uint32_t index, json_t *o)
+{
+	const struct router_config *cfg = d->cfg;
+	struct router_worker_transit tr;
+
+	if (!router_worker_session_transit(d->worker, index, &tr))
+		return;
+	json_object_set_new(o, "role", json_string("transit"));
+	json_object_set_new(o, "leg", json_string(tr.out ? "out" : "in"));
+	json_object_set_new(o, "from_peer",
+	    tr.from_peer < cfg->peer_count ? json_string(cfg->peers[tr.from_peer].name) :
+	                                     json_null());
+	json_object_set_new(o, "to_peer",
+	    tr.to_peer < cfg->peer_count ? json_string(cfg->peers[tr.to_peer].name) : json_null());
+	json_object_set_new(o, "partner",
+	    tr.partner != SESSION_INDEX_NONE ? json_integer(tr.partner) : json_null());
+}
+
 static json_t *
 daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t index, uint64_t now)
 {
@@ -754,6 +777,7 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 		            dpi_app_name(router_learn_dpi(l), app) :
 		            "Unknown"));
 		daemon_session_dup_json(d, s, index, o);
+		daemon_session_transit_json(d, index, o);
 	}
 	return o;
 }

@@ -70,6 +70,13 @@ struct router_worker {
 	uint32_t *slot_tenant;     /* by slot: config tenant id */
 	uint32_t *slot_first;      /* by LAN segment: its first "tenants" slot */
 	uint32_t slot_count;
+	/*
+	 * Hub transit (docs/protocol.md "Hub"): slot transit_first + t is tenant t's transit
+	 * zone, where a session from a peer for a service routed to another peer is handed
+	 * from its egress leg to its ingress leg (its I/O port is a pseudo port,
+	 * ROUTER_WORKER_TRANSIT_PORT_BASE + slot, that never reaches a device).
+	 */
+	uint32_t transit_first;
 	const char **service_names;
 	uint32_t *lan_port_ids;           /* by slot: the segment's I/O port */
 	struct router_breakout *breakout; /* NULL: no service breaks out */
@@ -124,7 +131,8 @@ router_worker_on_release(const struct session *s, void *arg)
 	struct router_worker *w = arg;
 
 	router_learn_session_end(w->learn, session_table_index(w->svr.sessions, s), s);
-	if (s->role == SESSION_ROLE_INGRESS && s->tenant_id < w->slot_count) {
+	if (s->role == SESSION_ROLE_INGRESS &&
+	    s->tenant_id < w->transit_first + w->cfg->tenant_count) {
 		policy_limits_release(w->limits, w->slot_tenant[s->tenant_id]);
 		w->first_released = true;
 		return;
@@ -1075,15 +1083,16 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->slot_count = (uint32_t)cfg->lan_count;
 	for (i = 0; i < cfg->lan_count; i++)
 		w->slot_count += (uint32_t)cfg->lans[i].tenant_count;
-	/* svr's tenant ids are 16 bits and LAN zones stay below SESSION_ZONE_WAN. */
-	if (w->slot_count >= SESSION_ZONE_WAN) {
+	w->transit_first = w->slot_count;
+	/* svr's tenant ids are 16 bits and LAN zones stay below the alias and WAN zones. */
+	if (w->slot_count + cfg->tenant_count >= SVR_ALIAS_ZONE) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	w->tenant_names = calloc(w->slot_count + 1, sizeof(char *));
-	w->slot_tenant = calloc(w->slot_count + 1, sizeof(uint32_t));
+	w->tenant_names = calloc(w->slot_count + cfg->tenant_count + 1, sizeof(char *));
+	w->slot_tenant = calloc(w->slot_count + cfg->tenant_count + 1, sizeof(uint32_t));
 	w->slot_first = calloc(cfg->lan_count + 1, sizeof(uint32_t));
-	w->lan_port_ids = calloc(w->slot_count + 1, sizeof(uint32_t));
+	w->lan_port_ids = calloc(w->slot_count + cfg->tenant_count + 1, sizeof(uint32_t));
 	w->service_names = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(char *));
 	w->tx = calloc((size_t)w->port_count * ROUTER_WORKER_BURST * 2 + 1, sizeof(*w->tx));
 	w->tx_count = calloc(w->port_count + 1, sizeof(*w->tx_count));
@@ -1141,6 +1150,13 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 		if (w->nat_ports[i] == NULL)
 			goto fail;
 	}
+	for (i = 0; i < cfg->tenant_count; i++) {
+		uint32_t slot = w->transit_first + (uint32_t)i;
+
+		w->slot_tenant[slot] = (uint32_t)i;
+		w->tenant_names[slot] = cfg->tenants[i].name;
+		w->lan_port_ids[slot] = ROUTER_WORKER_TRANSIT_PORT_BASE + slot;
+	}
 	for (i = 0; i < cfg->service_count; i++)
 		w->service_names[i] = cfg->services[i].name;
 	for (i = 0; i < cfg->path_count; i++) {
@@ -1175,7 +1191,7 @@ router_worker_new(const struct router_config *cfg, struct io_port *const *lan_po
 	w->svr.pool = pool;
 	w->svr.name = cfg->name;
 	w->svr.tenant_names = w->tenant_names;
-	w->svr.tenant_count = (uint16_t)w->slot_count;
+	w->svr.tenant_count = (uint16_t)(w->slot_count + cfg->tenant_count);
 	w->svr.service_names = w->service_names;
 	w->svr.service_count = (uint16_t)cfg->service_count;
 	w->svr.paths = w->paths;
@@ -1387,6 +1403,33 @@ router_worker_slot(const struct router_worker *w, uint16_t lan, uint32_t tenant_
 }
 
 /*
+ * The path part of a route to the peer that serves svc (the service's policy: SLA,
+ * costs, resiliency, over flow hash), or -ENETUNREACH when the policy prefers a drop.
+ */
+static int
+router_worker_peer_route(const struct router_worker *w, const struct router_config_service *svc,
+    uint64_t hash, struct svr_route *route)
+{
+	const struct router_config_peer *peer = &w->cfg->peers[svc->route_id];
+	struct path_choice choice;
+	int rc;
+
+	rc = router_worker_select(w, svc, peer->path_first, hash, &choice);
+	if (rc == -ENETUNREACH)
+		return rc;
+	/* Nothing up at all: the first path, which may still carry something. */
+	route->path_id = (uint16_t)(rc == 0 ? choice.path_id : peer->path_first);
+	/* Duplicated: a second leg on the next best path, or later when one comes up. */
+	route->duplicate =
+	    w->policies[router_worker_policy_of(w, svc)].resiliency == PATH_RESILIENCY_DUPLICATE;
+	route->dup_path_id =
+	    (uint16_t)(rc == 0 && choice.has_second ? choice.second_path_id : SVR_PATH_NONE);
+	/* The config's encryption values are svr's modes, in the same order. */
+	route->encrypt = svc->encryption;
+	return 0;
+}
+
+/*
  * A new session from LAN segment lan: the policy's service and verdict, the tenant's
  * limits, then the path; or the drop reason. On success the tenant holds one more
  * session, which router_worker_on_release() gives back. Returns 0 for a session to a
@@ -1400,7 +1443,6 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 	const struct router_config_service *svc;
 	struct policy_decision d;
 	struct policy_query q;
-	struct path_choice choice;
 	int rc;
 
 	router_worker_query(w, lan, p, &q);
@@ -1431,23 +1473,12 @@ router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_b
 		route->path_id = (uint16_t)svc->route_id;
 		return 1;
 	}
-	rc = router_worker_select(w, svc, cfg->peers[svc->route_id].path_first,
-	    router_worker_flow_hash(p, lan), &choice);
-	if (rc == -ENETUNREACH) {
+	rc = router_worker_peer_route(w, svc, router_worker_flow_hash(p, lan), route);
+	if (rc < 0) {
 		policy_limits_release(w->limits, d.tenant_index);
 		*reason = PKT_DROP_SVR_NO_PATH;
 		return rc;
 	}
-	/* Nothing up at all: the first path, which may still carry something. */
-	route->path_id =
-	    (uint16_t)(rc == 0 ? choice.path_id : cfg->peers[svc->route_id].path_first);
-	/* Duplicated: a second leg on the next best path, or later when one comes up. */
-	route->duplicate =
-	    w->policies[router_worker_policy_of(w, svc)].resiliency == PATH_RESILIENCY_DUPLICATE;
-	route->dup_path_id =
-	    (uint16_t)(rc == 0 && choice.has_second ? choice.second_path_id : SVR_PATH_NONE);
-	/* The config's encryption values are svr's modes, in the same order. */
-	route->encrypt = svc->encryption;
 	return 0;
 }
 
@@ -1506,6 +1537,133 @@ router_worker_path_of(const struct router_worker *w, uint16_t wan, const struct 
 	return -1;
 }
 
+/* ---- hub transit: a session from one peer carried on to another ----------------------- */
+
+static uint32_t router_worker_meta_tenant(const struct router_worker *w, const struct svr_meta *m);
+
+/*
+ * A new session from a peer (on path) for svc, which this router routes to another
+ * peer: this router is the hub, the egress of the arriving leg and the ingress of the
+ * next. The same zero trust as for a LAN service: the tenant named in the metadata must
+ * be allowed to reach svc by this router's own rules, and the destination must be the
+ * service. Never back to the peer it came from (the simplest loop). Accepted, the leg
+ * delivers into the tenant's transit zone (router_worker_transit()).
+ */
+static int
+router_worker_transit_accept(struct router_worker *w, size_t path, const struct svr_meta *m,
+    const struct router_config_service *svc, struct svr_accept *accept,
+    enum pkt_drop_reason *reason)
+{
+	const struct router_config *cfg = w->cfg;
+	uint32_t svc_id = (uint32_t)(svc - cfg->services);
+	uint32_t t = router_worker_meta_tenant(w, m);
+	struct policy_decision d;
+
+	if (cfg->paths[path].peer_id == svc->route_id) {
+		*reason = PKT_DROP_ROUTER_HUB_LOOP;
+		return -ELOOP;
+	}
+	if (t == ROUTER_LEARN_TENANT_NONE) {
+		*reason = PKT_DROP_POLICY_NO_TENANT;
+		return -EACCES;
+	}
+	if (policy_decide_rules(w->ingress_policy, t, svc_id, &d) < 0) {
+		*reason = router_worker_policy_reason(d.verdict);
+		return -EACCES;
+	}
+	if (svc->has_address ?
+	        !addr_equal(&svc->address, &m->fwd_ctx.dst) :
+	        svc->prefix_count > 0 && !router_worker_prefix_match(svc, &m->fwd_ctx.dst)) {
+		*reason = PKT_DROP_POLICY_NO_SERVICE;
+		return -EACCES;
+	}
+	memset(accept, 0, sizeof(*accept));
+	accept->tenant_id = (uint16_t)(w->transit_first + t);
+	accept->service_id = (uint16_t)svc_id;
+	accept->path_id = (uint16_t)path;
+	accept->encrypt = svc->encryption;
+	accept->tcp_syn_required = true;
+	accept->half_open_full =
+	    router_fw_half_open_full(&w->fw, session_table_opening(w->svr.sessions));
+	return 0;
+}
+
+/*
+ * The ingress leg of a transit session whose egress leg (index from) just delivered p
+ * into zone, the tenant's transit zone: same UUID, tenant and service, a path to the
+ * service's peer by this router's policy, the tenant's limits. A packet that comes the
+ * other way with no leg to go back on (its egress leg ended first) has nowhere to go.
+ */
+static enum svr_verdict
+router_worker_transit_first(struct router_worker *w, struct pkt_buf *p, uint16_t zone,
+    uint32_t from, uint64_t now_ns)
+{
+	const struct session *s = session_table_get(w->svr.sessions, from);
+	const struct router_config_service *svc;
+	struct svr_route route;
+	uint8_t uuid[16];
+	uint32_t tenant = w->slot_tenant[zone];
+	enum svr_verdict v;
+	int rc;
+
+	if (s->role != SESSION_ROLE_EGRESS || s->tenant_id != zone ||
+	    s->service_id >= w->cfg->service_count) {
+		pkt_drop_count(&w->drops, PKT_DROP_ROUTER_HUB_NO_SESSION);
+		return SVR_VERDICT_DROP;
+	}
+	svc = &w->cfg->services[s->service_id];
+	rc = policy_limits_admit(w->limits, tenant, now_ns);
+	if (rc < 0) {
+		pkt_drop_count(&w->drops,
+		    rc == -EBUSY ? PKT_DROP_POLICY_TENANT_RATE_LIMIT :
+		                   PKT_DROP_POLICY_TENANT_SESSION_LIMIT);
+		return SVR_VERDICT_DROP;
+	}
+	memset(&route, 0, sizeof(route));
+	if (router_worker_peer_route(w, svc, router_worker_session_hash(s), &route) < 0) {
+		policy_limits_release(w->limits, tenant);
+		pkt_drop_count(&w->drops, PKT_DROP_SVR_NO_PATH);
+		return SVR_VERDICT_DROP;
+	}
+	memcpy(uuid, s->uuid, sizeof(uuid));
+	route.uuid = uuid;
+	route.tenant_id = zone;
+	route.service_id = s->service_id;
+	w->first_released = false;
+	v = svr_lan_first(&w->svr, p, zone, &route, now_ns);
+	if (v != SVR_VERDICT_TO_WAN && !w->first_released)
+		policy_limits_release(w->limits, tenant);
+	return v;
+}
+
+/*
+ * A packet a leg delivered into a transit zone (p->port is the zone's pseudo port,
+ * p->user the leg's session): handed to the other leg as if it came from a LAN, by the
+ * zone's own session keys (the egress leg's LAN key is the reply tuple, the ingress
+ * leg's the forward tuple, so the two never collide). Sent, or dropped and counted.
+ */
+static void
+router_worker_transit(struct router_worker *w, struct pkt_buf *p, uint64_t now_ns)
+{
+	uint16_t zone = (uint16_t)(p->port - ROUTER_WORKER_TRANSIT_PORT_BASE);
+	uint32_t from = p->user;
+	enum pkt_drop_reason reason;
+	enum svr_verdict v;
+
+	/* The leg rewrote the packet: its parse (offsets, carried protocol) is redone. */
+	if (pkt_parse(p, &reason) < 0) {
+		router_worker_drop(w, p, reason);
+		return;
+	}
+	svr_lan_rx_burst(&w->svr, &p, 1, zone, &v, now_ns);
+	if (v == SVR_VERDICT_NEW_SESSION)
+		v = router_worker_transit_first(w, p, zone, from, now_ns);
+	if (v == SVR_VERDICT_TO_WAN && (w->svr.uuid_index == NULL || router_worker_nat_relay(w, p)))
+		router_worker_send(w, p);
+	else if (v != SVR_VERDICT_TO_WAN)
+		pkt_pool_put(w->pool, p); /* dropped (counted) or consumed */
+}
+
 /* A new session from a peer on WAN wan: may it in, and into which LAN segment. */
 static int
 router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf *p,
@@ -1529,6 +1687,8 @@ router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf
 	for (i = 0; i < cfg->service_count && (m->present & SVR_META_F_SERVICE); i++)
 		if (router_worker_str_is(&m->service, cfg->services[i].name))
 			svc = &cfg->services[i];
+	if (svc != NULL && svc->route_kind == ROUTER_CONFIG_ROUTE_PEER)
+		return router_worker_transit_accept(w, path, m, svc, accept, reason);
 	if (svc == NULL || svc->route_kind != ROUTER_CONFIG_ROUTE_LAN) {
 		*reason = PKT_DROP_ROUTER_UNKNOWN_SERVICE;
 		return -ENOENT;
@@ -1770,7 +1930,8 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 					continue;
 				}
 				verdicts[i] = svr_wan_first(&w->svr, bufs[i], &m, &accept, now_ns);
-				if (verdicts[i] == SVR_VERDICT_TO_LAN) {
+				if (verdicts[i] == SVR_VERDICT_TO_LAN &&
+				    accept.tenant_id < w->transit_first) {
 					uint16_t app;
 					uint32_t slot = router_worker_learn_first(w, bufs[i], &app);
 
@@ -1785,7 +1946,10 @@ router_worker_wan_burst(struct router_worker *w, uint16_t wan, struct pkt_buf **
 					    accept.client_port);
 			}
 		}
-		if (verdicts[i] == SVR_VERDICT_TO_LAN) {
+		if (verdicts[i] == SVR_VERDICT_TO_LAN &&
+		    bufs[i]->port >= ROUTER_WORKER_TRANSIT_PORT_BASE) {
+			router_worker_transit(w, bufs[i], now_ns);
+		} else if (verdicts[i] == SVR_VERDICT_TO_LAN) {
 			router_worker_learn_to_lan(w, bufs[i]);
 			router_worker_send(w, bufs[i]);
 		} else {
@@ -1870,7 +2034,9 @@ router_worker_drops(const struct router_worker *w)
 const char *
 router_worker_session_tenant(const struct router_worker *w, const struct session *s)
 {
-	return s->tenant_id < w->slot_count ? w->tenant_names[s->tenant_id] : "?";
+	return s->tenant_id < w->transit_first + w->cfg->tenant_count ?
+	    w->tenant_names[s->tenant_id] :
+	    "?";
 }
 
 struct session_table *
@@ -2185,4 +2351,43 @@ router_worker_policy_test(const struct router_worker *w, const struct router_wor
 	}
 	out->allowed = out->drop[0] == '\0';
 	return 0;
+}
+
+bool
+router_worker_session_transit(struct router_worker *w, uint32_t index,
+    struct router_worker_transit *out)
+{
+	const struct router_config *cfg = w->cfg;
+	const struct session *s, *o;
+	const struct session_key *k;
+	struct session_key key;
+	uint32_t peer;
+
+	if (session_table_next(w->svr.sessions, index) != index)
+		return false;
+	s = session_table_get(w->svr.sessions, index);
+	if ((s->flags & SVR_SESSION_ALIAS) || s->tenant_id < w->transit_first ||
+	    s->tenant_id >= w->transit_first + cfg->tenant_count)
+		return false;
+	k = &s->lan_key;
+	/* The other leg's LAN key is this one's reversed, in the same transit zone. */
+	session_key_set(&key, k->family, k->proto, k->zone, k->dst, k->src, k->dport, k->sport);
+	out->partner = session_table_lookup(w->svr.sessions, &key,
+	    session_key_hash(w->svr.sessions, &key), NULL);
+	o = out->partner != SESSION_INDEX_NONE ? session_table_get(w->svr.sessions, out->partner) :
+	                                         NULL;
+	peer = s->path_id < cfg->path_count ? cfg->paths[s->path_id].peer_id : UINT32_MAX;
+	out->out = s->role == SESSION_ROLE_INGRESS;
+	if (out->out) {
+		out->to_peer = peer;
+		out->from_peer = o != NULL && o->path_id < cfg->path_count ?
+		    cfg->paths[o->path_id].peer_id :
+		    UINT32_MAX;
+	} else {
+		out->from_peer = peer;
+		out->to_peer = s->service_id < cfg->service_count ?
+		    cfg->services[s->service_id].route_id :
+		    UINT32_MAX;
+	}
+	return true;
 }

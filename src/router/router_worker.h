@@ -53,7 +53,9 @@
 
 /* Port ids the worker gives svr: LAN segment i is i, WAN interface i is BASE + i. */
 #define ROUTER_WORKER_WAN_PORT_BASE 0x10000u
-#define ROUTER_WORKER_BURST         32
+/* Hub transit zones' pseudo ports (never a device): BASE + svr tenant id (slot). */
+#define ROUTER_WORKER_TRANSIT_PORT_BASE 0x20000u
+#define ROUTER_WORKER_BURST             32
 
 struct router_worker;
 
@@ -199,6 +201,21 @@ uint32_t router_worker_path_sessions(const struct router_worker *w, uint32_t pat
 
 /* The name of the tenant a session of this worker belongs to (borrowed), or "?". */
 const char *router_worker_session_tenant(const struct router_worker *w, const struct session *s);
+/*
+ * Hub transit (docs/protocol.md "Hub"): whether session index is a leg of a session
+ * this router carries from one peer to another. The leg from the first peer is this
+ * router's egress ("in"), the leg to the next its ingress ("out"); *from_peer and
+ * *to_peer are config peer ids, *partner the other leg's index (SESSION_INDEX_NONE when
+ * it is gone, and then the peer on that side is UINT32_MAX when not known).
+ * Control thread between polls, as the sessions.
+ */
+struct router_worker_transit {
+	bool out; /* this leg is the ingress one, toward to_peer */
+	uint32_t from_peer, to_peer;
+	uint32_t partner;
+};
+bool router_worker_session_transit(struct router_worker *w, uint32_t index,
+    struct router_worker_transit *out);
 /* The breakout sessions, or NULL when no service breaks out. */
 struct session_table *router_worker_breakout_sessions(struct router_worker *w);
 
