@@ -14,7 +14,9 @@
  * each services[].access entry as an allow); anything but an allow is dropped under a
  * policy-* reason. Then the tenant's limits (sessions at once, new per second), then the
  * path. A new session from a peer must name a service this router serves on a LAN, and
- * the same engine decides again as the tenant the metadata names (zero trust).
+ * the same engine decides again as the tenant the metadata names (zero trust); or one it
+ * routes to another peer, which makes this router a hub: the session goes on as a second
+ * leg through the tenant's transit zone (docs/decisions/0011-hub.md).
  *
  * A segment's hosts belong to its tenant, or to another by source prefix
  * (lan[].tenants). A session's LAN-key zone is its segment id (segments may use the same
