@@ -71,6 +71,13 @@ policy_limits_admit(struct policy_limits *l, uint32_t tenant_index, uint64_t now
 }
 
 void
+policy_limits_restore(struct policy_limits *l, uint32_t tenant_index)
+{
+	if (tenant_index < l->count)
+		l->t[tenant_index].in_use++;
+}
+
+void
 policy_limits_release(struct policy_limits *l, uint32_t tenant_index)
 {
 	if (tenant_index < l->count && l->t[tenant_index].in_use > 0)

@@ -30,6 +30,11 @@ void policy_limits_free(struct policy_limits *l); /* accepts NULL */
  */
 int policy_limits_admit(struct policy_limits *l, uint32_t tenant_index, uint64_t now_ns);
 /* Gives back one session of tenant_index (ignored if it holds none). */
+/*
+ * Counts a session already admitted elsewhere (a reload carries it over): no check of
+ * the limit or the rate; a tenant over its new limit admits nothing until below it.
+ */
+void policy_limits_restore(struct policy_limits *l, uint32_t tenant_index);
 void policy_limits_release(struct policy_limits *l, uint32_t tenant_index);
 
 uint32_t policy_limits_in_use(const struct policy_limits *l, uint32_t tenant_index);

@@ -235,6 +235,18 @@ router_breakout_expire(struct router_breakout *b, uint64_t now_ns,
 	return session_table_expire(b->sessions, now_ns, router_breakout_on_expire, &e);
 }
 
+void
+router_breakout_close(struct router_breakout *b, uint32_t index)
+{
+	struct session *s = session_table_get(b->sessions, index);
+
+	if (s == NULL)
+		return;
+	if (s->path_id < b->wan_count)
+		svr_waypoint_ports_put(b->ports[s->path_id], s->wan_key.dport);
+	session_table_delete(b->sessions, index);
+}
+
 struct session_table *
 router_breakout_sessions(struct router_breakout *b)
 {

@@ -76,6 +76,8 @@ const struct session *router_breakout_in(struct router_breakout *b, struct pkt_b
 unsigned router_breakout_expire(struct router_breakout *b, uint64_t now_ns,
     void (*on_end)(const struct session *s, void *arg), void *arg);
 
+/* Ends session index now (a reload no longer allows it): its NAT port goes back. */
+void router_breakout_close(struct router_breakout *b, uint32_t index);
 /* The sessions, for the control plane's listings (borrowed). */
 struct session_table *router_breakout_sessions(struct router_breakout *b);
 /* Free NAT ports of WAN link wan. */

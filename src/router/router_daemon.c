@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -101,13 +102,15 @@ struct router_daemon {
 	size_t rule_count;
 	bool nft_installed;
 	struct router_worker *worker;
-	struct router_worker *worker_prev; /* during a reload: its keys go to the next worker */
-	struct router_ops *ops;            /* control thread -> worker: keys, path states */
-	struct router_wansock *ws;         /* UDP 1280 on every waypoint (NULL without WANs) */
-	struct router_keys *keys;          /* NULL: no private key, no security */
-	struct router_paths *paths;        /* the path prober (NULL without peers) */
-	struct path_prober *prober_prev;   /* during a reload: the prober the next one carries */
-	struct router_resolve *resolve;    /* the services' names (NULL: none to resolve) */
+	/* During a reload: its sessions (and, with worker_prev_keys, keys) go to the next. */
+	struct router_worker *worker_prev;
+	bool worker_prev_keys;
+	struct router_ops *ops;          /* control thread -> worker: keys, path states */
+	struct router_wansock *ws;       /* UDP 1280 on every waypoint (NULL without WANs) */
+	struct router_keys *keys;        /* NULL: no private key, no security */
+	struct router_paths *paths;      /* the path prober (NULL without peers) */
+	struct path_prober *prober_prev; /* during a reload: the prober the next one carries */
+	struct router_resolve *resolve;  /* the services' names (NULL: none to resolve) */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -116,6 +119,9 @@ struct router_daemon {
 	struct router_api *api;
 	uint64_t started_ns;
 	uint64_t reloads;
+	/* What reloads did to live sessions: the last one's, and ended ones since start. */
+	struct router_worker_reload_stats reload_last;
+	uint64_t reload_ended[ROUTER_RELOAD_END_COUNT];
 };
 
 /* ---- setup and teardown ---------------------------------------------------------------- */
@@ -487,7 +493,12 @@ daemon_worker_start(struct router_daemon *d)
 	 * nonces (and the peer would drop the packets as replays).
 	 */
 	if (d->worker_prev != NULL) {
-		router_worker_keys_take(d->worker, d->worker_prev);
+		if (d->worker_prev_keys)
+			router_worker_keys_take(d->worker, d->worker_prev);
+		/* The sessions the new configuration still allows carry on (decision 0012). */
+		memset(&d->reload_last, 0, sizeof(d->reload_last));
+		router_worker_adopt(d->worker, d->worker_prev, false, clock_now_ns(),
+		    &d->reload_last);
 		/* Before the new thread runs: freeing a worker puts buffers in the pool. */
 		router_worker_free(d->worker_prev);
 		d->worker_prev = NULL;
@@ -511,9 +522,12 @@ daemon_worker_start(struct router_daemon *d)
 	return 0;
 }
 
-/* keep_keys: the worker's keys wait in worker_prev for the next daemon_worker_start(). */
+/*
+ * keep: the worker (its sessions, and its keys when worker_prev_keys) waits in worker_prev
+ * for the next daemon_worker_start().
+ */
 static void
-daemon_worker_stop(struct router_daemon *d, bool keep_keys)
+daemon_worker_stop(struct router_daemon *d, bool keep)
 {
 	router_resolve_free(d->resolve);
 	d->resolve = NULL;
@@ -525,7 +539,7 @@ daemon_worker_stop(struct router_daemon *d, bool keep_keys)
 	/* Operations meant for this worker die with it (their contexts freed by it). */
 	if (d->worker != NULL && d->ops != NULL)
 		router_ops_drain(d->ops, d->worker);
-	if (keep_keys && d->worker != NULL) {
+	if (keep && d->worker != NULL) {
 		router_worker_free(d->worker_prev);
 		d->worker_prev = d->worker;
 	} else {
@@ -946,12 +960,41 @@ daemon_answer_interfaces(struct router_daemon *d)
 	return json_pack("{s:o}", "interfaces", list);
 }
 
+static json_t *daemon_answer_status_base(struct router_daemon *d, const struct svr_stats *st,
+    struct session_table *t);
+
+/* Sessions ended by reload, by reason (router_reload_end_name()). */
+static json_t *
+daemon_reload_ended_json(const uint64_t *ended)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < ROUTER_RELOAD_END_COUNT; i++)
+		json_object_set_new(o, router_reload_end_name((enum router_reload_end)i),
+		    json_integer((json_int_t)ended[i]));
+	return o;
+}
+
 static json_t *
 daemon_answer_status(struct router_daemon *d)
 {
 	const struct svr_stats *st = router_worker_svr_stats(d->worker);
 	struct session_table *t = router_worker_sessions(d->worker);
+	json_t *o;
 
+	o = daemon_answer_status_base(d, st, t);
+	if (o != NULL)
+		json_object_set_new(o, "reload",
+		    json_pack("{s:I, s:o, s:o}", "last_kept", (json_int_t)d->reload_last.kept,
+		        "last_ended", daemon_reload_ended_json(d->reload_last.ended), "ended",
+		        daemon_reload_ended_json(d->reload_ended)));
+	return o;
+}
+
+static json_t *
+daemon_answer_status_base(struct router_daemon *d, const struct svr_stats *st,
+    struct session_table *t)
+{
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
 	                 "s:I, s:I, s:I, s:I, s:I}",
 	    "router", d->cfg->name, "version", TERN_VERSION, "api", ROUTER_API_VERSION, "pid",
@@ -1647,8 +1690,10 @@ daemon_api_reload(const json_t *args, json_t **result, struct router_api_error *
 	rc = daemon_reload(d, err);
 	if (rc < 0)
 		return rc;
-	*result = json_pack("{s:I, s:s}", "generation", (json_int_t)(d->reloads + 1), "config_file",
-	    d->options->config_path);
+	*result = json_pack("{s:I, s:s, s:I, s:o}", "generation", (json_int_t)(d->reloads + 1),
+	    "config_file", d->options->config_path, "sessions_kept",
+	    (json_int_t)d->reload_last.kept, "sessions_ended",
+	    daemon_reload_ended_json(d->reload_last.ended));
 	return 0;
 }
 
@@ -1676,6 +1721,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 {
 	struct router_config_errors errors;
 	struct router_config *next = NULL, *old;
+	uint64_t ended = 0;
 	json_t *next_json;
 	bool keys_same;
 	int rc;
@@ -1728,7 +1774,8 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		}
 	}
 	next_json = json_load_file(d->options->config_path, 0, NULL);
-	daemon_worker_stop(d, keys_same);
+	d->worker_prev_keys = keys_same;
+	daemon_worker_stop(d, true);
 	daemon_routes_remove(d);
 	old = d->cfg;
 	d->cfg = next;
@@ -1776,7 +1823,12 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	json_decref(d->cfg_json);
 	d->cfg_json = next_json != NULL ? next_json : json_object();
 	d->reloads++;
-	log_info("configuration reloaded from %s", d->options->config_path);
+	for (size_t i = 0; i < ROUTER_RELOAD_END_COUNT; i++) {
+		d->reload_ended[i] += d->reload_last.ended[i];
+		ended += d->reload_last.ended[i];
+	}
+	log_info("configuration reloaded from %s: %" PRIu64 " sessions kept, %" PRIu64 " ended",
+	    d->options->config_path, d->reload_last.kept, ended);
 	return 0;
 }
 

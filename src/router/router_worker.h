@@ -26,7 +26,8 @@
  * (router_breakout.h), after the same policy, limits and counting.
  *
  * Threads: a worker belongs to one thread; the configuration snapshot it was made from
- * must outlive it and never changes.
+ * must outlive it and never changes. A reload makes a new worker from the new snapshot
+ * and moves the live sessions into it (router_worker_adopt) while no thread polls either.
  */
 #ifndef TERN_ROUTER_ROUTER_WORKER_H
 #define TERN_ROUTER_ROUTER_WORKER_H
@@ -71,6 +72,50 @@ int router_worker_new(const struct router_config *cfg, struct io_port *const *la
     struct io_port *const *wan_ports, struct pkt_pool *pool, uint64_t now_ns,
     struct router_worker **out);
 void router_worker_free(struct router_worker *w); /* accepts NULL */
+
+/*
+ * A reload (docs/decisions/0012-reload-keeps-sessions.md): why the new worker ended a
+ * session of the old one instead of carrying it on.
+ */
+#define ROUTER_RELOAD_END_REASONS(X)                                                               \
+	X(TENANT, "tenant")     /* its tenant (or segment) is gone */                              \
+	X(SERVICE, "service")   /* its service is gone or routed elsewhere */                      \
+	X(PEER, "peer")         /* its path leads to another peer, or none */                      \
+	X(PATH, "path")         /* its path (or second leg's) is gone or changed */                \
+	X(POLICY, "policy")     /* the rules no longer allow the tenant the service */             \
+	X(NAT, "nat")           /* its segment's NAT pool is gone or changed */                    \
+	X(PORTS, "ports")       /* its waypoint or NAT port is taken in the new pool */            \
+	X(FULL, "full")         /* the new session table (limits.sessions) is full */              \
+	X(BREAKOUT, "breakout") /* a breakout session the new table cannot take */
+
+enum router_reload_end {
+#define ROUTER_RELOAD_END_ENUM(id, name) ROUTER_RELOAD_END_##id,
+	ROUTER_RELOAD_END_REASONS(ROUTER_RELOAD_END_ENUM)
+#undef ROUTER_RELOAD_END_ENUM
+	ROUTER_RELOAD_END_COUNT
+};
+
+/* Stable lower-case name of a reason ("policy"), for the API. */
+const char *router_reload_end_name(enum router_reload_end reason);
+
+struct router_worker_reload_stats {
+	uint64_t kept;                           /* sessions the new worker carries on */
+	uint64_t ended[ROUTER_RELOAD_END_COUNT]; /* sessions it ended, by reason */
+};
+
+/*
+ * A reload hands the live state of old (made from the previous snapshot, stopped: no
+ * thread polls it) to w (just made from the new one, not polled yet): every session,
+ * breakout session and duplicate leg whose tenant, service, peer and path still exist by
+ * name and that the new rules still allow is copied with its ids re-mapped, its waypoint
+ * and NAT ports, tenant count, UUID index entry and application; path states and
+ * measurements follow their paths by name; with keys (the key configuration is the
+ * same) the peers' keys, send sequences and replay windows follow their peers by name.
+ * The rest ends (counted in *stats, added to). old keeps only what it did not hand over
+ * and is freed by the caller. Never fails: what cannot move ends.
+ */
+void router_worker_adopt(struct router_worker *w, struct router_worker *old, bool keys,
+    uint64_t now_ns, struct router_worker_reload_stats *stats);
 
 /* One pass over every port; returns how many packets it received. */
 unsigned router_worker_poll(struct router_worker *w, uint64_t now_ns);

@@ -355,6 +355,43 @@ session_table_insert(struct session_table *t, const struct session_key *lan_key,
 	return 0;
 }
 
+int
+session_table_insert_copy(struct session_table *t, const struct session *src, uint64_t now_ns,
+    uint32_t *index)
+{
+	struct session *s;
+	uint64_t due;
+	uint32_t i;
+	int rc;
+
+	rc = session_table_insert(t, &src->lan_key, &src->wan_key, now_ns, &i);
+	if (rc < 0)
+		return rc;
+	s = &t->sessions[i];
+	t->opening -= s->timeout_class == SESSION_TIMEOUT_TCP_OPENING;
+	s->flags = src->flags;
+	s->last_seen_ns = src->last_seen_ns;
+	s->tenant_id = src->tenant_id;
+	s->service_id = src->service_id;
+	s->path_id = src->path_id;
+	s->role = src->role;
+	s->timeout_class =
+	    src->timeout_class < SESSION_TIMEOUT_COUNT ? src->timeout_class : s->timeout_class;
+	s->tcp_seen = src->tcp_seen;
+	memcpy(s->csum_delta_l3, src->csum_delta_l3, sizeof(s->csum_delta_l3));
+	memcpy(s->csum_delta_l4, src->csum_delta_l4, sizeof(s->csum_delta_l4));
+	s->created_ns = src->created_ns;
+	memcpy(s->owner_data, src->owner_data, sizeof(s->owner_data));
+	t->opening += s->timeout_class == SESSION_TIMEOUT_TCP_OPENING;
+	/* The idle time already spent counts: the timer fires when it would have. */
+	due = s->last_seen_ns + t->timeout_ns[s->timeout_class];
+	(void)timer_wheel_del(t->wheel, i);
+	timer_wheel_add(t->wheel, i, due > now_ns ? due : now_ns);
+	if (index != NULL)
+		*index = i;
+	return 0;
+}
+
 static void
 session_table_remove(struct session_table *t, uint32_t index)
 {

@@ -170,6 +170,14 @@ void session_table_lookup_burst(const struct session_table *t,
  */
 int session_table_insert(struct session_table *t, const struct session_key *lan_key,
     const struct session_key *wan_key, uint64_t now_ns, uint32_t *index);
+/*
+ * Inserts a copy of src, a session of another table (a reload moves sessions into a new
+ * worker's table): both keys, flags, ids, TCP state, checksum deltas, created_ns,
+ * counters and UUID (or an alias's owner data); its idle timer runs to last_seen plus the
+ * timeout of its class here. Errors as session_table_insert().
+ */
+int session_table_insert_copy(struct session_table *t, const struct session *src, uint64_t now_ns,
+    uint32_t *index);
 /* -ENOENT if index is not a live session. Counted in stats.deletes. */
 int session_table_delete(struct session_table *t, uint32_t index);
 /*

@@ -92,6 +92,31 @@ svr_waypoint_ports_put(struct svr_waypoint_ports *w, uint16_t local_port)
 	return 0;
 }
 
+int
+svr_waypoint_ports_take(struct svr_waypoint_ports *w, uint16_t local_port)
+{
+	uint32_t pair, slot, last;
+
+	if (local_port < w->first || (local_port - w->first) % 2 != 0)
+		return -EINVAL;
+	pair = (local_port - w->first) / 2;
+	if (pair >= w->capacity)
+		return -EINVAL;
+	if (svr_waypoint_is_allocated(w, pair))
+		return -EADDRINUSE;
+	/* Find the pair among the free ones and fill its place with the last free one. */
+	for (slot = 0; slot < w->free_count; slot++)
+		if (w->ring[(w->head + slot) % w->capacity] == pair)
+			break;
+	if (slot == w->free_count)
+		return -EADDRINUSE; /* not free, not allocated: cannot happen */
+	last = (w->head + w->free_count - 1) % w->capacity;
+	w->ring[(w->head + slot) % w->capacity] = w->ring[last];
+	w->free_count--;
+	w->allocated[pair / 64] |= UINT64_C(1) << (pair % 64);
+	return 0;
+}
+
 uint32_t
 svr_waypoint_ports_in_use(const struct svr_waypoint_ports *w)
 {

@@ -29,6 +29,12 @@ void svr_waypoint_ports_free(struct svr_waypoint_ports *w);
 int svr_waypoint_ports_get(struct svr_waypoint_ports *w, uint16_t *local_port, uint16_t *peer_port);
 /* Returns the pair whose local (even) port is given; -EINVAL if it is not allocated. */
 int svr_waypoint_ports_put(struct svr_waypoint_ports *w, uint16_t local_port);
+/*
+ * Takes the pair of local_port out of the free ones (a reload keeps a session's pair in
+ * a new pool). O(free pairs): a control operation, never per packet. -EINVAL: not a
+ * pair's local port; -EADDRINUSE: already out.
+ */
+int svr_waypoint_ports_take(struct svr_waypoint_ports *w, uint16_t local_port);
 uint32_t svr_waypoint_ports_in_use(const struct svr_waypoint_ports *w);
 uint32_t svr_waypoint_ports_capacity(const struct svr_waypoint_ports *w);
 
