@@ -168,13 +168,17 @@ assert all(i['sum']['bytes'] > 0 for i in d['intervals'][3:]), 'no data after th
 " "$work/iperf3.json"
 stream_end flush
 echo "# flush: UDP b1 -> a1 $(head -c 300 "$work/flush.json")"
-check "flush: the UDP stream b1 -> a1 resumes (largest gap under 2 s, at the flush)" python3 -c "
+# The gap the flush made: the one over 50 ms that starts around it (a busy machine adds
+# stalls of its own elsewhere in the stream; those are not the flush's).
+check "flush: the UDP stream b1 -> a1 resumes (its gap at the flush under 2 s)" python3 -c "
 import json
 r = json.load(open('$work/flush.json'))
-print('gap', r['gap_ms'], 'ms, lost', r['lost'], 'of', r['sent'])
-assert r['received'] > 1000 and r['gap_ms'] < 2000, r
-assert r['gap_to_epoch'] >= $t_flush - 0.1, ('the largest gap is not the flush', r)
-assert r['last_s'] - r['first_s'] > 5, r
+off = r['gap_from_epoch'] - r['gap_from_s']
+at = [ms for s, ms in r['gaps_over_50ms'] if $t_flush - 0.2 <= s + off <= $t_flush + 1.0]
+print('gap at the flush', max(at) if at else None, 'ms; lost', r['lost'], 'of', r['sent'])
+assert at, ('no gap at the flush: did the flush touch the stream?', r)
+assert max(at) < 2000 and r['received'] > 1000, r
+assert r['last_s'] + off > $t_flush + 2, ('the stream did not resume', r)
 "
 stop_bg
 check "events at b: the peer moved" bash -c \
