@@ -303,6 +303,40 @@ path_prober_carry(struct path_prober *to, const struct path_prober *from)
 	}
 }
 
+int
+path_prober_carry_path(struct path_prober *to, uint32_t to_id, const struct path_prober *from,
+    uint32_t from_id)
+{
+	struct path *path = to != NULL ? path_find(to, to_id) : NULL;
+	const struct path *old = from != NULL ? path_find_const(from, from_id) : NULL;
+	struct path_spec spec;
+	uint32_t seq_first, seq_next;
+	const struct path_config *c;
+
+	if (path == NULL || old == NULL)
+		return -ENOENT;
+	spec = path->spec;
+	seq_first = path->seq_first;
+	seq_next = path->seq_next;
+	*path = *old;
+	path->spec = spec;
+	c = &path->spec.cfg;
+	if (path->hold_down_ns < c->hold_down_ns)
+		path->hold_down_ns = c->hold_down_ns;
+	if (path->hold_down_ns > c->hold_down_max_ns)
+		path->hold_down_ns = c->hold_down_max_ns;
+	if (old->spec.path_id != spec.path_id) {
+		/* Another token: from's sequences of this token may be another path's. */
+		path->seq_first = seq_first;
+		path->seq_next = seq_next;
+		memset(path->sent_seq, 0, sizeof(path->sent_seq));
+		memset(path->sent_tx_ns, 0, sizeof(path->sent_tx_ns));
+		path->have_acked = false;
+		path_loss_reset(&path->loss);
+	}
+	return 0;
+}
+
 static struct peer_key *
 peer_key_find(struct path_prober *p, uint32_t peer_id)
 {

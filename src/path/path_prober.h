@@ -246,9 +246,25 @@ int path_prober_del_path(struct path_prober *p, uint32_t path_id);
  * path of `to` that is a path of `from` (same peer, local id and remote waypoint) takes
  * over its replay windows, so probes `from` accepted are not accepted again. Paths of
  * `to` that have already sent keep their sequence (call this before the first tick).
- * Nothing else carries: the paths start UNKNOWN and come UP at their first answer.
+ * Nothing else carries: the paths start UNKNOWN and come UP at their first answer,
+ * unless the caller hands a path's state over with path_prober_carry_path().
  */
 void path_prober_carry(struct path_prober *to, const struct path_prober *from);
+
+/*
+ * After path_prober_carry(), for a path whose configuration the caller knows unchanged
+ * (the same peer, WAN and remote, matched by its own names): path to_id of `to` takes
+ * over what path from_id of `from` knew, so a reload neither reports it down nor waits
+ * for an answer: its state and since when, hold-down in force (within to's timers) and
+ * flaps, the last answer, the measurements, the peer's side (its token, the probe we
+ * echo, a learnt address, the reflexive one, replay windows) and the counters. With the
+ * same token (path id) it goes on with from's sequences (the old prober sends no more),
+ * so echoes of probes in flight still count; with another token it keeps to's sequence
+ * (above every one from used: a nonce is never sealed twice) and its loss window starts
+ * afresh. No event, no log entry. -ENOENT either id unknown.
+ */
+int path_prober_carry_path(struct path_prober *to, uint32_t to_id, const struct path_prober *from,
+    uint32_t from_id);
 
 /*
  * Sets (key != NULL) or clears (NULL) the probe send key of peer_id and the peer's

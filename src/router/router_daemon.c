@@ -110,7 +110,8 @@ struct router_daemon {
 	struct router_keys *keys;        /* NULL: no private key, no security */
 	struct router_paths *paths;      /* the path prober (NULL without peers) */
 	struct path_prober *prober_prev; /* during a reload: the prober the next one carries */
-	struct router_resolve *resolve;  /* the services' names (NULL: none to resolve) */
+	const struct router_config *prober_prev_cfg; /* ... and the configuration it probed */
+	struct router_resolve *resolve; /* the services' names (NULL: none to resolve) */
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -1780,6 +1781,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	old = d->cfg;
 	d->cfg = next;
 	d->prober_prev = router_paths_free_keep(d->paths);
+	d->prober_prev_cfg = old;
 	d->paths = NULL;
 	if (keys_same) {
 		router_keys_set_config(d->keys, d->cfg);
@@ -1812,6 +1814,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		router_config_free(next);
 		path_prober_free(d->prober_prev);
 		d->prober_prev = NULL;
+		d->prober_prev_cfg = NULL;
 		router_api_error_set(err, ROUTER_API_E_INTERNAL,
 		    "applying the new configuration failed (%s); the previous one runs again",
 		    strerror(-rc));
@@ -1819,6 +1822,7 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	}
 	path_prober_free(d->prober_prev);
 	d->prober_prev = NULL;
+	d->prober_prev_cfg = NULL;
 	router_config_free(old);
 	json_decref(d->cfg_json);
 	d->cfg_json = next_json != NULL ? next_json : json_object();
@@ -1864,7 +1868,7 @@ daemon_keys_open(struct router_daemon *d)
 	}
 	if (d->paths == NULL && d->cfg->path_count > 0) {
 		rc = router_paths_new(d->cfg, d->ops, d->ws, d->keys, d->prober_prev,
-		    clock_now_ns(), &d->paths, why, sizeof(why));
+		    d->prober_prev_cfg, clock_now_ns(), &d->paths, why, sizeof(why));
 		if (rc < 0)
 			return log_error_errno(rc, "%s", why);
 	}

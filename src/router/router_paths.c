@@ -129,10 +129,34 @@ router_paths_handle_events(struct router_paths *rp)
 	rp->events.overflow = 0;
 }
 
+/*
+ * The path of prev_cfg that path i of cfg is, unchanged: the same name, peer and WAN (by
+ * name) and remote (both learnt, or the same address). -1 none.
+ */
+static long
+router_paths_same(const struct router_config *cfg, size_t i, const struct router_config *prev_cfg)
+{
+	const struct router_config_path *np = &cfg->paths[i];
+
+	for (size_t o = 0; o < prev_cfg->path_count; o++) {
+		const struct router_config_path *op = &prev_cfg->paths[o];
+
+		if (strcmp(np->name, op->name) == 0 &&
+		    strcmp(cfg->peers[np->peer_id].name, prev_cfg->peers[op->peer_id].name) == 0 &&
+		    strcmp(cfg->wans[np->wan_id].name, prev_cfg->wans[op->wan_id].name) == 0 &&
+		    addr_equal(&cfg->wans[np->wan_id].waypoint,
+		        &prev_cfg->wans[op->wan_id].waypoint) &&
+		    np->remote_auto == op->remote_auto &&
+		    (np->remote_auto || addr_equal(&np->remote, &op->remote)))
+			return (long)o;
+	}
+	return -1;
+}
+
 int
 router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct router_wansock *ws,
-    struct router_keys *keys, const struct path_prober *prev, uint64_t now_ns,
-    struct router_paths **out, char *why, size_t why_len)
+    struct router_keys *keys, const struct path_prober *prev, const struct router_config *prev_cfg,
+    uint64_t now_ns, struct router_paths **out, char *why, size_t why_len)
 {
 	struct path_prober_config pc = {.paths_max = (uint32_t)cfg->path_count};
 	struct router_paths *rp = calloc(1, sizeof(*rp));
@@ -178,11 +202,23 @@ router_paths_new(const struct router_config *cfg, struct router_ops *ops, struct
 			    cfg->peers[cp->peer_id].name, strerror(-rc));
 			goto fail_why;
 		}
-		/* Not usable until it answers. */
-		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_STATE);
 	}
 	/* A reload keeps the keys: a restarted sequence would reuse nonces and be replays. */
 	path_prober_carry(rp->prober, prev);
+	/*
+	 * A path the reload left as it was keeps what the prober knew of it: reported down
+	 * until it answers again, it would fail over the sessions the worker carried.
+	 */
+	for (size_t i = 0; prev != NULL && prev_cfg != NULL && i < cfg->path_count; i++) {
+		long o = router_paths_same(cfg, i, prev_cfg);
+
+		if (o >= 0)
+			(void)path_prober_carry_path(rp->prober, (uint32_t)i + 1, prev,
+			    (uint32_t)o + 1);
+	}
+	/* A new path is not usable until it answers. */
+	for (size_t i = 0; i < cfg->path_count; i++)
+		router_paths_push(rp, (uint32_t)i, ROUTER_WORKER_PATH_STATE);
 	if (keys != NULL) {
 		router_keys_set_probe_hook(keys, router_paths_send_key, rp);
 		router_keys_set_endpoint_hook(keys, router_paths_endpoint, rp);

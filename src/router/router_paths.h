@@ -37,13 +37,18 @@ struct router_paths;
 /*
  * A prober for every path of cfg (borrowed, must outlive the module); keys may be NULL
  * (plain probes). prev (may be NULL) is the prober this one replaces after a reload
- * (router_paths_free_keep()): its sequences and replay windows carry over
- * (path_prober_carry()), so the peers never refuse the new prober's probes as replays.
- * 0 and *out, or a negative errno with why[0..why_len) set.
+ * (router_paths_free_keep()), made from prev_cfg: its sequences and replay windows carry
+ * over (path_prober_carry()), so the peers never refuse the new prober's probes as
+ * replays, and a path of cfg that is a path of prev_cfg unchanged (the same name, peer,
+ * WAN and remote) keeps its state, measurements and hold-down (path_prober_carry_path()):
+ * a reload reports no such path down. Every path's state goes to the worker at once
+ * (a new one's as down until it answers). 0 and *out, or a negative errno with
+ * why[0..why_len) set.
  */
 int router_paths_new(const struct router_config *cfg, struct router_ops *ops,
     struct router_wansock *ws, struct router_keys *keys, const struct path_prober *prev,
-    uint64_t now_ns, struct router_paths **out, char *why, size_t why_len);
+    const struct router_config *prev_cfg, uint64_t now_ns, struct router_paths **out, char *why,
+    size_t why_len);
 void router_paths_free(struct router_paths *rp); /* NULL accepted */
 /*
  * Frees rp but its prober, which it returns (NULL for rp NULL) to pass as prev to the

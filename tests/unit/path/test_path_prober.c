@@ -390,14 +390,18 @@ tap_capture_1(struct sim *s, int from, const uint8_t *msg, size_t len)
 		memcpy(cap_msg[cap_count++], msg, len);
 }
 
-/* Side 0 rebuilt as a reload does: a new prober, the same keys, carried from the old. */
+/*
+ * Side 0 rebuilt as a reload does: a new prober, the same keys, carried from the old;
+ * with keep, its path unchanged (under token path_id) takes the old one's state.
+ */
 static void
-sim_rebuild_side0(struct sim *s)
+sim_rebuild_side0_as(struct sim *s, bool keep, uint32_t path_id)
 {
 	struct sim_side *d = &s->side[0];
 	struct path_prober_config pc;
 	struct path_prober *next;
 	struct path_spec spec;
+	uint32_t old_id = d->path_id;
 
 	memset(&pc, 0, sizeof(pc));
 	pc.open_key = sim_open_key;
@@ -405,17 +409,28 @@ sim_rebuild_side0(struct sim *s)
 	assert_int_equal(path_prober_new(&pc, s->now_ns, &next), 0);
 	memset(&spec, 0, sizeof(spec));
 	spec.peer_id = d->peer_id;
-	spec.path_id = d->path_id;
+	spec.path_id = path_id;
 	spec.local_id = 1;
 	spec.local = d->addr;
 	spec.remote = s->side[1].addr;
 	assert_int_equal(path_prober_add_path(next, &spec, s->now_ns), 0);
 	path_prober_carry(next, d->p);
+	if (keep)
+		assert_int_equal(path_prober_carry_path(next, path_id, d->p, old_id), 0);
+	else
+		d->state = PATH_STATE_UNKNOWN;
+	assert_int_equal(path_prober_carry_path(next, path_id + 7, d->p, old_id), -ENOENT);
 	path_prober_set_send_key(next, d->peer_id, d->send, d->send_index);
 	path_prober_free(d->p);
 	d->p = next;
-	d->state = PATH_STATE_UNKNOWN;
+	d->path_id = path_id;
 	d->nchanges = 0;
+}
+
+static void
+sim_rebuild_side0(struct sim *s)
+{
+	sim_rebuild_side0_as(s, false, s->side[0].path_id);
 }
 
 static void
@@ -464,6 +479,70 @@ test_path_reload_is_never_refused_as_a_replay(void **state)
 	path_prober_stats(sim.side[0].p, &stats);
 	assert_int_equal(stats.replayed, cap1_count);
 	sim_fini(&sim);
+}
+
+/*
+ * A reload that leaves the path as it was: the new prober takes its state over, so
+ * neither side sees a change, nothing is refused, measurements go on. With the same
+ * token even the echoes of the probes in flight count; with another the sequence
+ * starts above the old prober's.
+ */
+static void
+test_path_reload_carries_an_unchanged_path(void **state)
+{
+	for (int other = 0; other < 2; other++) {
+		struct path_status before, after, peer;
+		struct path_prober_stats stats;
+		struct path_probe pr;
+		uint32_t last_seq;
+
+		(void)state;
+		sim_init(&sim, seed, true, NULL);
+		sim_links(&sim, 5 * NS_PER_MS, 0, 0, false);
+		sim_run(&sim, 5 * NS_PER_S, NS_PER_MS);
+		cap_count = 0;
+		sim.tap = tap_capture;
+		sim_run(&sim, 200 * NS_PER_MS, NS_PER_MS);
+		assert_true(cap_count > 0);
+		assert_int_equal(path_probe_decode(cap_msg[cap_count - 1], PATH_PROBE_LEN, &pr), 0);
+		last_seq = pr.seq;
+		sim_status(&sim, 0, &before);
+		assert_int_equal(before.state, PATH_STATE_UP);
+		/* Probes still in flight: with the same token their echoes still count. */
+		sim_rebuild_side0_as(&sim, true, other ? SIM_TOKEN_A + 5 : SIM_TOKEN_A);
+		sim.side[1].nchanges = 0;
+		sim_status(&sim, 0, &after);
+		assert_int_equal(after.state, PATH_STATE_UP);
+		assert_int_equal(after.since_ns, before.since_ns);
+		assert_true(after.measured);
+		assert_int_equal(after.latency_avg_us, before.latency_avg_us);
+		assert_int_equal(after.probes_sent, before.probes_sent);
+		cap_count = 0;
+		sim_run(&sim, 2 * NS_PER_S, NS_PER_MS);
+		sim.tap = NULL;
+		assert_int_equal(sim.side[0].nchanges, 0);
+		assert_int_equal(sim.side[1].nchanges, 0);
+		assert_true(cap_count > 0);
+		assert_int_equal(path_probe_decode(cap_msg[0], PATH_PROBE_LEN, &pr), 0);
+		/* Either way above every sequence the old prober sealed. */
+		assert_true(pr.seq > last_seq);
+		sim_status(&sim, 0, &after);
+		assert_int_equal(after.state, PATH_STATE_UP);
+		assert_int_equal(after.since_ns, before.since_ns);
+		assert_true(after.probes_sent >= before.probes_sent + 19);
+		assert_true(after.loss_pct == 0.0);
+		assert_true(after.latency_avg_us >= 4990 && after.latency_avg_us <= 5010);
+		sim_status(&sim, 1, &peer);
+		assert_int_equal(peer.state, PATH_STATE_UP);
+		assert_true(peer.loss_pct == 0.0);
+		path_prober_stats(sim.side[1].p, &stats);
+		assert_int_equal(stats.replayed + stats.bad_tag + stats.unknown_path, 0);
+		path_prober_stats(sim.side[0].p, &stats);
+		assert_int_equal(stats.replayed + stats.bad_tag + stats.unknown_path, 0);
+		if (!other)
+			assert_int_equal(stats.stale_echo, 0);
+		sim_fini(&sim);
+	}
 }
 
 static void
@@ -767,6 +846,7 @@ main(void)
 	    cmocka_unit_test(test_path_tampered_probes_are_counted_and_change_nothing),
 	    cmocka_unit_test(test_path_replayed_probes_are_rejected),
 	    cmocka_unit_test(test_path_reload_is_never_refused_as_a_replay),
+	    cmocka_unit_test(test_path_reload_carries_an_unchanged_path),
 	    cmocka_unit_test(test_path_unauthenticated_mode_works),
 	    cmocka_unit_test(test_path_unknown_key_and_path_are_counted),
 	    cmocka_unit_test(test_path_follows_a_nat_rebinding_by_token),
