@@ -55,12 +55,26 @@ reload_tenant(const struct router_worker *w, const struct router_worker *old, ui
 	return UINT32_MAX;
 }
 
-/* The new slot of an old one: the same segment with the same tenant. */
+/* A hub's transit slot (one per tenant, after the LAN slots). */
+static bool
+reload_transit(const struct router_worker *w, uint32_t slot)
+{
+	return slot >= w->transit_first && slot < w->transit_first + w->cfg->tenant_count;
+}
+
+/*
+ * The new slot of an old one: the same segment with the same tenant, or the transit
+ * slot of the tenant of the same name.
+ */
 static uint32_t
 reload_slot(const struct router_worker *w, const struct router_worker *old, uint16_t slot)
 {
-	uint32_t lan;
+	uint32_t lan, t;
 
+	if (reload_transit(old, slot)) {
+		t = reload_tenant(w, old, slot - old->transit_first);
+		return t == UINT32_MAX ? UINT32_MAX : w->transit_first + t;
+	}
 	if (slot >= old->slot_count)
 		return UINT32_MAX;
 	lan = old->lan_port_ids[slot];
@@ -216,7 +230,7 @@ reload_session(struct router_worker *w, struct router_worker *old, uint32_t oi, 
 	struct policy_decision d;
 	uint16_t lt, ls, app;
 	uint32_t slot, svc, path, tenant, ni;
-	bool ingress = s->role == SESSION_ROLE_INGRESS, port = false, nat = false;
+	bool ingress = s->role == SESSION_ROLE_INGRESS, port = false, nat = false, transit;
 	int rc;
 
 	slot = reload_slot(w, old, s->tenant_id);
@@ -224,33 +238,41 @@ reload_session(struct router_worker *w, struct router_worker *old, uint32_t oi, 
 		*why = ROUTER_RELOAD_END_TENANT;
 		return -ENOENT;
 	}
+	transit = reload_transit(w, slot);
 	svc = reload_service(w, old, s->service_id);
+	/* Both legs of a hub's transit session are for a service routed to a peer. */
 	if (svc == UINT32_MAX ||
-	    (w->cfg->services[svc].route_kind == ROUTER_CONFIG_ROUTE_LAN) == ingress) {
+	    (w->cfg->services[svc].route_kind == ROUTER_CONFIG_ROUTE_PEER) !=
+	        (ingress || transit)) {
 		*why = ROUTER_RELOAD_END_SERVICE;
 		return -ENOENT;
 	}
 	path = reload_path(w, old, s->path_id, why);
 	if (path == UINT32_MAX)
 		return -ENOENT;
-	if (ingress &&
-	    strcmp(w->cfg->services[svc].route_name,
-	        w->cfg->peers[w->cfg->paths[path].peer_id].name) != 0) {
+	/* The ingress leg goes to the service's peer; a transit never back to where it came. */
+	if ((ingress || transit) &&
+	    (strcmp(w->cfg->services[svc].route_name,
+	         w->cfg->peers[w->cfg->paths[path].peer_id].name) == 0) != ingress) {
 		*why = ROUTER_RELOAD_END_PEER;
 		return -ENOENT;
 	}
-	/* The tenant the rules decide for: the slot's, or the one the metadata named. */
+	/*
+	 * The tenant the rules decide for: the slot's (a transit slot's is the one the
+	 * metadata named), or the one the metadata named as the learner recorded it.
+	 */
 	router_learn_session_get(old->learn, oi, &lt, &ls, &app);
-	tenant = ingress                   ? w->slot_tenant[slot] :
+	tenant = ingress || transit        ? w->slot_tenant[slot] :
 	    lt != ROUTER_LEARN_TENANT_NONE ? reload_tenant(w, old, lt) :
 	                                     UINT32_MAX;
-	if (!ingress && lt != ROUTER_LEARN_TENANT_NONE && tenant == UINT32_MAX) {
+	if (!ingress && !transit && lt != ROUTER_LEARN_TENANT_NONE && tenant == UINT32_MAX) {
 		*why = ROUTER_RELOAD_END_TENANT;
 		return -ENOENT;
 	}
+	/* A hub decides a transit with its ingress rules, as router_worker_transit_accept. */
 	if (tenant != UINT32_MAX &&
-	    policy_decide_rules(ingress ? w->ingress_policy : w->egress_policy, tenant, svc, &d) <
-	        0) {
+	    policy_decide_rules(ingress || transit ? w->ingress_policy : w->egress_policy, tenant,
+	        svc, &d) < 0) {
 		*why = ROUTER_RELOAD_END_POLICY;
 		return -EACCES;
 	}
@@ -274,6 +296,9 @@ reload_session(struct router_worker *w, struct router_worker *old, uint32_t oi, 
 		port = true;
 	}
 	copy.tenant_id = (uint16_t)slot;
+	/* A LAN session's zone is its segment (unchanged); a transit leg's is its slot. */
+	if (transit)
+		copy.lan_key.zone = (uint16_t)slot;
 	copy.service_id = (uint16_t)svc;
 	copy.path_id = (uint16_t)path;
 	/* nDPI's flow state stays in the old pool: what it named so far is kept. */
@@ -293,6 +318,8 @@ reload_session(struct router_worker *w, struct router_worker *old, uint32_t oi, 
 		if (w->svr.uuid_index != NULL && w->paths[path].learn)
 			(void)hash_add(w->svr.uuid_index, copy.uuid, ni, NULL);
 	}
+	if (transit)
+		return 0; /* the learner keeps no record of a transit (router_worker_transit) */
 	router_learn_session_start(w->learn, ni,
 	    (uint16_t)(tenant != UINT32_MAX ? tenant : ROUTER_LEARN_TENANT_NONE), (uint16_t)svc,
 	    false, DPI_SLOT_NONE, app);

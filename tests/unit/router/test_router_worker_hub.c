@@ -535,6 +535,115 @@ test_router_worker_hub_refuses_unrouted_and_loops(void **state)
 	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 0)->ports), 0);
 }
 
+/* Reloads the hub with text: a new worker adopts the old one's sessions. */
+static struct router_worker_reload_stats
+reload_hub(struct rig *r, const char *text)
+{
+	struct router_worker_reload_stats st;
+	struct router_config *cfg = config_parse(text);
+	struct router_worker *w;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(router_worker_new(cfg, r->h_lans, r->h_wans, r->pool, r->now_ns, &w), 0);
+	router_worker_adopt(w, r->h, true, r->now_ns, &st);
+	router_worker_free(r->h);
+	router_config_free(r->cfg_h);
+	r->h = w;
+	r->cfg_h = cfg;
+	return st;
+}
+
+/* s with the first from replaced by to (into out, which has room). */
+static void
+text_replace(char *out, size_t size, const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+
+	assert_non_null(at);
+	assert_true(strlen(s) - strlen(from) + strlen(to) < size);
+	snprintf(out, size, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+/*
+ * A reload of the hub keeps a transit session (both legs) when its tenant's transit
+ * slot moves (tenants in another order, a LAN slot more before the transit zone):
+ * nothing new is signalled, packets go on both ways on the same legs; a reload whose
+ * rules deny the tenant ends both legs and gives their waypoint pair back.
+ */
+static void
+test_router_worker_hub_reload_keeps_transit(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_reload_stats st;
+	const char *base = r->secure ? hub_sec : hub_plain;
+	char moved[sizeof(hub_sec) + 256], tmp[sizeof(hub_sec) + 256];
+	uint64_t meta_tx;
+	uint8_t pkt[256];
+	size_t len;
+
+	both_ways(r, IPPROTO_UDP);
+	meta_tx = router_worker_svr_stats(r->h)->meta_tx;
+	text_replace(tmp, sizeof(tmp), base, "{ \"name\": \"corp\" }, { \"name\": \"guest\" }",
+	    "{ \"name\": \"guest\" }, { \"name\": \"corp\" }");
+	text_replace(moved, sizeof(moved), tmp, "\"prefixes\": [\"10.9.0.0/24\"] }",
+	    "\"prefixes\": [\"10.9.0.0/24\"], \"tenants\": [ { \"tenant\": \"guest\", "
+	    "\"prefixes\": [\"10.9.0.128/25\"] } ] }");
+	st = reload_hub(r, moved);
+	assert_int_equal(st.kept, 2);
+	for (int i = 0; i < ROUTER_RELOAD_END_COUNT; i++)
+		assert_int_equal(st.ended[i], 0);
+	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 1)->ports), 1);
+	expect_hub_legs(r);
+	for (int round = 0; round < 2; round++) {
+		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "on");
+		inject(r, r->lan_a, pkt, len);
+		run(r);
+		expect_delivered(r, r->lan_b, pkt, len);
+		len = packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000, "back");
+		inject(r, r->lan_b, pkt, len);
+		run(r);
+		expect_delivered(r, r->lan_a, pkt, len);
+	}
+	expect_hub_legs(r);
+	assert_int_equal(router_worker_svr_stats(r->h)->meta_tx, 0); /* a new worker's count */
+	assert_int_equal(meta_tx, 2);
+	assert_int_equal(drops(r->h, PKT_DROP_ROUTER_HUB_NO_SESSION), 0);
+	assert_int_equal(io_mem_link_pending(r->lan_h, 0), 0);
+	/* Idle, both legs still go, and the pair with them. */
+	r->now_ns += 200ull * 1000000000ull;
+	router_worker_tick(r->h, r->now_ns);
+	assert_int_equal(session_table_count(router_worker_sessions(r->h)), 0);
+	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 1)->ports), 0);
+}
+
+static void
+test_router_worker_hub_reload_ends_denied_transit(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_reload_stats st;
+	uint8_t pkt[256];
+	size_t len;
+
+	both_ways(r, IPPROTO_UDP);
+	st = reload_hub(r, hub_deny);
+	assert_int_equal(st.kept, 0);
+	assert_int_equal(st.ended[ROUTER_RELOAD_END_POLICY], 2);
+	assert_int_equal(session_table_count(router_worker_sessions(r->h)), 0);
+	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 1)->ports), 0);
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "denied");
+	inject(r, r->lan_a, pkt, len);
+	run(r);
+	/* site-a still holds the session (it idles out there): no metadata, refused. */
+	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
+	assert_int_equal(drops(r->h, PKT_DROP_META_REQUIRED), 1);
+	/* A new session is refused by the hub's new rule. */
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 5005, "denied");
+	inject(r, r->lan_a, pkt, len);
+	run(r);
+	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
+	assert_int_equal(drops(r->h, PKT_DROP_POLICY_DENIED), 1);
+}
+
 int
 main(void)
 {
@@ -558,6 +667,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_router_worker_hub_tenant_without_access, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_hub_refuses_unrouted_and_loops,
+	        rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_hub_reload_keeps_transit, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_hub_reload_keeps_transit,
+	        rig_setup_secure, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_hub_reload_ends_denied_transit,
 	        rig_setup, rig_teardown),
 	};
 
