@@ -113,7 +113,9 @@
 	/* stateful firewall (router worker and svr egress; docs/policy.md) */                     \
 	X(FW_TCP_NO_SESSION, "fw-tcp-no-session")                                                  \
 	X(FW_TCP_NO_SESSION_RESET, "fw-tcp-no-session-reset")                                      \
-	X(FW_HALF_OPEN_LIMIT, "fw-half-open-limit")
+	X(FW_HALF_OPEN_LIMIT, "fw-half-open-limit")                                                \
+	X(FW_ICMP_ERROR_NO_SESSION, "fw-icmp-error-no-session")                                    \
+	X(FW_ICMP_ERROR_MALFORMED, "fw-icmp-error-malformed")
 
 enum pkt_drop_reason {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,

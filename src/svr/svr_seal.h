@@ -26,7 +26,9 @@
 #define SVR_TLV_TERN_PROTECTION     0x8000 /* u8 mode (0 clear, 1 encrypted), u8 reason */
 #define SVR_TLV_TERN_PROTECTION_ACK 0x8001 /* flag: the decision toward us is known */
 #define SVR_TLV_TERN_UDP_TRANSFORM  0x8002 /* flag: the session is TCP carried as UDP */
-#define SVR_TLV_TERN_SEAL_PAD       0x80ff /* never sent: replaces an opened trailer */
+/* The ICMP message an error carried along its session has (docs/protocol.md "ICMP errors") */
+#define SVR_TLV_TERN_ICMP_ERROR 0x8004
+#define SVR_TLV_TERN_SEAL_PAD   0x80ff /* never sent: replaces an opened trailer */
 
 /* Bytes sealing adds to a block: TLV 16 (8) and the trailer (24). */
 #define SVR_SEAL_OVERHEAD (8 + CRYPTO_AEAD_TRAILER_LEN)

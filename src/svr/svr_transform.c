@@ -229,8 +229,7 @@ svr_lan_port_of(const struct svr_router *rt, const struct session *s)
 	    0;
 }
 
-/* The key slots of the session's peer, or NULL when its path names no known peer. */
-static inline struct svr_peer_keys *
+struct svr_peer_keys *
 svr_session_keys(const struct svr_router *rt, const struct session *s)
 {
 	uint16_t peer;
@@ -712,9 +711,21 @@ svr_burst_lookup(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 	unsigned m = 0;
 
 	for (unsigned i = 0; i < n && i < SVR_BURST_MAX; i++) {
-		int rc = from_wan ? svr_wan_key(pkts[i], zone, &keys[m]) :
-		                    svr_lan_key(pkts[i], zone, &keys[m]);
+		int rc;
 
+		/* An ICMP error belongs to the session it embeds a packet of: never one of its own.
+		 */
+		if (pkts[i]->info.flags & PKT_INFO_ICMP_ERROR) {
+			if (from_wan) {
+				svr_drop(rt, PKT_DROP_FW_ICMP_ERROR_NO_SESSION);
+				verdicts[i] = SVR_VERDICT_DROP;
+			} else {
+				verdicts[i] = svr_lan_icmp_err(rt, pkts[i], zone);
+			}
+			continue;
+		}
+		rc = from_wan ? svr_wan_key(pkts[i], zone, &keys[m]) :
+		                svr_lan_key(pkts[i], zone, &keys[m]);
 		verdicts[i] = SVR_VERDICT_DROP;
 		if (rc < 0) {
 			svr_drop(rt,
@@ -1332,6 +1343,8 @@ svr_wan_to_lan_slow(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		reason = PKT_DROP_META_BAD_TLV_LENGTH;
 		goto drop;
 	}
+	if (m.present & SVR_META_F_ICMP_ERROR_LOC)
+		return svr_wan_icmp_err(rt, p, s, &m);
 	if (m.present & SVR_META_F_CONTROL) {
 		if (k != NULL)
 			svr_rx_decision_apply(rt, s, index, &prot);
@@ -1418,6 +1431,34 @@ drop:
 	return SVR_VERDICT_DROP;
 }
 
+/*
+ * A WAN packet on no session's tuple: an ICMP error carried along a TCP session that
+ * travels as TCP rides UDP on its tuple (docs/protocol.md "ICMP errors"), so it is looked
+ * up again as TCP. Anything else is NEW_SESSION.
+ */
+static enum svr_verdict
+svr_wan_icmp_err_miss(struct svr_router *rt, struct pkt_buf *p, uint16_t wan_zone, uint64_t now_ns)
+{
+	struct session_key key;
+	struct session *s, *w;
+	uint32_t index;
+
+	if (!svr_icmp_err_is_carrier(p) || svr_wan_key(p, wan_zone, &key) < 0)
+		return SVR_VERDICT_NEW_SESSION;
+	key.proto = IPPROTO_TCP;
+	index =
+	    session_table_lookup(rt->sessions, &key, session_key_hash(rt->sessions, &key), NULL);
+	s = w = index == SESSION_INDEX_NONE ? NULL : session_table_get(rt->sessions, index);
+	if (s != NULL && (w->flags & SVR_SESSION_ALIAS))
+		s = svr_dup_primary_of(rt, w, &index);
+	if (s == NULL || (s->flags & SVR_SESSION_AS_UDP)) {
+		svr_drop(rt, PKT_DROP_FW_ICMP_ERROR_NO_SESSION);
+		return SVR_VERDICT_DROP;
+	}
+	p->user = index;
+	return svr_wan_to_lan_slow(rt, p, s, w, index, true, false, now_ns);
+}
+
 void
 svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint16_t wan_zone,
     enum svr_verdict *verdicts, uint64_t now_ns)
@@ -1438,7 +1479,7 @@ svr_wan_rx_burst(struct svr_router *rt, struct pkt_buf **pkts, unsigned n, uint1
 		bool has_cookie;
 
 		if (idx[j] == SESSION_INDEX_NONE) {
-			verdicts[slot[j]] = SVR_VERDICT_NEW_SESSION;
+			verdicts[slot[j]] = svr_wan_icmp_err_miss(rt, p, wan_zone, now_ns);
 			continue;
 		}
 		s = w = session_table_at(rt->sessions, idx[j]);

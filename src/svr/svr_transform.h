@@ -215,6 +215,9 @@ struct svr_stats {
 	uint64_t dup_legs;         /* second legs made or bound */
 	uint64_t dup_leg_moves;    /* second legs moved to another path */
 	uint64_t dup_leg_failures; /* second legs that could not be made (table full, ...) */
+	/* ICMP errors carried along their session (docs/protocol.md "ICMP errors") */
+	uint64_t icmp_errors_tx; /* from the LAN, sent to the peer */
+	uint64_t icmp_errors_rx; /* from the peer, delivered to the host */
 };
 
 struct svr_router {

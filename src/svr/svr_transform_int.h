@@ -82,6 +82,32 @@ bool svr_dup_leg_check(struct svr_router *rt, struct session *s, uint32_t index,
 /* NAT: indexes an ingress session on a learn path by its UUID (full index: not indexed). */
 void svr_uuid_index_add(struct svr_router *rt, const struct session *s, uint32_t index);
 
+/* The key slots of the session's peer, or NULL when its path names no known peer. */
+struct svr_peer_keys *svr_session_keys(const struct svr_router *rt, const struct session *s);
+
+/*
+ * ICMP errors (svr_icmp.c, docs/protocol.md "ICMP errors"). Bytes of the ICMP message an
+ * error carries to the peer at most: its header, the embedded IP header and more than
+ * the 8 bytes of L4 header a host needs; the rest is cut.
+ */
+#define SVR_ICMP_ERR_CARRY_MAX 400
+/*
+ * An ICMP error p from LAN zone zone (PKT_INFO_ICMP_ERROR): finds the session whose
+ * packet it embeds and rewrites p in place into the carrier toward the peer:
+ * SVR_VERDICT_TO_WAN, or a counted drop (FW_ICMP_ERROR_MALFORMED,
+ * FW_ICMP_ERROR_NO_SESSION, L4_BAD_CHECKSUM, SEC_NO_KEY, PKT_TOO_BIG, ...). Never makes a
+ * session, never refreshes one.
+ */
+enum svr_verdict svr_lan_icmp_err(struct svr_router *rt, struct pkt_buf *p, uint16_t zone);
+/* True when p is UDP with a block whose (unsealed) header has an ICMP error location. */
+bool svr_icmp_err_is_carrier(const struct pkt_buf *p);
+/*
+ * A carrier for session s whose block (opened) m decoded: rewrites p in place into the
+ * ICMP error for s's host: SVR_VERDICT_TO_LAN, or a counted drop.
+ */
+enum svr_verdict svr_wan_icmp_err(struct svr_router *rt, struct pkt_buf *p, struct session *s,
+    const struct svr_meta *m);
+
 /* What a duplicated session's packet carries: its leg and sequence (TLV 0x8003). */
 struct svr_dup_tag {
 	uint8_t leg;
