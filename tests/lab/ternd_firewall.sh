@@ -14,9 +14,11 @@
 #   half-open  21 SYNs to a host at site b that never answers (10.2.0.99): 20 sessions,
 #              one refused fw-half-open-limit, and a connection to b1 meanwhile is
 #              refused too; once the half-open sessions idle out (10 s), b1 is reachable.
-#   icmp       UDP to a closed port of b1: the port unreachable reaches a1 through the
-#              routers (as a session of its own: matching errors to their session is
-#              not done yet).
+#   icmp       UDP to a closed port of b1: a connected socket gets ECONNREFUSED, the port
+#              unreachable comes from b1 and embeds exactly the header a1 sent, it went
+#              along the UDP session (no ICMP session at b), and unsolicited errors
+#              injected by b1 (no session; embedded packet cut) are dropped at b and
+#              counted fw-icmp-error-no-session and fw-icmp-error-malformed.
 #
 # Usage: tests/lab/ternd_firewall.sh [BUILD_DIR]   (root; prints TAP lines; ~1 min)
 set -uo pipefail
@@ -47,6 +49,7 @@ PY
 drop_count() { # drop_count SITE REASON
 	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
 }
+drops_are() { test "$(drop_count "$1" "$2")" -eq "$3"; } # drops_are SITE REASON N
 sessions_to() { # sessions_to SITE DST: sessions whose destination is DST (any port)
 	ctl "$1" show sessions | python3 -c "import json,sys; print(sum(1 for s in json.load(sys.stdin)['sessions'] if s['destination'].startswith('$2:')))"
 }
@@ -124,19 +127,21 @@ check "half-open: the unanswered sessions are gone within 5 s more" \
 	wait_for 5 bash -c "$(declare -f ctl sessions_to); lab=$lab root=$root build=$build; test \$(sessions_to a 10.2.0.99) -eq 0"
 
 # ---- icmp --------------------------------------------------------------------------------
-check "icmp: UDP to a closed port of b1 gets port unreachable at a1" x a1 -- python3 -c "
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.connect(('10.2.0.10', 9))
-s.send(b'x')
-try:
-    s.recv(100)
-except ConnectionRefusedError:
-    print('port unreachable')
-else:
-    raise SystemExit('an answer?')
-"
+icmperr=$root/tests/lab/lib/icmp_err.py
+check "icmp: a connected UDP socket on a1 gets ECONNREFUSED from a closed port of b1, the error embedding what a1 sent" \
+	x a1 -- python3 "$icmperr" probe 10.1.0.10 10.2.0.10 9 --sport 41234
+check "icmp: the error made no session of its own (a or b)" test "$(sessions_to b 10.1.0.10)$(sessions_to a 10.1.0.10)" = 00
+check "icmp: nothing counted unmatched or malformed so far" \
+	test "$(drop_count b fw-icmp-error-no-session)$(drop_count b fw-icmp-error-malformed)" = 00
+check "icmp: b1 injects an unsolicited port unreachable toward a1" \
+	x b1 -- python3 "$icmperr" inject 10.2.0.10 10.1.0.10
+check "icmp: dropped at b, counted fw-icmp-error-no-session" \
+	wait_for 3 drops_are b fw-icmp-error-no-session 1
+check "icmp: b1 injects one whose embedded UDP header is cut" \
+	x b1 -- python3 "$icmperr" inject 10.2.0.10 10.1.0.10 --cut 24
+check "icmp: dropped at b, counted fw-icmp-error-malformed" \
+	wait_for 3 drops_are b fw-icmp-error-malformed 1
+check "icmp: neither made a session at b" test "$(sessions_to b 10.1.0.10)" -eq 0
 
 stop_bg
 lab_end
