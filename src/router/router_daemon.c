@@ -480,30 +480,88 @@ daemon_worker_main(void *arg)
 	return NULL;
 }
 
+static void daemon_wansock_rx(void *arg, uint32_t wan, const struct addr *from, uint16_t from_port,
+    const uint8_t *msg, size_t len);
+
+/*
+ * The probes stop while the control thread is busy: a reload reads the peers' and sends
+ * ours while its helper thread makes the new worker (daemon_worker_start), so that
+ * neither side counts the reload as missed probes (down after 3 x 100 ms by default).
+ */
+static void
+daemon_paths_pump(struct router_daemon *d)
+{
+	if (d->paths == NULL || d->ws == NULL)
+		return;
+	router_wansock_read(d->ws, daemon_wansock_rx, d);
+	router_paths_tick(d->paths, clock_now_ns());
+}
+
+/*
+ * Makes the worker of d->cfg; on a reload it takes the old worker's keys (when they
+ * stay) and the sessions the new configuration still allows (decision 0012), and frees
+ * it. Touches the workers and the packet pool only (no worker thread runs), so on a
+ * reload it runs on a helper thread while the control thread keeps the probes going.
+ */
 static int
-daemon_worker_start(struct router_daemon *d)
+daemon_worker_build(struct router_daemon *d)
 {
 	int rc;
 
 	rc = router_worker_new(d->cfg, d->lan_ports, d->wan_ports, d->pool, clock_now_ns(),
 	    &d->worker);
-	if (rc < 0)
-		return log_error_errno(rc, "cannot create the data-plane worker");
+	if (rc < 0 || d->worker_prev == NULL)
+		return rc;
 	/*
 	 * The keys outlive the worker: restarting a send key's sequence would reuse its
 	 * nonces (and the peer would drop the packets as replays).
 	 */
-	if (d->worker_prev != NULL) {
-		if (d->worker_prev_keys)
-			router_worker_keys_take(d->worker, d->worker_prev);
-		/* The sessions the new configuration still allows carry on (decision 0012). */
-		memset(&d->reload_last, 0, sizeof(d->reload_last));
-		router_worker_adopt(d->worker, d->worker_prev, false, clock_now_ns(),
-		    &d->reload_last);
-		/* Before the new thread runs: freeing a worker puts buffers in the pool. */
-		router_worker_free(d->worker_prev);
-		d->worker_prev = NULL;
+	if (d->worker_prev_keys)
+		router_worker_keys_take(d->worker, d->worker_prev);
+	memset(&d->reload_last, 0, sizeof(d->reload_last));
+	router_worker_adopt(d->worker, d->worker_prev, false, clock_now_ns(), &d->reload_last);
+	/* Before the new thread runs: freeing a worker puts buffers in the pool. */
+	router_worker_free(d->worker_prev);
+	d->worker_prev = NULL;
+	return 0;
+}
+
+struct daemon_build {
+	struct router_daemon *d;
+	int rc;
+	atomic_bool done;
+};
+
+static void *
+daemon_build_main(void *arg)
+{
+	struct daemon_build *b = arg;
+
+	b->rc = daemon_worker_build(b->d);
+	atomic_store_explicit(&b->done, true, memory_order_release);
+	return NULL;
+}
+
+static int
+daemon_worker_start(struct router_daemon *d)
+{
+	struct daemon_build b = {.d = d};
+	pthread_t helper;
+	int rc;
+
+	if (d->worker_prev == NULL || d->paths == NULL ||
+	    pthread_create(&helper, NULL, daemon_build_main, &b) != 0) {
+		b.rc = daemon_worker_build(d);
+	} else {
+		/* Making a worker takes tens of ms, more on a loaded machine: probes go on. */
+		while (!atomic_load_explicit(&b.done, memory_order_acquire)) {
+			daemon_paths_pump(d);
+			poll(NULL, 0, 5);
+		}
+		pthread_join(helper, NULL);
 	}
+	if (b.rc < 0)
+		return log_error_errno(b.rc, "cannot create the data-plane worker");
 	atomic_store(&d->stop, false);
 	rc = -pthread_create(&d->thread, NULL, daemon_worker_main, d);
 	if (rc < 0) {

@@ -622,6 +622,22 @@ router_worker_sla_update(struct router_worker *w, uint32_t path, bool first)
 	}
 }
 
+/* router_worker_int.h */
+void
+router_worker_sla_settle(struct router_worker *w, uint32_t path)
+{
+	size_t npath = w->cfg->path_count;
+
+	for (size_t i = 0; i <= w->cfg->policy_count; i++) {
+		struct path_candidate c;
+		double value, limit;
+
+		router_worker_candidate(w, (uint32_t)i, path, &c);
+		w->sla_broken[i * npath + path] =
+		    path_select_sla_check(&w->policies[i], &c, &value, &limit) != PATH_SLA_NONE;
+	}
+}
+
 static void
 router_worker_path_op(struct router_worker *w, const struct router_worker_op *op)
 {

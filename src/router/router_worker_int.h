@@ -109,4 +109,11 @@ struct router_worker {
  */
 void router_worker_on_release(const struct session *s, void *arg);
 
+/*
+ * The SLA verdicts of path as its measurements stand, with no event and no sweep: a
+ * reload that carried a path's measurements carries what they meant (a breach is not
+ * found again, a met SLA is not met "again").
+ */
+void router_worker_sla_settle(struct router_worker *w, uint32_t path);
+
 #endif

@@ -140,6 +140,7 @@ router_worker_adopt_paths(struct router_worker *w, const struct router_worker *o
 				continue;
 			w->paths[p].state = old->paths[o].state;
 			w->metrics[p] = old->metrics[o];
+			router_worker_sla_settle(w, (uint32_t)p);
 		}
 }
 
