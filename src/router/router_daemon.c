@@ -36,6 +36,7 @@
 #include "router/router_ops.h"
 #include "router/router_paths.h"
 #include "router/router_resolve.h"
+#include "router/router_status.h"
 #include "router/router_wansock.h"
 #include "router/router_netlink.h"
 #include "router/router_nft.h"
@@ -1054,20 +1055,20 @@ static json_t *
 daemon_answer_status_base(struct router_daemon *d, const struct svr_stats *st,
     struct session_table *t)
 {
-	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
-	                 "s:I, s:I, s:I, s:I, s:I}",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:I}",
 	    "router", d->cfg->name, "version", TERN_VERSION, "api", ROUTER_API_VERSION, "pid",
 	    (json_int_t)getpid(), "uptime_s",
 	    (json_int_t)((clock_now_ns() - d->started_ns) / 1000000000ull), "config_file",
 	    d->options->config_path, "config_generation", (json_int_t)(d->reloads + 1), "workers",
 	    1, "sessions", (json_int_t)session_table_count(t), "session_capacity",
 	    (json_int_t)session_table_capacity(t), "peers", (json_int_t)d->cfg->peer_count,
-	    "interfaces", (json_int_t)(d->cfg->lan_count + d->cfg->wan_count), "metadata_sent",
-	    (json_int_t)st->meta_tx, "metadata_received", (json_int_t)st->meta_rx,
-	    "sessions_rebound", (json_int_t)st->rebinds, "sessions_replaced",
-	    (json_int_t)st->replaced, "duplicate_copies_sent", (json_int_t)st->dup_tx,
-	    "duplicate_copies_filtered", (json_int_t)st->dup_filtered, "duplicate_copies_stale",
-	    (json_int_t)st->dup_stale);
+	    "interfaces", (json_int_t)(d->cfg->lan_count + d->cfg->wan_count));
+
+	if (o != NULL && router_status_svr_add(o, st) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 /* One session with why it is on its path, or {"session": null}. */
