@@ -381,6 +381,134 @@ test_router_worker_reload_ends_session_without_path(void **state)
 	assert_int_equal(ports_in_use(r), 0);
 }
 
+/* A TCP segment with the given flags (packet_make makes a SYN). */
+static size_t
+tcp_make(uint8_t *out, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+    uint8_t flags, const char *payload)
+{
+	size_t len = packet_make(out, src, dst, IPPROTO_TCP, sport, dport, payload);
+	struct pkt_info info;
+	enum pkt_drop_reason reason;
+
+	out[33] = flags;
+	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
+	pkt_csum_fill(out, &info);
+	return len;
+}
+
+/*
+ * A TCP session keeps its state: after the reload a segment without SYN (which the
+ * stateful firewall refuses to begin a session with) is still the existing session's,
+ * both ways.
+ */
+static void
+test_router_worker_reload_keeps_tcp_state(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_reload_stats st;
+	struct session_table *t;
+	const struct session *s;
+	uint8_t pkt[256], seen;
+	uint32_t opening;
+	size_t len;
+
+	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x02, "");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	len = tcp_make(pkt, "10.2.0.20", "10.1.0.10", 80, 40000, 0x12, "");
+	inject(r, r->lan_b, pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_a[0], pkt, len);
+	t = router_worker_sessions(r->a);
+	s = session_table_get(t, session_table_next(t, 0));
+	seen = s->tcp_seen;
+	opening = session_table_opening(t);
+	st = reload_a(r, site_a_reordered);
+	assert_int_equal(st.kept, 1);
+	assert_int_equal(ended_total(&st), 0);
+	t = router_worker_sessions(r->a);
+	assert_int_equal(session_table_count(t), 1);
+	s = session_table_get(t, session_table_next(t, 0));
+	assert_int_equal(s->lan_key.proto, IPPROTO_TCP);
+	assert_int_equal(s->tcp_seen, seen);
+	assert_int_equal(session_table_opening(t), opening);
+	/* The handshake's last ACK and data, then the answer: the same session. */
+	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x10, "");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x18, "GET /");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_b, pkt, len);
+	len = tcp_make(pkt, "10.2.0.20", "10.1.0.10", 80, 40000, 0x18, "200 OK");
+	inject(r, r->lan_b, pkt, len);
+	run(r);
+	expect_delivered(r, r->lan_a[0], pkt, len);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
+	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FW_TCP_NO_SESSION], 0);
+	/* A non-SYN segment of a tuple no session holds is still refused. */
+	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40001, 80, 0x10, "");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FW_TCP_NO_SESSION], 1);
+}
+
+/* site_a with "limits": {"sessions": n} (out has room). */
+static void
+site_a_sessions(char *out, size_t size, unsigned n)
+{
+	const char *at = strchr(site_a, ',');
+
+	assert_non_null(at);
+	snprintf(out, size, "%.*s, \"limits\": { \"sessions\": %u }%s", (int)(at - site_a), site_a,
+	    n, at);
+}
+
+/*
+ * limits.sessions changes: the sessions are copied into a table of the new capacity;
+ * when it is smaller, those that do not fit end (counted "full") and give their pairs
+ * back; a larger one takes them all.
+ */
+static void
+test_router_worker_reload_changes_capacity(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_reload_stats st;
+	char text[sizeof(site_a) + 64];
+	uint8_t pkt[256];
+	size_t len;
+
+	for (uint16_t k = 0; k < 5; k++)
+		udp_open(r, (uint16_t)(40000 + k));
+	site_a_sessions(text, sizeof(text), 3);
+	st = reload_a(r, text);
+	assert_int_equal(session_table_capacity(router_worker_sessions(r->a)), 3);
+	assert_int_equal(st.kept, 3);
+	assert_int_equal(st.ended[ROUTER_RELOAD_END_FULL], 2);
+	assert_int_equal(ended_total(&st), 2);
+	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
+	assert_int_equal(ports_in_use(r), 3);
+	/* Full: a new session is refused and counted, taking no pair. */
+	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 5005, "full");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_SESSION_TABLE_FULL], 1);
+	assert_int_equal(ports_in_use(r), 3);
+	/* Larger again: everything moves. */
+	site_a_sessions(text, sizeof(text), 1024);
+	st = reload_a(r, text);
+	assert_int_equal(session_table_capacity(router_worker_sessions(r->a)), 1024);
+	assert_int_equal(st.kept, 3);
+	assert_int_equal(ended_total(&st), 0);
+	assert_int_equal(ports_in_use(r), 3);
+	drain(r, r->lan_b);
+}
+
 /*
  * The model: the set of live sessions (by source port). Random opens, random reloads
  * among configurations that keep, reorder or remove the rule; after each step the
@@ -456,6 +584,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_ends_session_without_path,
 	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_model, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_reload_keeps_tcp_state, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_reload_changes_capacity, rig_setup,
 	        rig_teardown),
 	};
 
