@@ -510,6 +510,49 @@ test_router_worker_reload_changes_capacity(void **state)
 }
 
 /*
+ * Breakout sessions move with their table when its size stays (with ids re-mapped);
+ * a table of another size cannot take them: they end, counted "breakout".
+ */
+static void
+test_router_worker_reload_breakout(void **state)
+{
+	struct rig *r = *state;
+	struct router_worker_reload_stats st;
+	char text[sizeof(site_a) + 256], small[sizeof(site_a) + 320];
+	const char *at = strstr(site_a, "\"services\": [ ");
+	uint8_t pkt[256];
+	size_t len;
+
+	assert_non_null(at);
+	at += strlen("\"services\": [ ");
+	/* The internet by wan0: a breakout service first, so every other id moves. */
+	snprintf(text, sizeof(text),
+	    "%.*s{ \"name\": \"net\", \"prefixes\": [\"203.0.113.0/24\"], \"access\": [\"corp\"], "
+	    "\"route\": { \"breakout\": \"wan0\" } }, %s",
+	    (int)(at - site_a), site_a, at);
+	st = reload_a(r, text);
+	len = packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "out");
+	inject(r, r->lan_a[0], pkt, len);
+	run(r);
+	drain(r, r->lan_b);
+	assert_int_equal(session_table_count(router_worker_breakout_sessions(r->a)), 1);
+	st = reload_a(r, text);
+	assert_int_equal(st.kept, 1);
+	assert_int_equal(ended_total(&st), 0);
+	assert_int_equal(session_table_count(router_worker_breakout_sessions(r->a)), 1);
+	{
+		const char *c = strchr(text, ',');
+
+		snprintf(small, sizeof(small), "%.*s, \"limits\": { \"sessions\": 64 }%s",
+		    (int)(c - text), text, c);
+	}
+	st = reload_a(r, small);
+	assert_int_equal(st.kept, 0);
+	assert_int_equal(st.ended[ROUTER_RELOAD_END_BREAKOUT], 1);
+	assert_int_equal(session_table_count(router_worker_breakout_sessions(r->a)), 0);
+}
+
+/*
  * The model: the set of live sessions (by source port). Random opens, random reloads
  * among configurations that keep, reorder or remove the rule; after each step the
  * table, the waypoint pool and a fresh open (a pair double-used would collide) agree.
@@ -588,6 +631,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_keeps_tcp_state, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_changes_capacity, rig_setup,
+	        rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_reload_breakout, rig_setup,
 	        rig_teardown),
 	};
 
