@@ -4,12 +4,18 @@
  * as the fuzz target will; its peer (the same key, the addresses swapped) makes the WAN
  * packets: sealed first packets, encrypted payloads of the sessions the runs set up and
  * sealed control packets, plus damaged copies. Checks that each genuine run opens.
- * Usage: gen_fuzz_svr_secure_corpus <dir>  (tests/fuzz/corpus/fuzz_svr_secure)
+ * It also writes ICMP error carriers (docs/protocol.md section 19), genuine and
+ * malformed, as runs for fuzz_svr_secure and, without security, as single packets for
+ * fuzz_svr_transform (whose router keeps its sessions from one input to the next: the
+ * seed icmp-0-session-first opens the session the others name).
+ * Usage: gen_fuzz_svr_secure_corpus <dir> [<transform dir>]
+ *   (tests/fuzz/corpus/fuzz_svr_secure tests/fuzz/corpus/fuzz_svr_transform)
  */
 #include <stdio.h>
 
 #include "../../unit/pkt/pkt_test_build.h"
 #include "fuzz_svr_router.h"
+#include "svr/svr_seal.h"
 
 #define OP_LAN   0x01
 #define OP_ON    (SVR_ENCRYPT_ON << 1)
@@ -25,13 +31,17 @@ struct gen {
 	size_t seed_len;
 	uint8_t wire[PKT_BUF_DATA_MAX]; /* the last packet the peer sent */
 	size_t wire_len;
+	uint8_t out[PKT_BUF_DATA_MAX]; /* the last packet the mirror let through */
+	size_t out_len;
+	uint8_t delivered[PKT_BUF_DATA_MAX]; /* the last packet the peer let through */
+	size_t delivered_len;
 	uint8_t ctrl[SVR_CTRL_OUT_MAX][512]; /* the peer's last control packets */
 	size_t ctrl_len[SVR_CTRL_OUT_MAX];
 	unsigned ctrl_count;
 };
 
 static void
-gen_start(struct gen *g)
+gen_start_mode(struct gen *g, bool security)
 {
 	static struct pkt_pool *pool_here, *pool_peer;
 
@@ -41,10 +51,16 @@ gen_start(struct gen *g)
 		if (pool_here == NULL || pool_peer == NULL)
 			abort();
 	}
-	fuzz_svr_router_init(&g->here, pool_here, true, false);
-	fuzz_svr_router_init(&g->peer, pool_peer, true, true);
+	fuzz_svr_router_init(&g->here, pool_here, security, false);
+	fuzz_svr_router_init(&g->peer, pool_peer, security, true);
 	g->seed_len = 0;
 	g->ctrl_count = 0;
+}
+
+static void
+gen_start(struct gen *g)
+{
+	gen_start_mode(g, true);
 }
 
 static void
@@ -87,8 +103,11 @@ gen_peer_wan(struct gen *g, struct pkt_buf *p)
 {
 	struct pkt_buf *out = fuzz_svr_router_input(&g->peer, true, 0, pkt_buf_data(p), p->len);
 
-	if (out != NULL)
+	if (out != NULL) {
+		memcpy(g->delivered, pkt_buf_data(out), out->len);
+		g->delivered_len = out->len;
 		pkt_pool_put(g->peer.pool, out);
+	}
 }
 
 /* Keeps the peer's control packets for the records that follow, then settles it. */
@@ -120,6 +139,8 @@ gen_record(struct gen *g, uint8_t op, const uint8_t *pkt, size_t len)
 	gen_append(g, op, pkt, len);
 	out = fuzz_svr_router_input(&g->here, !(op & OP_LAN), op >> 1 & 3, pkt, len);
 	if (out != NULL) {
+		memcpy(g->out, pkt_buf_data(out), out->len);
+		g->out_len = out->len;
 		if (op & OP_LAN)
 			gen_peer_wan(g, out);
 		pkt_pool_put(g->here.pool, out);
@@ -304,13 +325,194 @@ gen_one_way(struct gen *g, const char *dir)
 	gen_end(g, dir, "sealed-control-one-way");
 }
 
+/* ---- ICMP errors carried along their session (docs/protocol.md section 19) ---- */
+
+/* Carrier variants (gen_carrier). */
+#define CARRIER_WRONG_UUID 0x01 /* TLV 6 names another session */
+#define CARRIER_NO_MSG     0x02 /* TLV 20 without 0x8004 */
+#define CARRIER_SHORT_MSG  0x04 /* 0x8004 of 4 bytes (under the 8 of an ICMP header) */
+#define CARRIER_OVERRUN    0x08 /* 0x8004's length runs past the payload section */
+#define CARRIER_LONG_MSG   0x10 /* 0x8004 of 420 bytes (a sender cuts at 400) */
+#define CARRIER_V6_LOC     0x20 /* TLV 21 (IPv6 location) for an IPv4 session */
+#define CARRIER_TCP_INSIDE 0x40 /* the embedded packet says TCP, the session is UDP */
+
+/* A port unreachable from the host that got pkt (the whole of it, as delivered), to its sender. */
+static size_t
+gen_icmp_unreach(uint8_t *err, const uint8_t *pkt, size_t len)
+{
+	tb_ipv4_hdr_addr(err, TB_PROTO_ICMP, 28 + len, 0, 0, pkt + 16, pkt + 12, NULL, 0);
+	memset(err + 20, 0, 8);
+	err[20] = 3; /* destination unreachable */
+	err[21] = 3; /* port unreachable */
+	memcpy(err + 28, pkt, len);
+	tb_be16(err + 22, tb_csum(err + 20, 8 + len));
+	return 28 + len;
+}
+
+/*
+ * A carrier from the peer for its only session, made as svr_lan_icmp_err() makes one
+ * (sealed with the peer's key when security is on) but damaged as flags say, on the IP
+ * and UDP header of the genuine carrier g->wire. msg: the ICMP message from its type byte.
+ */
+static size_t
+gen_carrier(struct gen *g, uint8_t *pkt, const uint8_t *msg, size_t msg_len, unsigned flags)
+{
+	static const uint8_t loc_v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	uint8_t block[SVR_META_MAX_LEN + SVR_SEAL_OVERHEAD], value[SVR_META_MAX_LEN];
+	const struct session *s =
+	    session_table_get(g->peer.rt.sessions, session_table_next(g->peer.rt.sessions, 0));
+	struct svr_meta m;
+	size_t len, tlv_len;
+
+	memset(&m, 0, sizeof(m));
+	m.present = SVR_META_F_UUID | SVR_META_F_ICMP_ERROR_LOC;
+	memcpy(m.uuid, s->uuid, sizeof(m.uuid));
+	if (flags & CARRIER_WRONG_UUID)
+		m.uuid[15] ^= 0x01;
+	if (flags & CARRIER_V6_LOC)
+		addr_set_v6(&m.icmp_error_loc, loc_v6);
+	else
+		addr_set_v4(&m.icmp_error_loc, host_peer);
+	if (g->peer.rt.security) {
+		m.present |= SVR_META_F_SECURITY_ID;
+		m.security_id = FUZZ_SVR_KEY_INDEX;
+	}
+	if (svr_meta_encode(&m, block, SVR_META_MAX_LEN, &len) < 0)
+		abort();
+	memset(value, 0, sizeof(value));
+	memcpy(value, msg, msg_len);
+	if (flags & CARRIER_SHORT_MSG)
+		msg_len = 4;
+	if (flags & CARRIER_LONG_MSG)
+		msg_len = 420;
+	if (flags & CARRIER_TCP_INSIDE) {
+		value[8 + 9] = TB_PROTO_TCP;
+		tb_be16(value + 8 + 10, 0);
+		tb_be16(value + 8 + 10, tb_csum(value + 8, 20));
+	}
+	tlv_len = flags & CARRIER_OVERRUN ? msg_len + 64 : msg_len;
+	if (!(flags & CARRIER_NO_MSG)) {
+		tb_be16(block + len, SVR_TLV_TERN_ICMP_ERROR);
+		tb_be16(block + len + 2, (uint16_t)tlv_len);
+		memcpy(block + len + 4, value, msg_len);
+		tb_be16(block + SVR_META_COOKIE_LEN + 2,
+		    (uint16_t)(svr_meta_payload_len(block) + 4 + msg_len));
+		len += 4 + msg_len;
+	}
+	if (g->peer.rt.security && svr_seal_block(&g->peer.keys, block, &len, sizeof(block)) < 0)
+		abort();
+	memcpy(pkt, g->wire, 28);
+	memcpy(pkt + 28, block, len);
+	tb_be16(pkt + 2, (uint16_t)(28 + len));
+	tb_be16(pkt + 10, 0);
+	tb_be16(pkt + 10, tb_csum(pkt, 20));
+	tb_be16(pkt + 24, (uint16_t)(8 + len));
+	tb_be16(pkt + 26, 0);
+	tb_be16(pkt + 26, tb_l4_csum(pkt, false, TB_PROTO_UDP, pkt + 20, 8 + len, 6));
+	return 28 + len;
+}
+
+/* One packet as a seed of fuzz_svr_transform: its side byte, then the packet. */
+static void
+gen_write_single(const char *dir, const char *name, uint8_t op, const uint8_t *pkt, size_t len)
+{
+	char path[4096];
+	FILE *out;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = fopen(path, "wb");
+	if (out == NULL || fputc(op, out) == EOF || fwrite(pkt, 1, len, out) != len ||
+	    fclose(out) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/*
+ * One seed per carrier variant (and one for an error at our LAN): the peer's host opens
+ * a UDP session, ours answers, then the last record is the ICMP error. With security the
+ * seeds are runs for fuzz_svr_secure in dir ("sealed-icmp-..."); without, each record is
+ * a seed of its own for fuzz_svr_transform in dir ("icmp-...").
+ */
+static void
+gen_icmp(struct gen *g, const char *dir, bool security)
+{
+	static const struct {
+		const char *name;
+		unsigned flags;
+		enum pkt_drop_reason drop; /* PKT_DROP_COUNT: delivered to our host */
+	} variants[] = {
+	    {"carrier", 0, PKT_DROP_COUNT},
+	    {"carrier-wrong-uuid", CARRIER_WRONG_UUID, PKT_DROP_SVR_CONTEXT_MISMATCH},
+	    {"carrier-no-8004", CARRIER_NO_MSG, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
+	    {"carrier-8004-short", CARRIER_SHORT_MSG, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
+	    {"carrier-8004-overrun", CARRIER_OVERRUN, PKT_DROP_META_TLV_OVERRUN},
+	    {"carrier-8004-long", CARRIER_LONG_MSG, PKT_DROP_COUNT},
+	    {"carrier-v6-location", CARRIER_V6_LOC, PKT_DROP_PROTO_UNSUPPORTED},
+	    {"carrier-tcp-inside", CARRIER_TCP_INSIDE, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
+	    {"lan-error", 0, PKT_DROP_COUNT},
+	};
+	uint8_t pkt[1024], err[1024], carrier[1024];
+	char name[128];
+	size_t n;
+
+	for (unsigned i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		bool lan = strcmp(variants[i].name, "lan-error") == 0;
+
+		gen_start_mode(g, security);
+		gen_peer_send(g, pkt, gen_udp(pkt, true, 40003, 53, "query-icmp"), 0);
+		gen_expect(g, gen_record(g, 0, g->wire, g->wire_len), "icmp: first packet dropped");
+		if (!security && i == 0)
+			gen_write_single(dir, "icmp-0-session-first", 0, g->wire, g->wire_len);
+		if (lan) {
+			/* Our host refuses the query it got: the error goes to the peer's host. */
+			n = gen_icmp_unreach(err, g->out, g->out_len);
+			gen_expect(g, gen_record(g, OP_LAN, err, n), "icmp: LAN error not carried");
+			gen_expect(g,
+			    g->here.rt.stats.icmp_errors_tx == 1 &&
+			        g->peer.rt.stats.icmp_errors_rx == 1,
+			    "icmp: LAN error not delivered at the peer");
+			if (!security)
+				gen_write_single(dir, "icmp-lan-error", OP_LAN, err, n);
+		} else {
+			/* Our host answers; the peer's host refuses the answer. */
+			gen_record(g, OP_LAN, pkt, gen_udp(pkt, false, 53, 40003, "answer-icmp"));
+			n = gen_icmp_unreach(err, g->delivered, g->delivered_len);
+			gen_peer_send(g, err, n, 0);
+			n = variants[i].flags == 0 ?
+			    g->wire_len :
+			    gen_carrier(g, carrier, err + 20, n - 20, variants[i].flags);
+			if (variants[i].flags == 0)
+				memcpy(carrier, g->wire, n);
+			gen_record(g, 0, carrier, n);
+			if (variants[i].drop == PKT_DROP_COUNT)
+				gen_expect(g, g->here.rt.stats.icmp_errors_rx == 1,
+				    "icmp: carrier not delivered");
+			else
+				gen_expect(g, g->here.drops.count[variants[i].drop] == 1,
+				    "icmp: carrier not dropped as expected");
+			if (!security) {
+				snprintf(name, sizeof(name), "icmp-%s", variants[i].name);
+				gen_write_single(dir, name, 0, carrier, n);
+			}
+		}
+		snprintf(name, sizeof(name), "sealed-icmp-%s", variants[i].name);
+		if (security)
+			gen_end(g, dir, name);
+		else {
+			fuzz_svr_router_fini(&g->here);
+			fuzz_svr_router_fini(&g->peer);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct gen g;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s <corpus dir> [<transform corpus dir>]\n", argv[0]);
 		return 2;
 	}
 	gen_first(&g, argv[1]);
@@ -318,5 +520,8 @@ main(int argc, char **argv)
 	gen_udp_session(&g, argv[1], "sealed-udp-session-bad-tag", true);
 	gen_tcp_session(&g, argv[1]);
 	gen_one_way(&g, argv[1]);
+	gen_icmp(&g, argv[1], true);
+	if (argc == 3)
+		gen_icmp(&g, argv[2], false);
 	return 0;
 }
