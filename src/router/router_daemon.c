@@ -837,8 +837,13 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	    json_pack("{s:o, s:o}", "out",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_LAN_TO_WAN]), "in",
 	        daemon_protection_dir_json(d, &prot.dir[SESSION_DIR_WAN_TO_LAN])));
-	if (o != NULL)
+	if (o != NULL) {
+		const char *segment = router_worker_session_segment(d->worker, s);
+
 		json_object_set_new(o, "route", json_string(route));
+		json_object_set_new(o, "segment",
+		    segment != NULL ? json_string(segment) : json_null());
+	}
 	/* Breakout sessions live in a table of their own, with flags of their own. */
 	if (o != NULL && !breakout) {
 		/* The application nDPI named (Unknown while inspecting, or if not inspected). */

@@ -1962,9 +1962,24 @@ router_worker_drops(const struct router_worker *w)
 const char *
 router_worker_session_tenant(const struct router_worker *w, const struct session *s)
 {
+	uint16_t tenant = ROUTER_LEARN_TENANT_NONE, service, app;
+
+	/* An egress slot is the segment it delivers to; the tenant is the one that asked. */
+	if (s->role == SESSION_ROLE_EGRESS && s->tenant_id < w->transit_first && w->learn != NULL)
+		router_learn_session_get(w->learn, session_table_index(w->svr.sessions, s), &tenant,
+		    &service, &app);
+	if (tenant < w->cfg->tenant_count)
+		return w->cfg->tenants[tenant].name;
 	return s->tenant_id < w->transit_first + w->cfg->tenant_count ?
 	    w->tenant_names[s->tenant_id] :
 	    "?";
+}
+
+const char *
+router_worker_session_segment(const struct router_worker *w, const struct session *s)
+{
+	return s->tenant_id < w->transit_first ? w->cfg->lans[w->lan_port_ids[s->tenant_id]].name :
+	                                         NULL;
 }
 
 struct session_table *

@@ -246,8 +246,14 @@ const struct path_log *router_worker_sla_log(const struct router_worker *w);
 /* Sessions on each path (counted on demand, for the API). */
 uint32_t router_worker_path_sessions(const struct router_worker *w, uint32_t path_id);
 
-/* The name of the tenant a session of this worker belongs to (borrowed), or "?". */
+/*
+ * The name of the tenant a session of this worker belongs to (borrowed), or "?": at the
+ * egress the tenant the metadata named (whom the egress policy checked), not the
+ * segment's own.
+ */
 const char *router_worker_session_tenant(const struct router_worker *w, const struct session *s);
+/* The LAN segment a session's host is on (borrowed), or NULL (hub transit). */
+const char *router_worker_session_segment(const struct router_worker *w, const struct session *s);
 /*
  * Hub transit (docs/protocol.md "Hub"): whether session index is a leg of a session
  * this router carries from one peer to another. The leg from the first peer is this

@@ -668,6 +668,25 @@ session_tenant_of(struct router_worker *w, const char *dst)
 	return NULL;
 }
 
+/* The session of w whose LAN key has source src (at an egress: the server's side). */
+static const struct session *
+session_from(struct router_worker *w, const char *src)
+{
+	struct session_table *t = router_worker_sessions(w);
+	struct addr a;
+
+	assert_int_equal(addr_parse(src, &a), 0);
+	for (uint32_t i = session_table_next(t, 0); i != SESSION_INDEX_NONE;
+	     i = session_table_next(t, i + 1)) {
+		const struct session *s = session_table_get(t, i);
+
+		if (memcmp(s->lan_key.src, a.bytes, 4) == 0)
+			return s;
+	}
+	fail_msg("no session from %s", src);
+	return NULL;
+}
+
 static void
 test_router_worker_tenants_by_segment_and_prefix(void **state)
 {
@@ -729,6 +748,20 @@ test_router_worker_tenants_by_segment_and_prefix(void **state)
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.30"), "guest");
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.10"), "red");
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.20"), "blue");
+	assert_string_equal(router_worker_session_segment(r->a, session_from(r->a, "10.1.0.200")),
+	    "red");
+	/*
+	 * At the egress the tenant is the one the metadata named (the one site b's policy
+	 * checked), though all three are delivered into srv, whose own tenant is red.
+	 */
+	assert_string_equal(router_worker_session_tenant(r->b, session_from(r->b, "10.2.0.30")),
+	    "guest");
+	assert_string_equal(router_worker_session_tenant(r->b, session_from(r->b, "10.2.0.20")),
+	    "blue");
+	assert_string_equal(router_worker_session_tenant(r->b, session_from(r->b, "10.2.0.10")),
+	    "red");
+	assert_string_equal(router_worker_session_segment(r->b, session_from(r->b, "10.2.0.20")),
+	    "srv");
 	len = packet_make(pkt, "10.1.0.200", "10.2.0.10", IPPROTO_UDP, 40000, 53, "guest");
 	inject(r, r->lan_a[0], pkt, len);
 	run(r);
