@@ -157,9 +157,9 @@ ctl_show_table(const json_t *list, const struct ctl_table_column *cols, unsigned
 }
 
 enum {
-	SESSION_COL_WAYPOINT = 6,
-	SESSION_COL_ROLE = 7,
-	SESSION_COL_AGE = 9
+	SESSION_COL_WAYPOINT = 7,
+	SESSION_COL_ROLE = 8,
+	SESSION_COL_AGE = 10
 };
 
 static void
@@ -207,6 +207,7 @@ ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE
 	    {"ID", true},
 	    {"TENANT", false},
 	    {"SERVICE", false},
+	    {"ROUTE", false},
 	    {"PROTO", false},
 	    {"SOURCE", false},
 	    {"DESTINATION", false},
@@ -220,7 +221,7 @@ ctl_show_sessions(const json_t *result, const struct ctl_show_options *opt, FILE
 	    {"BYTES-IN", true},
 	    {"ENCRYPTION", false},
 	};
-	static const char *const fields[] = {"id", "tenant", "service", "proto", "source",
+	static const char *const fields[] = {"id", "tenant", "service", "route", "proto", "source",
 	    "destination", NULL, NULL, "state", NULL, "packets_out", "packets_in", "bytes_out",
 	    "bytes_in", "encryption"};
 	const json_t *list = ctl_show_list(result, "sessions");

@@ -66,28 +66,37 @@ test_ctl_show_sessions_table(void **state)
 {
 	(void)state;
 	assert_show("sessions",
-	    "{\"total\":3,\"sessions\":["
-	    "{\"id\":7,\"tenant\":\"blue\",\"service\":\"web\",\"proto\":\"tcp\","
+	    "{\"total\":4,\"sessions\":["
+	    "{\"id\":7,\"tenant\":\"blue\",\"service\":\"web\",\"route\":\"peer site-b\","
+	    "\"proto\":\"tcp\","
 	    "\"source\":\"10.0.1.5:40000\",\"destination\":\"10.0.2.10:443\","
 	    "\"waypoint\":{\"source\":\"192.0.2.1:16384\",\"destination\":\"198.51.100.1:16385\"},"
 	    "\"role\":\"ingress\",\"state\":\"established\",\"age_s\":125,"
 	    "\"packets_out\":10,\"packets_in\":9,\"bytes_out\":1200,\"bytes_in\":64000,"
 	    "\"encryption\":\"out clear (tls), in clear (tls)\"},"
+	    "{\"id\":268435456,\"tenant\":\"blue\",\"service\":\"net\","
+	    "\"route\":\"breakout wan0\",\"proto\":\"udp\",\"source\":\"10.0.1.5:123\","
+	    "\"destination\":\"203.0.113.5:123\",\"role\":\"breakout\",\"state\":\"open\","
+	    "\"age_s\":1,\"packets_out\":1,\"packets_in\":0,\"bytes_out\":76,\"bytes_in\":0,"
+	    "\"encryption\":\"off (breakout)\"},"
 	    "{\"id\":12,\"tenant\":\"red\",\"service\":\"dns\",\"proto\":\"udp\","
 	    "\"source\":\"10.0.1.6:5353\",\"destination\":\"10.0.2.53:53\","
 	    "\"role\":\"egress\",\"state\":\"open\",\"age_s\":4,"
 	    "\"packets_out\":1,\"packets_in\":1,\"bytes_out\":60,\"bytes_in\":120}]}",
 	    false,
-	    "ID  TENANT  SERVICE  PROTO  SOURCE          DESTINATION    WAYPOINTS            "
-	    "                ROLE     STATE          AGE  PKTS-OUT  PKTS-IN  BYTES-OUT  BYTES-IN  "
-	    "ENCRYPTION\n"
-	    " 7  blue    web      tcp    10.0.1.5:40000  10.0.2.10:443  192.0.2.1:16384->198."
-	    "51.100.1:16385  ingress  established  2m05s        10        9       1200     64000  "
-	    "out clear (tls), in clear (tls)\n"
-	    "12  red     dns      udp    10.0.1.6:5353   10.0.2.53:53   -                    "
-	    "                egress   open            4s         1        1         60       120  "
-	    "-\n"
-	    "2 of 3 sessions shown\n");
+	    "       ID  TENANT  SERVICE  ROUTE          PROTO  SOURCE          DESTINATION      W"
+	    "AYPOINTS                            ROLE      STATE          AGE  PKTS-OUT  PKTS-IN "
+	    " BYTES-OUT  BYTES-IN  ENCRYPTION\n"
+	    "        7  blue    web      peer site-b    tcp    10.0.1.5:40000  10.0.2.10:443    1"
+	    "92.0.2.1:16384->198.51.100.1:16385  ingress   established  2m05s        10        9 "
+	    "      1200     64000  out clear (tls), in clear (tls)\n"
+	    "268435456  blue    net      breakout wan0  udp    10.0.1.5:123    203.0.113.5:123  -"
+	    "                                    breakout  open            1s         1        0 "
+	    "        76         0  off (breakout)\n"
+	    "       12  red     dns      -              udp    10.0.1.6:5353   10.0.2.53:53     -"
+	    "                                    egress    open            4s         1        1 "
+	    "        60       120  -\n"
+	    "3 of 4 sessions shown\n");
 }
 
 static void
