@@ -16,7 +16,8 @@
 #              refused too; once the half-open sessions idle out (10 s), b1 is reachable.
 #   icmp       UDP to a closed port of b1: a connected socket gets ECONNREFUSED, the port
 #              unreachable comes from b1 and embeds exactly the header a1 sent, it went
-#              along the UDP session (no ICMP session at b), and unsolicited errors
+#              along the UDP session (no ICMP session at b; status counts it sent at b
+#              and received at a), and unsolicited errors
 #              injected by b1 (no session; embedded packet cut) are dropped at b and
 #              counted fw-icmp-error-no-session and fw-icmp-error-malformed.
 #
@@ -52,6 +53,14 @@ drop_count() { # drop_count SITE REASON
 drops_are() { test "$(drop_count "$1" "$2")" -eq "$3"; } # drops_are SITE REASON N
 sessions_to() { # sessions_to SITE DST: sessions whose destination is DST (any port)
 	ctl "$1" show sessions | python3 -c "import json,sys; print(sum(1 for s in json.load(sys.stdin)['sessions'] if s['destination'].startswith('$2:')))"
+}
+# sessions_are SITE DST N: a command, so that wait_for asks again on every try
+sessions_are() { test "$(sessions_to "$1" "$2")" -eq "$3"; }
+status_of() { ctl "$1" show status | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+status_is() { # status_is SITE KEY N: the status API's counter KEY is N
+	local v
+	v=$(status_of "$1" "$2")
+	[ "$v" -eq "$3" ] || { echo "$1: $2 is $v, not $3"; return 1; }
 }
 path_up() {
 	ctl a show paths | python3 -c "import json,sys; assert json.load(sys.stdin)['paths'][0]['state'] == 'up'"
@@ -118,19 +127,25 @@ check "reset: counted fw-tcp-no-session-reset (2)" test "$(drop_count a fw-tcp-n
 # ---- half-open ---------------------------------------------------------------------------
 check "half-open: 21 SYNs from a1 to 10.2.0.99 (nobody answers)" \
 	x a1 -- python3 "$inject" 10.1.0.10 10.2.0.99 443 S --sport 47000 --count 21
-check "half-open: 20 sessions at site a" wait_for 3 test "$(sessions_to a 10.2.0.99)" -eq 20
+check "half-open: 20 sessions at site a within 3 s" wait_for 3 sessions_are a 10.2.0.99 20
 check "half-open: the 21st refused fw-half-open-limit" test "$(drop_count a fw-half-open-limit)" -eq 1
 check "half-open: a connection to b1 is refused meanwhile" no_curl_b1 2
 check "half-open: counted again" test "$(drop_count a fw-half-open-limit)" -ge 2
 check "half-open: after the opening timeout (10 s) b1 is reachable again" wait_for 20 curl_b1 2
-check "half-open: the unanswered sessions are gone within 5 s more" \
-	wait_for 5 bash -c "$(declare -f ctl sessions_to); lab=$lab root=$root build=$build; test \$(sessions_to a 10.2.0.99) -eq 0"
+check "half-open: the unanswered sessions are gone within 5 s more" wait_for 5 sessions_are a 10.2.0.99 0
 
 # ---- icmp --------------------------------------------------------------------------------
 icmperr=$root/tests/lab/lib/icmp_err.py
+# Site b's LAN answered some of the half-open SYNs above (nobody is 10.2.0.99) with
+# errors, carried too: count from here.
+icmp_sent=$(status_of b icmp_errors_sent)
+icmp_received=$(status_of a icmp_errors_received)
 check "icmp: a connected UDP socket on a1 gets ECONNREFUSED from a closed port of b1, the error embedding what a1 sent" \
 	x a1 -- python3 "$icmperr" probe 10.1.0.10 10.2.0.10 9 --sport 41234
 check "icmp: the error made no session of its own (a or b)" test "$(sessions_to b 10.1.0.10)$(sessions_to a 10.1.0.10)" = 00
+check "icmp: status counts it sent at b and received at a" \
+	eval 'status_is b icmp_errors_sent $((icmp_sent + 1)) &&
+		status_is a icmp_errors_received $((icmp_received + 1))'
 check "icmp: nothing counted unmatched or malformed so far" \
 	test "$(drop_count b fw-icmp-error-no-session)$(drop_count b fw-icmp-error-malformed)" = 00
 check "icmp: b1 injects an unsolicited port unreachable toward a1" \
