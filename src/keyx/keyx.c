@@ -417,11 +417,11 @@ keyx_peer_should_start(const struct keyx *kx, struct keyx_peer *p, uint64_t now_
 /* --- Timers ------------------------------------------------------------------------- */
 
 static bool
-keyx_pair_is_due(const struct keyx *kx, const struct keyx_pair *pair, uint64_t now_ns)
+keyx_pair_is_due(const struct keyx_pair *pair, uint64_t now_ns)
 {
 	if (pair->state == KEYX_PAIR_FREE)
 		return false;
-	if (now_ns - pair->created_ns >= kx->reject_after_ns)
+	if (now_ns - pair->created_ns >= pair->reject_after_ns)
 		return true;
 	return pair->state == KEYX_PAIR_OLD && now_ns >= pair->expire_ns;
 }
@@ -436,7 +436,7 @@ keyx_peer_expire(struct keyx *kx, uint32_t peer_id, uint64_t now_ns, struct keyx
 	for (i = 0; i < KEYX_PAIRS; i++) {
 		if (p->pairs[i].state != KEYX_PAIR_FREE)
 			live++;
-		if (keyx_pair_is_due(kx, &p->pairs[i], now_ns))
+		if (keyx_pair_is_due(&p->pairs[i], now_ns))
 			due++;
 	}
 	if (due == 0)
@@ -446,7 +446,7 @@ keyx_peer_expire(struct keyx *kx, uint32_t peer_id, uint64_t now_ns, struct keyx
 	for (i = 0; i < KEYX_PAIRS; i++) {
 		struct keyx_pair *pair = &p->pairs[i];
 
-		if (!keyx_pair_is_due(kx, pair, now_ns))
+		if (!keyx_pair_is_due(pair, now_ns))
 			continue;
 		if (due != live && pair->state == KEYX_PAIR_CURRENT)
 			keyx_event_key(kx, out, KEYX_EVENT_EXPIRE_SEND, peer_id, pair->remote_index,
@@ -695,6 +695,26 @@ keyx_free(struct keyx *kx)
 	noise_handshake_fini(&kx->responder);
 	OPENSSL_cleanse(kx, sizeof(*kx));
 	free(kx);
+}
+
+void
+keyx_set_timers(struct keyx *kx, uint64_t rekey_after_ns, uint64_t reject_after_ns,
+    uint64_t overlap_ns)
+{
+	if (kx == NULL)
+		return;
+	kx->rekey_after_ns = keyx_default(rekey_after_ns, KEYX_REKEY_AFTER_NS_DEFAULT);
+	kx->reject_after_ns = keyx_default(reject_after_ns, KEYX_REJECT_AFTER_NS_DEFAULT);
+	kx->overlap_ns = keyx_default(overlap_ns, KEYX_OVERLAP_NS_DEFAULT);
+	/* A longer rekey time must not outlast the live keys: they may live as long. */
+	for (uint32_t i = 0; i < kx->peer_count; i++)
+		for (unsigned j = 0; j < KEYX_PAIRS; j++) {
+			struct keyx_pair *pair = &kx->peers[i].pairs[j];
+
+			if (pair->state != KEYX_PAIR_FREE &&
+			    pair->reject_after_ns < kx->reject_after_ns)
+				pair->reject_after_ns = kx->reject_after_ns;
+		}
 }
 
 /* --- Status ------------------------------------------------------------------------- */

@@ -157,6 +157,18 @@ int keyx_receive(struct keyx *kx, const struct keyx_endpoint *from, const uint8_
 /* Call this every ~100 ms: retries, rekeys, expiries, eager handshakes. */
 void keyx_tick(struct keyx *kx, uint64_t now_ns, struct keyx_events *out);
 
+/*
+ * New timers for a running exchange (a reload; 0 = the default, as in keyx_config),
+ * applied at once without touching a key: the current pair rekeys when it is older
+ * than the new rekey_after (a shorter one rekeys at the next tick, with the keys in use
+ * valid until the new pair replaces them and the overlap ends), the new overlap counts
+ * from the next retirement, and reject_after applies to new pairs while live pairs keep
+ * theirs unless the new one is longer (a shorter one would uninstall keys in use, a
+ * longer rekey_after could outlast them).
+ */
+void keyx_set_timers(struct keyx *kx, uint64_t rekey_after_ns, uint64_t reject_after_ns,
+    uint64_t overlap_ns);
+
 /* Call this when the data path has traffic for peer_id and no send key. */
 void keyx_peer_want(struct keyx *kx, uint32_t peer_id, uint64_t now_ns, struct keyx_events *out);
 

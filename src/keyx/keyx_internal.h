@@ -43,6 +43,11 @@ struct keyx_pair {
 	bool initiator; /* we sent message 1 of this pair */
 	uint32_t local_index, remote_index;
 	uint64_t created_ns;
+	/*
+	 * The reject_after it lives under: the module's when it was made, raised (never
+	 * lowered) by keyx_set_timers(), so a reload never cuts a live key short.
+	 */
+	uint64_t reject_after_ns;
 	uint64_t expire_ns; /* OLD: end of the overlap */
 	/* PENDING only, wiped when the pair leaves PENDING. */
 	uint8_t send_key[KEYX_KEY_LEN];

@@ -158,6 +158,7 @@ keyx_on_init(struct keyx *kx, const struct keyx_endpoint *from, const uint8_t *m
 	pair->local_index = index;
 	pair->remote_index = sender;
 	pair->created_ns = now_ns;
+	pair->reject_after_ns = kx->reject_after_ns;
 	memcpy(pair->send_key, send.key, KEYX_KEY_LEN);
 	memcpy(pair->confirm_key, recv.key, KEYX_KEY_LEN);
 	{
@@ -246,6 +247,7 @@ keyx_on_resp(struct keyx *kx, const struct keyx_endpoint *from, const uint8_t *m
 	pair->local_index = p->init.local_index;
 	pair->remote_index = sender;
 	pair->created_ns = now_ns;
+	pair->reject_after_ns = kx->reject_after_ns;
 	keyx_index_move(kx, pair->local_index, peer_id, (unsigned)pslot);
 	noise_handshake_fini(&p->init.hs);
 	memset(&p->init, 0, sizeof(p->init));

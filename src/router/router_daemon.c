@@ -1821,7 +1821,12 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		log_warning("reload refused: devices or waypoints changed (restart needed)");
 		return -EINVAL;
 	}
-	keys_same = d->keys != NULL && router_keys_config_same(d->cfg, next);
+	/*
+	 * A new rekey time keeps the keys (set_config applies it); a new identity or cipher
+	 * restarts the exchange, and kept sessions wait for its keys (decision 0012).
+	 */
+	keys_same = d->keys != NULL && router_keys_config_same(d->cfg, next) &&
+	    router_keys_private_key_same(d->keys, next);
 	if (!keys_same && next->security.private_key_file != NULL) {
 		uint8_t probe[CRYPTO_KEY_LEN];
 		char why[256];

@@ -41,8 +41,9 @@ struct router_keys_peer {
 struct router_keys {
 	const struct router_config *cfg;
 	struct keyx *kx;
-	struct router_ops *ops;    /* borrowed: to the worker */
-	struct router_wansock *ws; /* borrowed: UDP 1280 */
+	uint8_t public_key[KEYX_KEY_LEN]; /* ours, to tell a changed key file at a reload */
+	struct router_ops *ops;           /* borrowed: to the worker */
+	struct router_wansock *ws;        /* borrowed: UDP 1280 */
 	struct router_keys_peer *peers;
 	uint32_t age_next;
 	void (*probe_hook)(void *arg, uint32_t peer_id, struct crypto_aead *key, uint32_t index);
@@ -238,6 +239,18 @@ next:
 	ev->overflow = 0;
 }
 
+/* The key exchange's timers for cfg's rekey_after_s. */
+static void
+router_keys_timers(const struct router_config *cfg, uint64_t *rekey_ns, uint64_t *reject_ns,
+    uint64_t *overlap_ns)
+{
+	*rekey_ns = cfg->security.rekey_after_s * ROUTER_KEYS_NS;
+	*reject_ns = *rekey_ns + 60 * ROUTER_KEYS_NS;
+	/* The previous key must retire before the next rekey, or slots run short. */
+	*overlap_ns =
+	    *rekey_ns / 2 < KEYX_OVERLAP_NS_DEFAULT ? *rekey_ns / 2 : KEYX_OVERLAP_NS_DEFAULT;
+}
+
 int
 router_keys_new(const struct router_config *cfg, struct router_ops *ops, struct router_wansock *ws,
     uint64_t now_ns, struct router_keys **out, char *why, size_t why_len)
@@ -280,14 +293,12 @@ router_keys_new(const struct router_config *cfg, struct router_ops *ops, struct 
 	}
 	kc.peers = peers;
 	kc.peer_count = cfg->peer_count;
-	kc.rekey_after_ns = cfg->security.rekey_after_s * ROUTER_KEYS_NS;
-	kc.reject_after_ns = kc.rekey_after_ns + 60 * ROUTER_KEYS_NS;
-	/* The previous key must retire before the next rekey, or slots run short. */
-	kc.overlap_ns = kc.rekey_after_ns / 2 < KEYX_OVERLAP_NS_DEFAULT ? kc.rekey_after_ns / 2 :
-	                                                                  KEYX_OVERLAP_NS_DEFAULT;
+	router_keys_timers(cfg, &kc.rekey_after_ns, &kc.reject_after_ns, &kc.overlap_ns);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	kc.realtime_ns = (uint64_t)rt.tv_sec * ROUTER_KEYS_NS + (uint64_t)rt.tv_nsec;
 	rc = keyx_new(&kc, now_ns, &rk->kx);
+	if (rc == 0)
+		rc = crypto_key_public(kc.private_key, rk->public_key);
 	OPENSSL_cleanse(kc.private_key, sizeof(kc.private_key));
 	if (rc < 0) {
 		snprintf(why, why_len,
@@ -331,10 +342,10 @@ router_keys_config_same(const struct router_config *cur, const struct router_con
 {
 	const struct router_config_security *a = &cur->security, *b = &next->security;
 
+	/* Not rekey_after_s: a timer, router_keys_set_config() applies it to live keys. */
 	if (a->private_key_file == NULL || b->private_key_file == NULL ||
 	    strcmp(a->private_key_file, b->private_key_file) != 0 || a->cipher != b->cipher ||
-	    a->rekey_after_s != b->rekey_after_s || cur->peer_count != next->peer_count ||
-	    cur->wan_count != next->wan_count)
+	    cur->peer_count != next->peer_count || cur->wan_count != next->wan_count)
 		return false;
 	for (size_t i = 0; i < cur->peer_count; i++)
 		if (strcmp(cur->peers[i].name, next->peers[i].name) != 0 ||
@@ -343,10 +354,31 @@ router_keys_config_same(const struct router_config *cur, const struct router_con
 	return true;
 }
 
+bool
+router_keys_private_key_same(const struct router_keys *rk, const struct router_config *next)
+{
+	uint8_t priv[KEYX_KEY_LEN], pub[KEYX_KEY_LEN];
+	char why[256];
+	bool same;
+
+	if (next->security.private_key_file == NULL)
+		return false;
+	same = crypto_key_read_private_file(next->security.private_key_file, priv, why,
+	           sizeof(why)) == 0 &&
+	    crypto_key_public(priv, pub) == 0 &&
+	    CRYPTO_memcmp(pub, rk->public_key, KEYX_KEY_LEN) == 0;
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return same;
+}
+
 void
 router_keys_set_config(struct router_keys *rk, const struct router_config *cfg)
 {
+	uint64_t rekey_ns, reject_ns, overlap_ns;
+
 	rk->cfg = cfg;
+	router_keys_timers(cfg, &rekey_ns, &reject_ns, &overlap_ns);
+	keyx_set_timers(rk->kx, rekey_ns, reject_ns, overlap_ns);
 }
 
 void

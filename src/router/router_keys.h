@@ -49,11 +49,20 @@ int router_keys_new(const struct router_config *cfg, struct router_ops *ops,
 void router_keys_free(struct router_keys *rk);
 
 /*
- * True when next's security is the same as the running one's (key file path, cipher,
- * rekey time, peers' names and keys in the same order), so the module and its keys can
- * go on across a reload; the caller then calls router_keys_set_config(rk, next).
+ * True when next keeps the keys valid (same key file path, cipher, waypoint count, peers'
+ * names and keys in the same order), so the module and its keys can go on across a
+ * reload; the caller also checks router_keys_private_key_same() (the file's content),
+ * then calls router_keys_set_config(rk, next). The rekey time may differ: it is a timer,
+ * not a property of the keys. A changed identity or cipher restarts the exchange
+ * instead (docs/decisions/0012-reload-keeps-sessions.md says why).
  */
 bool router_keys_config_same(const struct router_config *cur, const struct router_config *next);
+/* True when next's private key file holds the key rk runs with (false if unreadable). */
+bool router_keys_private_key_same(const struct router_keys *rk, const struct router_config *next);
+/*
+ * cfg (borrowed, must outlive the module) replaces the configuration; its rekey time
+ * applies at once to the live keys without cutting any (keyx_set_timers()).
+ */
 void router_keys_set_config(struct router_keys *rk, const struct router_config *cfg);
 
 /* A key exchange datagram received on WAN wan (anything on UDP 1280 but probes). */

@@ -185,6 +185,75 @@ test_keyx_reject_after_clears_and_retry_recovers(void **state)
 	sim_fini(&sim);
 }
 
+/* Runs dur_ns and asserts at every 10 ms step that both sides can send to each other. */
+static void
+run_established(uint64_t dur_ns)
+{
+	for (uint64_t t = 0; t < dur_ns; t += 10 * NS_PER_MS) {
+		sim_run(&sim, 10 * NS_PER_MS);
+		assert_true(sim_established(&sim));
+	}
+}
+
+static void
+set_timers_both(uint64_t rekey_s, uint64_t reject_s, uint64_t overlap_ms)
+{
+	for (int i = 0; i < 2; i++)
+		keyx_set_timers(sim.side[i].kx, rekey_s * NS_PER_S, reject_s * NS_PER_S,
+		    overlap_ms * NS_PER_MS);
+}
+
+/*
+ * A reload that shortens rekey_after (120 s to 3 s) with keys 100 s old: they rekey at
+ * once and every 3 s after, and are never cut (the new reject_after, 63 s, is younger
+ * than the keys in use: applied to them it uninstalled both sides' keys).
+ */
+static void
+test_keyx_set_timers_shorter_rekeys_with_no_gap(void **state)
+{
+	struct keyx_config cfg = cfg_timers(120, 180, 10000);
+
+	(void)state;
+	sim_init(&sim, seed, &cfg);
+	sim_run(&sim, 2 * NS_PER_S);
+	run_established(100 * NS_PER_S);
+	assert_int_equal(sim_status(&sim, 0).rekeys + sim_status(&sim, 1).rekeys, 0);
+	set_timers_both(3, 63, 1500);
+	run_established(10 * NS_PER_S);
+	assert_int_equal(sim.side[0].clears + sim.side[1].clears, 0);
+	assert_int_equal(sim.side[0].expires_send + sim.side[1].expires_send, 0);
+	/* At once (the keys are older than 3 s), then at 3 s and 6 s at least. */
+	assert_true(sim_status(&sim, 0).rekeys >= 3);
+	assert_true(sim_status(&sim, 0).key_established_ns + 4 * NS_PER_S > sim.now_ns);
+	sim_fini(&sim);
+}
+
+/*
+ * The other way (3 s to 120 s): keys made under a 63 s reject_after must not be
+ * uninstalled before the new rekey_after replaces them.
+ */
+static void
+test_keyx_set_timers_longer_keeps_keys_until_the_rekey(void **state)
+{
+	struct keyx_config cfg = cfg_timers(3, 63, 1500);
+	uint64_t rekeys;
+
+	(void)state;
+	sim_init(&sim, seed, &cfg);
+	sim_run(&sim, 2 * NS_PER_S);
+	run_established(5 * NS_PER_S);
+	set_timers_both(120, 180, 10000);
+	rekeys = sim_status(&sim, 0).rekeys;
+	run_established(110 * NS_PER_S);
+	assert_int_equal(sim.side[0].clears + sim.side[1].clears, 0);
+	/* No rekey before 120 s of key age, then one. */
+	assert_int_equal(sim_status(&sim, 0).rekeys, rekeys);
+	run_established(30 * NS_PER_S);
+	assert_int_equal(sim_status(&sim, 0).rekeys, rekeys + 1);
+	assert_int_equal(sim.side[0].clears + sim.side[1].clears, 0);
+	sim_fini(&sim);
+}
+
 static void
 test_keyx_simultaneous_initiation_converges(void **state)
 {
@@ -605,6 +674,8 @@ main(void)
 	    cmocka_unit_test(test_keyx_note_received_confirms_without_message_3),
 	    cmocka_unit_test(test_keyx_rekey_keeps_old_receive_key_for_overlap),
 	    cmocka_unit_test(test_keyx_reject_after_clears_and_retry_recovers),
+	    cmocka_unit_test(test_keyx_set_timers_shorter_rekeys_with_no_gap),
+	    cmocka_unit_test(test_keyx_set_timers_longer_keeps_keys_until_the_rekey),
 	    cmocka_unit_test(test_keyx_simultaneous_initiation_converges),
 	    cmocka_unit_test(test_keyx_lost_message_recovered_by_retry),
 	    cmocka_unit_test(test_keyx_unknown_static_key_rejected),
