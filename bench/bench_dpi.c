@@ -66,7 +66,8 @@ packet(uint8_t *o, uint8_t proto, int from_client, uint8_t flags, uint32_t seq, 
 		o[24] = (uint8_t)((8 + n) >> 8);
 		o[25] = (uint8_t)(8 + n);
 	}
-	memcpy(o + 20 + l4, payload, n);
+	if (n > 0) /* memcpy must not see NULL, even for 0 bytes */
+		memcpy(o + 20 + l4, payload, n);
 	return len;
 }
 

@@ -216,7 +216,7 @@ static bool
 read_domain(struct router_config_reader *r, const json_t *value, char **out)
 {
 	const char *text = json_string_value(value), *c;
-	char buf[256];
+	char buf[256], quoted[80 * 4 + 8];
 	size_t n, label = 0;
 
 	if (text == NULL) {
@@ -256,10 +256,12 @@ read_domain(struct router_config_reader *r, const json_t *value, char **out)
 	*out = router_config_reader_strdup(r, buf);
 	return *out != NULL;
 bad:
+	/* Quoted: the name is the user's bytes and may hold control characters. */
+	router_config_quote(text, 80, quoted, sizeof(quoted));
 	router_config_reader_error(r,
-	    "\"%.80s\" is not a domain name (expected NAME or *.NAME: labels of 1 to 63 "
+	    "%s is not a domain name (expected NAME or *.NAME: labels of 1 to 63 "
 	    "letters, digits, '-' or '_' joined by dots, at most 253 characters)",
-	    text);
+	    quoted);
 	return false;
 }
 
@@ -518,10 +520,12 @@ read_udp_transform(struct router_config_reader *r, const json_t *path, struct ro
 	saved = router_config_reader_key(r, "udp_transform");
 	if (json_is_string(value) && strcmp(json_string_value(value), "auto") == 0)
 		p->udp_transform_auto = true;
-	else if (json_is_string(value))
-		router_config_reader_error(r, "expected true, false or \"auto\", got \"%s\"",
-		    json_string_value(value));
-	else
+	else if (json_is_string(value)) {
+		char quoted[64];
+
+		router_config_quote(json_string_value(value), 40, quoted, sizeof(quoted));
+		router_config_reader_error(r, "expected true, false or \"auto\", got %s", quoted);
+	} else
 		router_config_reader_error(r, "expected true, false or \"auto\", got %s",
 		    router_config_json_type(value));
 	router_config_reader_up(r, saved);

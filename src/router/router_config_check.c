@@ -521,16 +521,18 @@ check_services(struct router_config_reader *r, struct router_config *cfg,
 		}
 		check_route(r, s, peers, lans, wans);
 		for (size_t j = 0; j < s->app_count; j++) {
+			char quoted[QUOTE_MAX];
 			size_t at;
 
 			if (s->apps[j] == NULL || dpi_app_known(s->apps[j]))
 				continue;
 			at = router_config_reader_key(r, "apps");
 			router_config_reader_index(r, j);
+			router_config_quote(s->apps[j], QUOTE_CHARS, quoted, sizeof(quoted));
 			router_config_reader_error(r,
-			    "\"%s\" is not an application nDPI knows (names as nDPI spells them: "
+			    "%s is not an application nDPI knows (names as nDPI spells them: "
 			    "TLS, HTTP, DNS, QUIC, Google, ...)",
-			    s->apps[j]);
+			    quoted);
 			router_config_reader_up(r, at);
 		}
 		if (s->policy_name != NULL) {

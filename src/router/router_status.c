@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "svr/svr_protect.h"
 
@@ -73,10 +74,11 @@ router_status_svr_add(json_t *o, const struct svr_stats *st)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < ROUTER_STATUS_COUNTERS; i++) {
-		const uint64_t *v =
-		    (const uint64_t *)((const char *)st + router_status_counters[i].offset);
+		uint64_t v;
 
-		rc = router_status_set(o, router_status_counters[i].name, *v);
+		/* memcpy, not a cast: the offset is a field's, but the compiler cannot know. */
+		memcpy(&v, (const char *)st + router_status_counters[i].offset, sizeof(v));
+		rc = router_status_set(o, router_status_counters[i].name, v);
 	}
 	/* Protection decisions by reason: "forced-on" becomes protection_decisions_forced_on. */
 	for (unsigned r = 0; rc == 0 && r < SVR_PROT_REASON_COUNT; r++) {
