@@ -87,7 +87,7 @@
 	X(PROBE_UNKNOWN_KEY, "probe-unknown-key")                                                  \
 	X(PROBE_BAD_TAG, "probe-bad-tag")                                                          \
 	X(PROBE_REPLAY, "probe-replay")                                                            \
-	/* the router's worker (src/router/router_worker.c) */                                     \
+	/* the router's worker (src/router/router_worker*.c) */                                    \
 	X(ROUTER_LOCAL_SCOPE, "router-local-scope")                                                \
 	/* access policy (src/policy, applied by the router's worker) */                           \
 	X(POLICY_NO_TENANT, "policy-no-tenant")                                                    \

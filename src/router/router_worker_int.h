@@ -1,8 +1,10 @@
 /*
  * The inside of a ternd data-plane worker (router_worker.h), shared by the files that
- * make up the worker: router_worker.c (the data path) and router_worker_reload.c (a
- * reload's hand-over of live sessions). Nothing outside src/router/router_worker*.c
- * includes it.
+ * make up the worker: router_worker.c (the worker's life and its packet passes),
+ * router_worker_policy.c (access policy: classification, acceptance, what-if),
+ * router_worker_paths.c (path selection, sweeps, SLA and reverts), router_worker_hub.c
+ * (hub transit) and router_worker_reload.c (a reload's hand-over of live sessions).
+ * Nothing outside src/router/router_worker*.c includes it.
  *
  * Threads: as router_worker.h: one worker thread, or the control thread while the
  * worker is stopped.
@@ -37,19 +39,13 @@ struct router_worker {
 	uint8_t *sla_broken; /* [policy * path_count + path]: the path breaks that SLA */
 	uint8_t *sweep_due;  /* by path id: its ingress sessions are to be reconsidered */
 	uint8_t *sweep_kind; /* by path id: 1 it failed (failover), 0 a revert */
+	/* By path id: svr migrations when its sweep was asked for. */
 	uint64_t *sweep_base;
-	/* by path id: svr migrations when its sweep was asked for */ /*
-	                                                               * [policy * path_count +
-	                                                               * path]: when the path
-	                                                               * met the policy's SLA
-	                                                               * again, the time
-	                                                               * sessions of that policy
-	                                                               * may come back to it (a
-	                                                               * revert waits the path's
-	                                                               * hold-down, as a path
-	                                                               * that was down does); 0:
-	                                                               * none due.
-	                                                               */
+	/*
+	 * [policy * path_count + path]: when the path met the policy's SLA again, the time
+	 * sessions of that policy may come back to it (a revert waits the path's hold-down,
+	 * as a path that was down does); 0: none due.
+	 */
 	uint64_t *revert_at;
 	uint64_t now_ns;          /* the last poll's or tick's clock, for operations */
 	struct path_log *log;     /* failovers and reverts, for `ternctl show events` */
@@ -103,11 +99,50 @@ struct router_worker {
 	bool behind_nat; /* some path is behind a NAT: the sweep runs */
 };
 
+/* The seed of the flow hashes that spread sessions over paths (load sharing). */
+#define ROUTER_WORKER_FLOW_SEED 0x7465726e70617468ull
+
+/*
+ * Functions of one worker file called from another; each is described where it is
+ * defined. All run on the worker's thread, as router_worker.h says.
+ */
+
+/* router_worker.c: the worker's life and its packet passes. */
+void router_worker_drop(struct router_worker *w, struct pkt_buf *p, enum pkt_drop_reason reason);
+bool router_worker_nat_ports(uint8_t proto);
+void router_worker_send(struct router_worker *w, struct pkt_buf *p);
+bool router_worker_nat_relay(struct router_worker *w, struct pkt_buf *p);
+
 /*
  * A session ends (svr calls this from svr_session_release): an ingress session gives its
  * tenant's place back; an egress one returns the NAT port it took.
  */
 void router_worker_on_release(const struct session *s, void *arg);
+
+/* router_worker_policy.c: access policy. */
+int router_worker_policies_new(struct router_worker *w);
+enum pkt_drop_reason router_worker_policy_reason(uint8_t verdict);
+bool router_worker_prefix_match(const struct router_config_service *svc, const struct addr *a);
+int router_worker_classify(struct router_worker *w, uint16_t lan, const struct pkt_buf *p,
+    struct svr_route *route, uint32_t *tenant, enum pkt_drop_reason *reason);
+int router_worker_accept(struct router_worker *w, uint16_t wan, const struct pkt_buf *p,
+    const struct svr_meta *m, struct svr_accept *accept, enum pkt_drop_reason *reason);
+uint32_t router_worker_meta_tenant(const struct router_worker *w, const struct svr_meta *m);
+
+/* router_worker_paths.c: path selection, sweeps, SLA and reverts. */
+int router_worker_paths_new(struct router_worker *w);
+uint64_t router_worker_flow_hash(const struct pkt_buf *p, uint16_t lan);
+uint64_t router_worker_session_hash(const struct session *s);
+int router_worker_select(const struct router_worker *w, const struct router_config_service *svc,
+    uint32_t first, uint64_t flow_hash, struct path_choice *choice);
+uint16_t router_worker_path_pick(struct svr_router *rt, const struct session *s, void *arg);
+uint16_t router_worker_dup_path_pick(struct svr_router *rt, const struct session *s,
+    uint16_t leg_path, void *arg);
+void router_worker_path_op(struct router_worker *w, const struct router_worker_op *op);
+void router_worker_on_udp_transform(struct svr_router *rt, uint16_t path_id, void *arg);
+void router_worker_sweep(struct router_worker *w, uint64_t now_ns);
+int router_worker_peer_route(const struct router_worker *w, const struct router_config_service *svc,
+    uint64_t hash, struct svr_route *route);
 
 /*
  * The SLA verdicts of path as its measurements stand, with no event and no sweep: a
@@ -115,5 +150,11 @@ void router_worker_on_release(const struct session *s, void *arg);
  * found again, a met SLA is not met "again").
  */
 void router_worker_sla_settle(struct router_worker *w, uint32_t path);
+
+/* router_worker_hub.c: hub transit. */
+int router_worker_transit_accept(struct router_worker *w, size_t path, const struct svr_meta *m,
+    const struct router_config_service *svc, struct svr_accept *accept,
+    enum pkt_drop_reason *reason);
+void router_worker_transit(struct router_worker *w, struct pkt_buf *p, uint64_t now_ns);
 
 #endif
