@@ -23,6 +23,7 @@
 #include "router/router_breakout.h"
 #include "router/router_netlink.h"
 #include "test_rand.h"
+#include "worker_rig.h"
 
 #define S 1000000000ull
 
@@ -32,30 +33,10 @@ packet_set(struct pkt_buf *p, const char *src, const char *dst, uint8_t proto, u
     uint16_t dport)
 {
 	enum pkt_drop_reason reason;
-	struct pkt_info info;
-	struct addr s, d;
 	uint8_t out[64];
-	size_t l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + 4;
+	size_t len = worker_rig_packet_bytes(out, src, dst, proto, sport, dport, 0, 0,
+	    (const uint8_t *)"data", 4);
 
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, sizeof(out));
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	buf_store_be16(out + 20, sport);
-	buf_store_be16(out + 22, dport);
-	if (proto == IPPROTO_TCP)
-		out[32] = 5 << 4;
-	else
-		buf_store_be16(out + 24, (uint16_t)(8 + 4));
-	memcpy(out + 20 + l4, "data", 4);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
 	assert_int_equal(pkt_buf_set(p, out, len), 0);
 	assert_int_equal(pkt_parse(p, &reason), 0);
 }

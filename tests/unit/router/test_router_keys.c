@@ -20,6 +20,7 @@
 #include "router/router_config.h"
 #include "router/router_keys.h"
 #include "router/router_ops.h"
+#include "worker_rig.h"
 
 /* RFC 7748's two public keys, as ternctl pubkey prints them. */
 #define KEY_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
@@ -48,8 +49,6 @@ key_file_write(void)
 static struct router_config *
 config(const char *cipher, unsigned rekey_s, const char *peer_key)
 {
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
 	char text[1024];
 
 	snprintf(text, sizeof(text),
@@ -59,12 +58,7 @@ config(const char *cipher, unsigned rekey_s, const char *peer_key)
 	    "\"peers\": [{\"name\": \"p1\", \"public_key\": \"%s\", "
 	    "\"paths\": [{\"wan\": \"w\", \"remote\": \"192.0.2.2\"}]}]}",
 	    key_path, cipher, rekey_s, peer_key);
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
+	return worker_rig_config_parse(text);
 }
 
 struct fixture {

@@ -30,6 +30,7 @@
 #include "router/router_config.h"
 #include "router/router_learn.h"
 #include "router/router_worker.h"
+#include "worker_rig.h"
 
 static const char site_a[] =
     "{ \"router\": { \"name\": \"site-a\" },"
@@ -69,50 +70,12 @@ static const char site_b[] =
     "    { \"name\": \"secure\", \"domains\": [\"*.test\"], \"access\": [\"corp\"],"
     "      \"route\": { \"lan\": \"corp\" } } ] }";
 
-struct rig {
-	struct pkt_pool *pool;
-	struct router_config *cfg_a, *cfg_b;
-	struct io_mem_link *lan_a[2], *lan_b, *wan;
-	struct io_port *a_lans[2], *a_wans[1], *b_lans[1], *b_wans[1];
-	struct router_worker *a, *b;
-	uint64_t now_ns;
-};
-
-static struct router_config *
-config_parse(const char *text)
-{
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
-
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
-}
-
 static int
 rig_setup(void **state)
 {
-	static struct rig r;
+	static struct worker_rig r;
 
-	memset(&r, 0, sizeof(r));
-	r.now_ns = 1000000000ull;
-	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(site_a);
-	r.cfg_b = config_parse(site_b);
-	for (int i = 0; i < 2; i++) {
-		r.lan_a[i] = io_mem_link_new(64, 100 + i, (uint32_t)i);
-		r.a_lans[i] = io_mem_link_port(r.lan_a[i], 1);
-	}
-	r.lan_b = io_mem_link_new(64, 200, 0);
-	r.b_lans[0] = io_mem_link_port(r.lan_b, 1);
-	r.wan = io_mem_link_new(64, 0, 0);
-	r.a_wans[0] = io_mem_link_port(r.wan, 0);
-	r.b_wans[0] = io_mem_link_port(r.wan, 1);
-	assert_int_equal(router_worker_new(r.cfg_a, r.a_lans, r.a_wans, r.pool, r.now_ns, &r.a), 0);
-	assert_int_equal(router_worker_new(r.cfg_b, r.b_lans, r.b_wans, r.pool, r.now_ns, &r.b), 0);
+	worker_rig_setup(&r, site_a, site_b);
 	*state = &r;
 	return 0;
 }
@@ -120,18 +83,7 @@ rig_setup(void **state)
 static int
 rig_teardown(void **state)
 {
-	struct rig *r = *state;
-
-	router_worker_free(r->a);
-	router_worker_free(r->b);
-	io_mem_link_free(r->lan_a[0], r->pool);
-	io_mem_link_free(r->lan_a[1], r->pool);
-	io_mem_link_free(r->lan_b, r->pool);
-	io_mem_link_free(r->wan, r->pool);
-	assert_int_equal(pkt_pool_available(r->pool), pkt_pool_capacity(r->pool));
-	pkt_pool_free(r->pool);
-	router_config_free(r->cfg_a);
-	router_config_free(r->cfg_b);
+	worker_rig_teardown(*state);
 	return 0;
 }
 
@@ -140,71 +92,13 @@ static size_t
 packet_make(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint16_t sport,
     uint16_t dport, uint8_t tcp_flags, const uint8_t *payload, size_t n)
 {
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + n;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, 20 + l4);
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	buf_store_be16(out + 20, sport);
-	buf_store_be16(out + 22, dport);
-	if (proto == IPPROTO_TCP) {
-		out[32] = 5 << 4;
-		out[33] = tcp_flags;
-		buf_store_be16(out + 34, 65535);
-	} else {
-		buf_store_be16(out + 24, (uint16_t)(8 + n));
-	}
-	if (n > 0)
-		memcpy(out + 20 + l4, payload, n);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return len;
-}
-
-static void
-inject(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *p = pkt_pool_get(r->pool);
-
-	assert_non_null(p);
-	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
-	assert_int_equal(io_tx_burst(io_mem_link_port(lan, 0), &p, 1), 1);
-}
-
-static void
-run(struct rig *r)
-{
-	for (int i = 0; i < 4; i++) {
-		router_worker_poll(r->a, r->now_ns);
-		router_worker_poll(r->b, r->now_ns);
-	}
-}
-
-/* How many packets a host received (and frees them). */
-static unsigned
-received(struct rig *r, struct io_mem_link *lan)
-{
-	struct pkt_buf *got[16];
-	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 16);
-
-	for (unsigned i = 0; i < n; i++)
-		pkt_pool_put(r->pool, got[i]);
-	return n;
+	return worker_rig_packet_bytes(out, src, dst, proto, sport, dport, tcp_flags, 65535,
+	    payload, n);
 }
 
 /* The what-if for a1 -> dst:port (tcp) with an optional SNI. */
 static void
-what_if(struct rig *r, const char *dst, uint16_t port, const char *sni,
+what_if(struct worker_rig *r, const char *dst, uint16_t port, const char *sni,
     struct router_worker_verdict *v)
 {
 	struct router_worker_what_if wi = {.lan = 0,
@@ -219,7 +113,7 @@ what_if(struct rig *r, const char *dst, uint16_t port, const char *sni,
 
 /* The service of site a's one session from a1 with this source port, by name. */
 static const char *
-session_service(struct rig *r, uint16_t sport)
+session_service(struct worker_rig *r, uint16_t sport)
 {
 	struct session_table *t = router_worker_sessions(r->a);
 
@@ -254,7 +148,7 @@ dns_answer(uint8_t *out, const char *name, const uint8_t addr[4], uint32_t ttl_s
 static void
 test_router_names_dns_answer_names_address(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	const uint8_t app_addr[4] = {10, 2, 0, 80};
 	struct router_worker_verdict v;
 	uint8_t pkt[512], msg[256];
@@ -264,22 +158,22 @@ test_router_names_dns_answer_names_address(void **state)
 	what_if(r, "10.2.0.80", 443, NULL, &v);
 	assert_string_equal(v.verdict, "no-service");
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.80", IPPROTO_TCP, 41000, 443, 0x02, NULL, 0);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 0);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 0);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 1);
 
 	/* a1 asks the DNS server at site b; the answer crosses site a on its way back. */
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.53", IPPROTO_UDP, 5353, 53, 0,
 	    (const uint8_t *)"q", 1);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
 	n = dns_answer(msg, "app.corp.example", app_addr, 30);
 	len = packet_make(pkt, "10.2.0.53", "10.1.0.10", IPPROTO_UDP, 53, 5353, 0, msg, n);
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_a[0]), 1);
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_a[0]), 1);
 	assert_int_equal(router_learn_stats(router_worker_learn(r->a))->dns_records, 1);
 
 	/* Now the same SYN is the domain service, and the what-if says so. */
@@ -288,9 +182,9 @@ test_router_names_dns_answer_names_address(void **state)
 	assert_string_equal(v.service, "app");
 	assert_non_null(strstr(v.explanation, "app.corp.example"));
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.80", IPPROTO_TCP, 41001, 443, 0x02, NULL, 0);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
 	assert_string_equal(session_service(r, 41001), "app");
 	/* An address nobody named stays refused. */
 	what_if(r, "10.2.0.81", 443, NULL, &v);
@@ -298,29 +192,29 @@ test_router_names_dns_answer_names_address(void **state)
 
 	/* The TTL runs out: the name goes, and with it the service. */
 	r->now_ns += 31ull * 1000000000ull;
-	run(r);
+	worker_rig_run(r);
 	what_if(r, "10.2.0.80", 443, NULL, &v);
 	assert_string_equal(v.verdict, "no-service");
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.80", IPPROTO_TCP, 41002, 443, 0x02, NULL, 0);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 0);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 0);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 2);
 }
 
 static void
 test_router_names_sni_decides_next_sessions(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	uint8_t pkt[1024];
 	size_t len;
 
 	/* The first connection is decided at its SYN: by prefix, service web. */
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.90", IPPROTO_TCP, 42000, 443, 0x02, NULL, 0);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
 	assert_string_equal(session_service(r, 42000), "web");
 	what_if(r, "10.2.0.90", 443, NULL, &v);
 	assert_string_equal(v.service, "web");
@@ -331,9 +225,9 @@ test_router_names_sni_decides_next_sessions(void **state)
 	/* Its ClientHello (after the handshake) names example.test. */
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.90", IPPROTO_TCP, 42000, 443, 0x18,
 	    policy_sample_ch13, sizeof(policy_sample_ch13));
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
 	assert_int_equal(router_learn_stats(router_worker_learn(r->a))->sni_learnt, 1);
 	/* The session keeps its route; the next one to that server takes secure's. */
 	assert_string_equal(session_service(r, 42000), "web");
@@ -341,16 +235,16 @@ test_router_names_sni_decides_next_sessions(void **state)
 	assert_string_equal(v.service, "secure");
 	assert_string_equal(v.sni, "example.test");
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.90", IPPROTO_TCP, 42001, 443, 0x02, NULL, 0);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
 	assert_string_equal(session_service(r, 42001), "secure");
 }
 
 static void
 test_router_names_resolved_for_every_tenant(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 1, .proto = IPPROTO_UDP, .dst_port = 9};
 	struct router_worker_op op = {.kind = ROUTER_WORKER_NAME_RESOLVED,
@@ -374,7 +268,7 @@ test_router_names_resolved_for_every_tenant(void **state)
 static void
 test_router_names_stats_count_sessions_and_bytes(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_learn *l = router_worker_learn(r->a);
 	struct router_learn_count svc[8], ten[4], *apps;
 	uint8_t pkt[512];
@@ -385,14 +279,14 @@ test_router_names_stats_count_sessions_and_bytes(void **state)
 	assert_non_null(apps);
 	len = packet_make(pkt, "10.1.0.10", "10.2.0.53", IPPROTO_UDP, 5353, 53, 0,
 	    (const uint8_t *)"q", 1);
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
 	len2 = packet_make(pkt, "10.2.0.53", "10.1.0.10", IPPROTO_UDP, 53, 5353, 0,
 	    (const uint8_t *)"ab", 2);
-	inject(r, r->lan_b, pkt, len2);
-	run(r);
-	assert_int_equal(received(r, r->lan_b), 1);
-	assert_int_equal(received(r, r->lan_a[0]), 1);
+	worker_rig_inject(r->pool, r->lan_b, pkt, len2);
+	worker_rig_run(r);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_b), 1);
+	assert_int_equal(worker_rig_drain(r->pool, r->lan_a[0]), 1);
 	router_learn_stats_walk(l, router_worker_sessions(r->a), svc, ten, apps);
 	assert_int_equal(svc[0].sessions_now, 1);
 	assert_int_equal(svc[0].sessions_total, 1);

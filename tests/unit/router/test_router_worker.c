@@ -25,6 +25,7 @@
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
 #include "router/router_worker.h"
+#include "worker_rig.h"
 
 static const char site_a[] =
     "{ \"router\": { \"name\": \"site-a\" },"
@@ -56,55 +57,17 @@ static const char site_b[] =
     "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
     "      \"route\": { \"lan\": \"corp\" } } ] }";
 
-struct rig {
-	struct pkt_pool *pool;
-	struct router_config *cfg_a, *cfg_b;
-	struct io_mem_link *lan_a[2], *lan_b, *wan;
-	struct io_port *a_lans[2], *a_wans[1], *b_lans[1], *b_wans[1];
-	struct router_worker *a, *b;
-	uint64_t now_ns;
-};
-
-static struct router_config *
-config_parse(const char *text)
-{
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
-
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
-}
-
 /* The configurations the next rig_setup() uses (tests set them in their own setup). */
 static const char *rig_text_a = site_a, *rig_text_b = site_b;
 
 static int
 rig_setup(void **state)
 {
-	static struct rig r;
+	static struct worker_rig r;
 
-	memset(&r, 0, sizeof(r));
-	r.now_ns = 1000000000ull;
-	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(rig_text_a);
-	r.cfg_b = config_parse(rig_text_b);
+	worker_rig_setup(&r, rig_text_a, rig_text_b);
 	rig_text_a = site_a;
 	rig_text_b = site_b;
-	for (int i = 0; i < 2; i++) {
-		r.lan_a[i] = io_mem_link_new(64, 100 + i, (uint32_t)i);
-		r.a_lans[i] = io_mem_link_port(r.lan_a[i], 1);
-	}
-	r.lan_b = io_mem_link_new(64, 200, 0);
-	r.b_lans[0] = io_mem_link_port(r.lan_b, 1);
-	r.wan = io_mem_link_new(64, 0, 0);
-	r.a_wans[0] = io_mem_link_port(r.wan, 0);
-	r.b_wans[0] = io_mem_link_port(r.wan, 1);
-	assert_int_equal(router_worker_new(r.cfg_a, r.a_lans, r.a_wans, r.pool, r.now_ns, &r.a), 0);
-	assert_int_equal(router_worker_new(r.cfg_b, r.b_lans, r.b_wans, r.pool, r.now_ns, &r.b), 0);
 	*state = &r;
 	return 0;
 }
@@ -112,125 +75,27 @@ rig_setup(void **state)
 static int
 rig_teardown(void **state)
 {
-	struct rig *r = *state;
-
-	router_worker_free(r->a);
-	router_worker_free(r->b);
-	io_mem_link_free(r->lan_a[0], r->pool);
-	io_mem_link_free(r->lan_a[1], r->pool);
-	io_mem_link_free(r->lan_b, r->pool);
-	io_mem_link_free(r->wan, r->pool);
-	assert_int_equal(pkt_pool_available(r->pool), pkt_pool_capacity(r->pool));
-	pkt_pool_free(r->pool);
-	router_config_free(r->cfg_a);
-	router_config_free(r->cfg_b);
+	worker_rig_teardown(*state);
 	return 0;
-}
-
-/* A UDP or TCP packet with valid checksums. */
-static size_t
-packet_make(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint16_t sport,
-    uint16_t dport, const char *payload)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t n = strlen(payload), l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + n;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, 20 + l4);
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	buf_store_be16(out + 20, sport);
-	buf_store_be16(out + 22, dport);
-	if (proto == IPPROTO_TCP) {
-		out[32] = 5 << 4;
-		out[33] = 0x02; /* SYN */
-	} else {
-		buf_store_be16(out + 24, (uint16_t)(8 + n));
-	}
-	memcpy(out + 20 + l4, payload, n);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return len;
-}
-
-static void
-inject(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *p = pkt_pool_get(r->pool);
-	struct io_port *host = io_mem_link_port(lan, 0);
-
-	assert_non_null(p);
-	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
-	assert_int_equal(io_tx_burst(host, &p, 1), 1);
-}
-
-static void
-run(struct rig *r)
-{
-	for (int i = 0; i < 4; i++) {
-		router_worker_poll(r->a, r->now_ns);
-		router_worker_poll(r->b, r->now_ns);
-	}
-}
-
-/* The one packet a host received, compared with what the other host sent. */
-static void __attribute__((unused)) drops_print(struct router_worker *w)
-{
-	const struct pkt_drop_counters *c = router_worker_drops(w);
-
-	for (int i = 0; i < PKT_DROP_COUNT; i++)
-		if (c->count[i])
-			fprintf(stderr, "# drop %s %llu\n", pkt_drop_reason_name(i),
-			    (unsigned long long)c->count[i]);
-}
-
-#define expect_delivered(r, lan, bytes, len) expect_delivered_at(r, lan, bytes, len, __LINE__)
-static void
-expect_delivered_at(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len,
-    int line)
-{
-	struct pkt_buf *got[2];
-	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 2);
-
-	if (n != 1) {
-		drops_print(r->a);
-		drops_print(r->b);
-		fail_msg("line %d: %u packets delivered, expected 1", line, n);
-	}
-	assert_int_equal(got[0]->len, len);
-	assert_memory_equal(pkt_buf_data(got[0]), bytes, len);
-	pkt_pool_put(r->pool, got[0]);
-}
-
-static void
-expect_nothing(struct io_mem_link *lan)
-{
-	assert_int_equal(io_mem_link_pending(lan, 0), 0);
 }
 
 static void
 test_router_worker_service_both_ways(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "hello");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
-	len = packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000, "hi back");
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "hello");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000,
+	    "hi back");
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 1);
 	assert_int_equal(router_worker_svr_stats(r->b)->meta_tx, 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
@@ -245,17 +110,17 @@ test_router_worker_service_both_ways(void **state)
 static void
 test_router_worker_no_service_is_counted(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
 	/* Wrong port for b-web, and an address no service covers. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_TCP, 40001, 22, "");
-	inject(r, r->lan_a[0], pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "10.3.0.1", IPPROTO_UDP, 40001, 5005, "x");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_TCP, 40001, 22, "");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.3.0.1", IPPROTO_UDP, 40001, 5005, "x");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 2);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
 }
@@ -263,17 +128,18 @@ test_router_worker_no_service_is_counted(void **state)
 static void
 test_router_worker_local_scope_is_not_a_service(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
 	/* What a kernel sends into a TUN on its own: multicast, link-local. */
-	len = packet_make(pkt, "10.1.0.10", "224.0.0.22", IPPROTO_UDP, 5353, 5353, "mdns");
-	inject(r, r->lan_a[0], pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "169.254.1.1", IPPROTO_UDP, 40000, 53, "x");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.10", "224.0.0.22", IPPROTO_UDP, 5353, 5353, "mdns");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "169.254.1.1", IPPROTO_UDP, 40000, 53, "x");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_LOCAL_SCOPE], 2);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_SERVICE], 0);
 }
@@ -281,14 +147,14 @@ test_router_worker_local_scope_is_not_a_service(void **state)
 static void
 test_router_worker_tenant_without_access_is_denied(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_TCP, 40002, 80, "");
-	inject(r, r->lan_a[1], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_TCP, 40002, 80, "");
+	worker_rig_inject(r->pool, r->lan_a[1], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	/* guest is in no access list and no rule names it: the default deny. */
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
 }
@@ -296,15 +162,15 @@ test_router_worker_tenant_without_access_is_denied(void **state)
 static void
 test_router_worker_egress_refuses_unserved_service(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
 	/* Site a thinks b serves b-secret; site b does not, and says so in a counter. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.9.9", IPPROTO_UDP, 40003, 9, "secret");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.9.9", IPPROTO_UDP, 40003, 9, "secret");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->b)->count[PKT_DROP_ROUTER_UNKNOWN_SERVICE], 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 0);
 }
@@ -312,13 +178,14 @@ test_router_worker_egress_refuses_unserved_service(void **state)
 static void
 test_router_worker_garbage_from_wan_is_counted(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 	struct pkt_buf *p;
 
 	/* No session, no metadata: dropped at b under meta-required. */
-	len = packet_make(pkt, "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 16384, 16385, "junk");
+	len = worker_rig_packet_make(pkt, "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 16384, 16385,
+	    "junk");
 	p = pkt_pool_get(r->pool);
 	assert_int_equal(pkt_buf_set(p, pkt, len), 0);
 	assert_int_equal(io_tx_burst(r->a_wans[0], &p, 1), 1);
@@ -331,7 +198,7 @@ test_router_worker_garbage_from_wan_is_counted(void **state)
 	assert_int_equal(router_worker_drops(r->b)->count[PKT_DROP_IP_TRUNCATED] +
 	        router_worker_drops(r->b)->count[PKT_DROP_IP_BAD_VERSION],
 	    1);
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 }
 
 /* Site a's topology with other services and rules: "%s" is the services and rules. */
@@ -421,29 +288,18 @@ pending(struct io_mem_link *lan)
 }
 
 static void
-drain(struct rig *r, struct io_mem_link *lan)
-{
-	struct pkt_buf *got[8];
-	unsigned n;
-
-	while ((n = io_rx_burst(io_mem_link_port(lan, 0), got, 8)) > 0)
-		for (unsigned i = 0; i < n; i++)
-			pkt_pool_put(r->pool, got[i]);
-}
-
-static void
 test_router_worker_default_deny_without_rules(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_TCP, 40000, 80, "");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_TCP, 40000, 80, "");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
 	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
 	/* The what-if says the same, with the same engine. */
@@ -461,16 +317,16 @@ test_router_worker_default_deny_without_rules(void **state)
 static void
 test_router_worker_deny_beats_allow(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 53};
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "q");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "q");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
 	assert_int_equal(addr_parse("10.1.0.10", &wi.src), 0);
 	assert_int_equal(addr_parse("10.2.0.20", &wi.dst), 0);
@@ -484,19 +340,20 @@ test_router_worker_deny_beats_allow(void **state)
 static void
 test_router_worker_tenant_session_limit(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 9};
 	uint8_t pkt[256];
 	size_t len;
 
 	for (uint16_t i = 0; i < 4; i++) {
-		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i, 9, "x");
-		inject(r, r->lan_a[0], pkt, len);
+		len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i,
+		    9, "x");
+		worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	}
-	run(r);
+	worker_rig_run(r);
 	assert_int_equal(pending(r->lan_b), 3);
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_SESSION_LIMIT], 1);
 	/* Another tenant is not held back by corp's limit (guest has none). */
@@ -514,61 +371,62 @@ test_router_worker_tenant_session_limit(void **state)
 	assert_int_equal(router_worker_policy_test(r->a, &wi, &v), 0);
 	assert_true(v.allowed);
 	assert_string_equal(v.path, "wan0");
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 9, "again");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 9, "again");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_SESSION_LIMIT], 1);
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 }
 
 static void
 test_router_worker_tenant_rate_limit(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
 	/* 2 per second: a burst of two, then the third waits. */
 	for (uint16_t i = 0; i < 3; i++) {
-		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i, 9, "x");
-		inject(r, r->lan_a[0], pkt, len);
+		len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000 + i,
+		    9, "x");
+		worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	}
-	run(r);
+	worker_rig_run(r);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 2);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_TENANT_RATE_LIMIT], 1);
 	r->now_ns += 1000000000ull;
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40010, 9, "x");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40010, 9, "x");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 }
 
 static void
 test_router_worker_egress_rechecks_tenant(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	uint8_t pkt[256];
 	size_t len;
 
 	/* Site a lets guest through; site b's rules do not: b refuses and counts it. */
-	len = packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_UDP, 40000, 9, "guest");
-	inject(r, r->lan_a[1], pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 9, "corp");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
+	len = worker_rig_packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_UDP, 40000, 9, "guest");
+	worker_rig_inject(r->pool, r->lan_a[1], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 9, "corp");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
 	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 2);
 	assert_int_equal(router_worker_drops(r->b)->count[PKT_DROP_POLICY_NO_RULE], 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 1);
 	assert_int_equal(pending(r->lan_b), 1);
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 }
 
 static void
 test_router_worker_what_if_allow(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
 
@@ -690,26 +548,26 @@ session_from(struct router_worker *w, const char *src)
 static void
 test_router_worker_tenants_by_segment_and_prefix(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_UDP, .dst_port = 53};
 	uint8_t pkt[256], back[256];
 	size_t len, blen;
 
 	/* Same host address and port on both segments, each to its own app. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.10", IPPROTO_UDP, 40000, 53, "red");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "blue");
-	inject(r, r->lan_a[1], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.10", IPPROTO_UDP, 40000, 53, "red");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 53, "blue");
+	worker_rig_inject(r->pool, r->lan_a[1], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 	/* Red may not reach blue's app: refused at the ingress, counted. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 53, "red");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 53, "red");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
 	/*
 	 * The same tuple from both segments to the shared app: red's session must not
@@ -717,34 +575,37 @@ test_router_worker_tenants_by_segment_and_prefix(void **state)
 	 * allowed at once would meet at site b as one client tuple in one segment: a
 	 * conflict, counted, unless site b translates them with a nat_pool.)
 	 */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "red");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "blue");
-	inject(r, r->lan_a[1], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "red");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.40", IPPROTO_UDP, 40000, 53, "blue");
+	worker_rig_inject(r->pool, r->lan_a[1], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 3);
 	/* Site b's answer to each reaches the host of the right segment. */
-	blen = packet_make(back, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 53, 40000, "to blue");
-	inject(r, r->lan_b, back, blen);
-	run(r);
-	expect_delivered(r, r->lan_a[1], back, blen);
-	expect_nothing(r->lan_a[0]);
-	blen = packet_make(back, "10.2.0.10", "10.1.0.10", IPPROTO_UDP, 53, 40000, "to red");
-	inject(r, r->lan_b, back, blen);
-	run(r);
-	expect_delivered(r, r->lan_a[0], back, blen);
-	expect_nothing(r->lan_a[1]);
+	blen = worker_rig_packet_make(back, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 53, 40000,
+	    "to blue");
+	worker_rig_inject(r->pool, r->lan_b, back, blen);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[1], back, blen);
+	worker_rig_expect_nothing(r->lan_a[0]);
+	blen = worker_rig_packet_make(back, "10.2.0.10", "10.1.0.10", IPPROTO_UDP, 53, 40000,
+	    "to red");
+	worker_rig_inject(r->pool, r->lan_b, back, blen);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], back, blen);
+	worker_rig_expect_nothing(r->lan_a[1]);
 	/* Guest by source prefix on red's segment: guest's app (site b checks the tenant
 	 * named in the metadata), and not red's. */
-	len = packet_make(pkt, "10.1.0.200", "10.2.0.30", IPPROTO_UDP, 40000, 53, "guest");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.200", "10.2.0.30", IPPROTO_UDP, 40000, 53, "guest");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.30"), "guest");
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.10"), "red");
 	assert_string_equal(session_tenant_of(r->a, "10.2.0.20"), "blue");
@@ -762,15 +623,17 @@ test_router_worker_tenants_by_segment_and_prefix(void **state)
 	    "red");
 	assert_string_equal(router_worker_session_segment(r->b, session_from(r->b, "10.2.0.20")),
 	    "srv");
-	len = packet_make(pkt, "10.1.0.200", "10.2.0.10", IPPROTO_UDP, 40000, 53, "guest");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.200", "10.2.0.10", IPPROTO_UDP, 40000, 53, "guest");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 2);
-	blen = packet_make(back, "10.2.0.30", "10.1.0.200", IPPROTO_UDP, 53, 40000, "to guest");
-	inject(r, r->lan_b, back, blen);
-	run(r);
-	expect_delivered(r, r->lan_a[0], back, blen);
+	blen = worker_rig_packet_make(back, "10.2.0.30", "10.1.0.200", IPPROTO_UDP, 53, 40000,
+	    "to guest");
+	worker_rig_inject(r->pool, r->lan_b, back, blen);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], back, blen);
 	/* The what-if agrees: tenant by prefix, and by segment. */
 	assert_int_equal(addr_parse("10.1.0.200", &wi.src), 0);
 	assert_int_equal(addr_parse("10.2.0.30", &wi.dst), 0);
@@ -822,7 +685,7 @@ rig_setup_breakout(void **state)
 
 /* The one packet site a sent on the WAN (site b is not polled), parsed. */
 static struct pkt_buf *
-wan_sent(struct rig *r)
+wan_sent(struct worker_rig *r)
 {
 	struct pkt_buf *got[2];
 	enum pkt_drop_reason reason;
@@ -834,7 +697,7 @@ wan_sent(struct rig *r)
 
 /* A packet from the WAN's far end (site b's side, which is not polled). */
 static void
-inject_wan(struct rig *r, const uint8_t *bytes, size_t len)
+inject_wan(struct worker_rig *r, const uint8_t *bytes, size_t len)
 {
 	struct pkt_buf *p = pkt_pool_get(r->pool);
 
@@ -846,7 +709,7 @@ inject_wan(struct rig *r, const uint8_t *bytes, size_t len)
 static void
 test_router_worker_breakout_translates_both_ways(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_verdict v;
 	struct router_worker_what_if wi = {.lan = 0, .proto = IPPROTO_TCP, .dst_port = 80};
 	uint8_t pkt[256], back[256], want[256];
@@ -855,8 +718,9 @@ test_router_worker_breakout_translates_both_ways(void **state)
 	uint16_t nat_port;
 	struct session_table *t;
 
-	len = packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_TCP, 40000, 80, "GET");
-	inject(r, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_TCP, 40000, 80,
+	    "GET");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	router_worker_poll(r->a, r->now_ns);
 	p = wan_sent(r);
 	/* The source is the WAN's address and a NAT port; checksums still hold. */
@@ -869,14 +733,16 @@ test_router_worker_breakout_translates_both_ways(void **state)
 	assert_int_equal(p->info.dport, 80);
 	pkt_pool_put(r->pool, p);
 	/* The answer comes back translated to the host's own tuple, byte for byte. */
-	blen = packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, nat_port, "200");
-	wlen = packet_make(want, "198.51.100.80", "10.1.0.10", IPPROTO_TCP, 80, 40000, "200");
+	blen = worker_rig_packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, nat_port,
+	    "200");
+	wlen = worker_rig_packet_make(want, "198.51.100.80", "10.1.0.10", IPPROTO_TCP, 80, 40000,
+	    "200");
 	inject_wan(r, back, blen);
 	router_worker_poll(r->a, r->now_ns);
-	expect_delivered(r, r->lan_a[0], want, wlen);
-	expect_nothing(r->lan_a[1]);
+	worker_rig_expect_delivered(r, r->lan_a[0], want, wlen);
+	worker_rig_expect_nothing(r->lan_a[1]);
 	/* The next packet of the session takes the same port; it is no SVR session. */
-	inject(r, r->lan_a[0], pkt, len);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	router_worker_poll(r->a, r->now_ns);
 	p = wan_sent(r);
 	assert_int_equal(p->info.sport, nat_port);
@@ -888,23 +754,24 @@ test_router_worker_breakout_translates_both_ways(void **state)
 	    SESSION_ROLE_BREAKOUT);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
 	/* An answer to a port nobody holds is no breakout's: SVR counts it as ever. */
-	blen = packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, 17000, "x");
+	blen =
+	    worker_rig_packet_make(back, "198.51.100.80", "192.0.2.1", IPPROTO_TCP, 80, 17000, "x");
 	inject_wan(r, back, blen);
 	router_worker_poll(r->a, r->now_ns);
-	expect_nothing(r->lan_a[0]);
+	worker_rig_expect_nothing(r->lan_a[0]);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_META_REQUIRED], 1);
 	/* A denied destination is refused before breakout, and counted. */
-	len = packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "q");
-	inject(r, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "q");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	router_worker_poll(r->a, r->now_ns);
 	assert_int_equal(io_mem_link_pending(r->wan, 1), 0);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_DENIED], 1);
 	/* ICMP cannot break out (its answers would never reach ternd): counted. */
-	len = packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_UDP, 1, 1, "icmp");
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "198.51.100.80", IPPROTO_UDP, 1, 1, "icmp");
 	pkt[9] = IPPROTO_ICMP;
 	pkt[10] = pkt[11] = 0;
 	buf_store_be16(pkt + 10, pkt_csum_ipv4_header(pkt, 20));
-	inject(r, r->lan_a[0], pkt, len);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
 	router_worker_poll(r->a, r->now_ns);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_ROUTER_BREAKOUT_UNSUPPORTED], 1);
 	/* The what-if says the same. */

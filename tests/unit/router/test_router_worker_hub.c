@@ -30,6 +30,7 @@
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
 #include "router/router_worker.h"
+#include "worker_rig.h"
 
 #define KEY_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
 #define KEY_B "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
@@ -128,20 +129,6 @@ struct rig {
 
 static const char *rig_a = site_a_plain, *rig_h = hub_plain, *rig_b = site_b_plain;
 
-static struct router_config *
-config_parse(const char *text)
-{
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
-
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
-}
-
 /* One direction's key: sender's send slot and receiver's receive slot, same index. */
 static void
 key_install(struct router_worker *tx, uint32_t tx_peer, struct router_worker *rx, uint32_t rx_peer,
@@ -171,9 +158,9 @@ rig_setup(void **state)
 	memset(&r, 0, sizeof(r));
 	r.now_ns = 1000000000ull;
 	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(rig_a);
-	r.cfg_h = config_parse(rig_h);
-	r.cfg_b = config_parse(rig_b);
+	r.cfg_a = worker_rig_config_parse(rig_a);
+	r.cfg_h = worker_rig_config_parse(rig_h);
+	r.cfg_b = worker_rig_config_parse(rig_b);
 	r.secure = rig_a == site_a_sec;
 	rig_a = site_a_plain;
 	rig_h = hub_plain;
@@ -241,94 +228,15 @@ rig_teardown(void **state)
 	return 0;
 }
 
-/* A UDP or TCP (SYN) packet, or an ICMP echo request (proto ICMP), valid checksums. */
-static size_t
-packet_make(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint16_t sport,
-    uint16_t dport, const char *payload)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t n = strlen(payload), l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + n;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, 20 + l4);
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	if (proto == IPPROTO_ICMP) {
-		out[20] = sport == 0 ? 0 : 8;    /* echo request, or reply for sport 0 */
-		buf_store_be16(out + 24, dport); /* identifier */
-	} else {
-		buf_store_be16(out + 20, sport);
-		buf_store_be16(out + 22, dport);
-	}
-	if (proto == IPPROTO_TCP) {
-		out[32] = 5 << 4;
-		out[33] = 0x02; /* SYN */
-	} else if (proto == IPPROTO_UDP) {
-		buf_store_be16(out + 24, (uint16_t)(8 + n));
-	}
-	memcpy(out + 20 + l4, payload, n);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return len;
-}
-
-static void
-inject(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *p = pkt_pool_get(r->pool);
-
-	assert_non_null(p);
-	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
-	assert_int_equal(io_tx_burst(io_mem_link_port(lan, 0), &p, 1), 1);
-}
-
 static void
 run(struct rig *r)
 {
-	for (int i = 0; i < 6; i++) {
-		router_worker_poll(r->a, r->now_ns);
-		router_worker_poll(r->h, r->now_ns);
-		router_worker_poll(r->b, r->now_ns);
-	}
+	worker_rig_poll((struct router_worker *const[]){r->a, r->h, r->b, NULL}, 6, r->now_ns);
 }
 
-static void
-drops_print(const char *who, struct router_worker *w)
-{
-	const struct pkt_drop_counters *c = router_worker_drops(w);
-
-	for (int i = 0; i < PKT_DROP_COUNT; i++)
-		if (c->count[i])
-			fprintf(stderr, "# %s drop %s %llu\n", who, pkt_drop_reason_name(i),
-			    (unsigned long long)c->count[i]);
-}
-
-#define expect_delivered(r, lan, bytes, len) expect_delivered_at(r, lan, bytes, len, __LINE__)
-static void
-expect_delivered_at(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len,
-    int line)
-{
-	struct pkt_buf *got[2];
-	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 2);
-
-	if (n != 1) {
-		drops_print("a", r->a);
-		drops_print("hub", r->h);
-		drops_print("b", r->b);
-		fail_msg("line %d: %u packets delivered, expected 1", line, n);
-	}
-	assert_int_equal(got[0]->len, len);
-	assert_memory_equal(pkt_buf_data(got[0]), bytes, len);
-	pkt_pool_put(r->pool, got[0]);
-}
+#define expect_delivered(r, lan, bytes, len)                                                       \
+	worker_rig_expect_one_at((r)->pool, lan, bytes, len,                                       \
+	    (struct router_worker *const[]){(r)->a, (r)->h, (r)->b, NULL}, __LINE__)
 
 static uint64_t
 drops(struct router_worker *w, enum pkt_drop_reason reason)
@@ -389,17 +297,19 @@ both_ways(struct rig *r, uint8_t proto)
 
 	for (int round = 0; round < 3; round++) {
 		if (proto == IPPROTO_ICMP)
-			len = packet_make(pkt, "10.1.0.10", "10.2.0.20", proto, 8, 77, "ping");
+			len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", proto, 8, 77,
+			    "ping");
 		else
-			len = packet_make(pkt, "10.1.0.10", "10.2.0.20", proto, 40000,
+			len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", proto, 40000,
 			    proto == IPPROTO_TCP ? 80 : 5005, "hello");
-		inject(r, r->lan_a, pkt, len);
+		worker_rig_inject(r->pool, r->lan_a, pkt, len);
 		run(r);
 		expect_delivered(r, r->lan_b, pkt, len);
 		if (proto == IPPROTO_ICMP)
-			len = packet_make(pkt, "10.2.0.20", "10.1.0.10", proto, 0, 77, "pong");
+			len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", proto, 0, 77,
+			    "pong");
 		else
-			len = packet_make(pkt, "10.2.0.20", "10.1.0.10", proto,
+			len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", proto,
 			    proto == IPPROTO_TCP ? 80 : 5005, 40000, "hi back");
 		if (proto == IPPROTO_TCP)
 			pkt[33] = 0x12; /* SYN-ACK */
@@ -410,7 +320,7 @@ both_ways(struct rig *r, uint8_t proto)
 			assert_int_equal(pkt_parse_bytes(pkt, len, &info, &reason), 0);
 			pkt_csum_fill(pkt, &info);
 		}
-		inject(r, r->lan_b, pkt, len);
+		worker_rig_inject(r->pool, r->lan_b, pkt, len);
 		run(r);
 		expect_delivered(r, r->lan_a, pkt, len);
 		if (proto == IPPROTO_TCP)
@@ -474,8 +384,9 @@ test_router_worker_hub_leg_remade(void **state)
 	}
 	assert_int_equal(session_table_count(t), 1);
 	/* The hub still has the leg from a; the next forward packet makes the other again. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "again");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "again");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	expect_delivered(r, r->lan_b, pkt, len);
 	expect_hub_legs(r);
@@ -489,8 +400,9 @@ test_router_worker_hub_rule_denies(void **state)
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "hello");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "hello");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
 	assert_int_equal(drops(r->h, PKT_DROP_POLICY_DENIED), 1);
@@ -506,8 +418,9 @@ test_router_worker_hub_tenant_without_access(void **state)
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.200", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "guest");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.200", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "guest");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
 	assert_int_equal(drops(r->h, PKT_DROP_POLICY_NO_RULE), 1);
@@ -522,10 +435,12 @@ test_router_worker_hub_refuses_unrouted_and_loops(void **state)
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.9.9", IPPROTO_UDP, 40000, 5005, "secret");
-	inject(r, r->lan_a, pkt, len);
-	len = packet_make(pkt, "10.1.0.10", "10.3.0.3", IPPROTO_UDP, 40000, 5005, "loop");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.9.9", IPPROTO_UDP, 40000, 5005,
+	    "secret");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.10", "10.3.0.3", IPPROTO_UDP, 40000, 5005, "loop");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
 	assert_int_equal(io_mem_link_pending(r->lan_a, 0), 0);
@@ -540,7 +455,7 @@ static struct router_worker_reload_stats
 reload_hub(struct rig *r, const char *text)
 {
 	struct router_worker_reload_stats st;
-	struct router_config *cfg = config_parse(text);
+	struct router_config *cfg = worker_rig_config_parse(text);
 	struct router_worker *w;
 
 	memset(&st, 0, sizeof(st));
@@ -595,12 +510,14 @@ test_router_worker_hub_reload_keeps_transit(void **state)
 	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 1)->ports), 1);
 	expect_hub_legs(r);
 	for (int round = 0; round < 2; round++) {
-		len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "on");
-		inject(r, r->lan_a, pkt, len);
+		len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000,
+		    5005, "on");
+		worker_rig_inject(r->pool, r->lan_a, pkt, len);
 		run(r);
 		expect_delivered(r, r->lan_b, pkt, len);
-		len = packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000, "back");
-		inject(r, r->lan_b, pkt, len);
+		len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005,
+		    40000, "back");
+		worker_rig_inject(r->pool, r->lan_b, pkt, len);
 		run(r);
 		expect_delivered(r, r->lan_a, pkt, len);
 	}
@@ -630,15 +547,17 @@ test_router_worker_hub_reload_ends_denied_transit(void **state)
 	assert_int_equal(st.ended[ROUTER_RELOAD_END_POLICY], 2);
 	assert_int_equal(session_table_count(router_worker_sessions(r->h)), 0);
 	assert_int_equal(svr_waypoint_ports_in_use(router_worker_path(r->h, 1)->ports), 0);
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "denied");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "denied");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	/* site-a still holds the session (it idles out there): no metadata, refused. */
 	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
 	assert_int_equal(drops(r->h, PKT_DROP_META_REQUIRED), 1);
 	/* A new session is refused by the hub's new rule. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 5005, "denied");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40001, 5005,
+	    "denied");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
 	assert_int_equal(io_mem_link_pending(r->lan_b, 0), 0);
 	assert_int_equal(drops(r->h, PKT_DROP_POLICY_DENIED), 1);

@@ -33,6 +33,7 @@
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
 #include "router/router_worker.h"
+#include "worker_rig.h"
 #include "session/session_table.h"
 #include "svr/svr_transform.h"
 
@@ -130,20 +131,6 @@ struct rig {
 	uint64_t now_ns;
 };
 
-static struct router_config *
-config_parse(const char *text)
-{
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
-
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
-}
-
 /* What the prober would hand over: a state change (PATH_STATE) or new measurements. */
 static void
 path_report_jitter(struct router_worker *w, enum router_worker_op_kind kind, uint32_t path, bool up,
@@ -182,10 +169,7 @@ path_report_both(struct rig *r, enum router_worker_op_kind kind, uint32_t path, 
 static void
 run(struct rig *r)
 {
-	for (int i = 0; i < 4; i++) {
-		router_worker_poll(r->a, r->now_ns);
-		router_worker_poll(r->b, r->now_ns);
-	}
+	worker_rig_poll((struct router_worker *const[]){r->a, r->b, NULL}, 4, r->now_ns);
 }
 
 /* Moves the clock to now_ns and runs both workers' timers (sweeps), then their ports. */
@@ -198,74 +182,17 @@ tick_at(struct rig *r, uint64_t now_ns)
 	run(r);
 }
 
-/* A UDP packet with valid checksums. */
-static size_t
-packet_make(uint8_t *out, const char *src, const char *dst, uint16_t sport, uint16_t dport,
-    const char *payload)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t n = strlen(payload), len = 28 + n;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, 28);
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = IPPROTO_UDP;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	buf_store_be16(out + 20, sport);
-	buf_store_be16(out + 22, dport);
-	buf_store_be16(out + 24, (uint16_t)(8 + n));
-	memcpy(out + 28, payload, n);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return len;
-}
-
-static void
-inject(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *p = pkt_pool_get(r->pool);
-
-	assert_non_null(p);
-	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
-	assert_int_equal(io_tx_burst(io_mem_link_port(lan, 0), &p, 1), 1);
-}
-
-/* The one packet a host received, compared with what the other host sent. */
-static void
-expect_delivered(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *got[2];
-	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 2);
-
-	assert_int_equal(n, 1);
-	assert_int_equal(got[0]->len, len);
-	assert_memory_equal(pkt_buf_data(got[0]), bytes, len);
-	pkt_pool_put(r->pool, got[0]);
-}
-
-static void
-expect_nothing(struct io_mem_link *lan)
-{
-	assert_int_equal(io_mem_link_pending(lan, 0), 0);
-}
-
 /* A packet of a flow from host a1 to b1, which must reach b1 byte for byte. */
 static void
 send_forward(struct rig *r, uint16_t cport, uint16_t sport, const char *payload)
 {
 	uint8_t pkt[256];
-	size_t len = packet_make(pkt, "10.1.0.10", "10.2.0.20", cport, sport, payload);
+	size_t len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, cport,
+	    sport, payload);
 
-	inject(r, r->lan_a, pkt, len);
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 }
 
 /* The answer from b1, which must reach a1 byte for byte. */
@@ -273,11 +200,12 @@ static void
 send_reverse(struct rig *r, uint16_t cport, uint16_t sport, const char *payload)
 {
 	uint8_t pkt[256];
-	size_t len = packet_make(pkt, "10.2.0.20", "10.1.0.10", sport, cport, payload);
+	size_t len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, sport,
+	    cport, payload);
 
-	inject(r, r->lan_b, pkt, len);
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
 	run(r);
-	expect_delivered(r, r->lan_a, pkt, len);
+	worker_rig_expect_delivered(r, r->lan_a, pkt, len);
 }
 
 /*
@@ -358,8 +286,8 @@ rig_setup(void **state)
 	memset(&r, 0, sizeof(r));
 	r.now_ns = 1000000000ull;
 	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(site_a);
-	r.cfg_b = config_parse(site_b);
+	r.cfg_a = worker_rig_config_parse(site_a);
+	r.cfg_b = worker_rig_config_parse(site_b);
 	r.lan_a = io_mem_link_new(64, 100, 0);
 	r.a_lans[0] = io_mem_link_port(r.lan_a, 1);
 	r.lan_b = io_mem_link_new(64, 200, 0);
@@ -446,7 +374,7 @@ test_paths_sla_breach_moves_only_the_voice_session(void **state)
 	assert_int_equal(flow_path(r->a, VOICE_CPORT), WAN0);
 	tick_at(r, r->now_ns + 100 * MS);
 	/* Only the keep-alive crossed: b's host sees nothing, b re-binds the session. */
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 	expect_flow_on(r, VOICE_CPORT, WAN1);
 	expect_flow_on(r, BULK_CPORT, WAN0);
 	expect_flow_on(r, IDLE_CPORT, WAN0);
@@ -545,7 +473,7 @@ test_paths_revert_waits_for_the_hold_down(void **state)
 	assert_int_equal(router_worker_svr_stats(r->a)->migrations, 1);
 	/* Hold-down over: the sweep moves it back, the keep-alive re-binds it at b. */
 	tick_at(r, good_at + 1000 * MS);
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 	expect_flow_on(r, VOICE_CPORT, WAN0);
 	expect_flow_on(r, BULK_CPORT, WAN0);
 	assert_int_equal(router_worker_svr_stats(r->a)->migrations, 2);
@@ -618,7 +546,7 @@ test_paths_down_moves_lazily_then_by_sweep(void **state)
 	/* The answer leaves b by the path the session was re-bound to. */
 	send_reverse(r, BULK_CPORT, BULK_SPORT, "bulk-after-down-back");
 	tick_at(r, r->now_ns + 100 * MS);
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 	expect_flow_on(r, IDLE_CPORT, WAN1);
 	expect_flow_on(r, VOICE_CPORT, WAN1);
 	expect_flow_on(r, BULK_CPORT, WAN1);
@@ -750,18 +678,19 @@ test_paths_no_path_drop_refuses_new_sessions(void **state)
 	size_t len;
 	uint32_t before = session_table_count(router_worker_sessions(r->a));
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", STRICT_CPORT, STRICT_SPORT, "strict");
-	inject(r, r->lan_a, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, STRICT_CPORT,
+	    STRICT_SPORT, "strict");
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_SVR_NO_PATH], 1);
 	assert_int_equal(drops_total(r->a), 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), before);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 0);
 	/* A second try is refused the same way; other services are not affected. */
-	inject(r, r->lan_a, pkt, len);
+	worker_rig_inject(r->pool, r->lan_a, pkt, len);
 	run(r);
-	expect_nothing(r->lan_b);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_SVR_NO_PATH], 2);
 	send_forward(r, VOICE_CPORT, VOICE_SPORT, "voice-ok");
 	/* Once a path meets the SLA (1 ms on lte), the session is made there. */

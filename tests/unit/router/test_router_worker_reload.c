@@ -27,6 +27,7 @@
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
 #include "router/router_worker.h"
+#include "worker_rig.h"
 
 #define SITE_A(tenants, services)                                                                   \
 	"{ \"router\": { \"name\": \"site-a\" },"                                                   \
@@ -68,55 +69,17 @@ static const char site_b[] =
     "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
     "      \"route\": { \"lan\": \"corp\" } } ] }";
 
-struct rig {
-	struct pkt_pool *pool;
-	struct router_config *cfg_a, *cfg_b;
-	struct io_mem_link *lan_a[2], *lan_b, *wan;
-	struct io_port *a_lans[2], *a_wans[1], *b_lans[1], *b_wans[1];
-	struct router_worker *a, *b;
-	uint64_t now_ns;
-};
-
-static struct router_config *
-config_parse(const char *text)
-{
-	struct router_config_errors errors;
-	struct router_config *cfg = NULL;
-
-	router_config_errors_init(&errors);
-	if (router_config_parse(text, strlen(text), &cfg, &errors) < 0)
-		router_config_errors_print(&errors, stderr);
-	router_config_errors_fini(&errors);
-	assert_non_null(cfg);
-	return cfg;
-}
-
 /* The configurations the next rig_setup() uses (tests set them in their own setup). */
 static const char *rig_text_a = site_a, *rig_text_b = site_b;
 
 static int
 rig_setup(void **state)
 {
-	static struct rig r;
+	static struct worker_rig r;
 
-	memset(&r, 0, sizeof(r));
-	r.now_ns = 1000000000ull;
-	r.pool = pkt_pool_new(512);
-	r.cfg_a = config_parse(rig_text_a);
-	r.cfg_b = config_parse(rig_text_b);
+	worker_rig_setup(&r, rig_text_a, rig_text_b);
 	rig_text_a = site_a;
 	rig_text_b = site_b;
-	for (int i = 0; i < 2; i++) {
-		r.lan_a[i] = io_mem_link_new(64, 100 + i, (uint32_t)i);
-		r.a_lans[i] = io_mem_link_port(r.lan_a[i], 1);
-	}
-	r.lan_b = io_mem_link_new(64, 200, 0);
-	r.b_lans[0] = io_mem_link_port(r.lan_b, 1);
-	r.wan = io_mem_link_new(64, 0, 0);
-	r.a_wans[0] = io_mem_link_port(r.wan, 0);
-	r.b_wans[0] = io_mem_link_port(r.wan, 1);
-	assert_int_equal(router_worker_new(r.cfg_a, r.a_lans, r.a_wans, r.pool, r.now_ns, &r.a), 0);
-	assert_int_equal(router_worker_new(r.cfg_b, r.b_lans, r.b_wans, r.pool, r.now_ns, &r.b), 0);
 	*state = &r;
 	return 0;
 }
@@ -124,127 +87,16 @@ rig_setup(void **state)
 static int
 rig_teardown(void **state)
 {
-	struct rig *r = *state;
-
-	router_worker_free(r->a);
-	router_worker_free(r->b);
-	io_mem_link_free(r->lan_a[0], r->pool);
-	io_mem_link_free(r->lan_a[1], r->pool);
-	io_mem_link_free(r->lan_b, r->pool);
-	io_mem_link_free(r->wan, r->pool);
-	assert_int_equal(pkt_pool_available(r->pool), pkt_pool_capacity(r->pool));
-	pkt_pool_free(r->pool);
-	router_config_free(r->cfg_a);
-	router_config_free(r->cfg_b);
+	worker_rig_teardown(*state);
 	return 0;
-}
-
-/* A UDP or TCP packet with valid checksums. */
-static size_t
-packet_make(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint16_t sport,
-    uint16_t dport, const char *payload)
-{
-	struct addr s, d;
-	struct pkt_info info;
-	enum pkt_drop_reason reason;
-	size_t n = strlen(payload), l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + n;
-
-	assert_int_equal(addr_parse(src, &s), 0);
-	assert_int_equal(addr_parse(dst, &d), 0);
-	memset(out, 0, 20 + l4);
-	out[0] = 0x45;
-	buf_store_be16(out + 2, (uint16_t)len);
-	out[8] = 64;
-	out[9] = proto;
-	memcpy(out + 12, s.bytes, 4);
-	memcpy(out + 16, d.bytes, 4);
-	buf_store_be16(out + 20, sport);
-	buf_store_be16(out + 22, dport);
-	if (proto == IPPROTO_TCP) {
-		out[32] = 5 << 4;
-		out[33] = 0x02; /* SYN */
-	} else {
-		buf_store_be16(out + 24, (uint16_t)(8 + n));
-	}
-	memcpy(out + 20 + l4, payload, n);
-	buf_store_be16(out + 10, pkt_csum_ipv4_header(out, 20));
-	assert_int_equal(pkt_parse_bytes(out, len, &info, &reason), 0);
-	pkt_csum_fill(out, &info);
-	return len;
-}
-
-static void
-inject(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len)
-{
-	struct pkt_buf *p = pkt_pool_get(r->pool);
-	struct io_port *host = io_mem_link_port(lan, 0);
-
-	assert_non_null(p);
-	assert_int_equal(pkt_buf_set(p, bytes, len), 0);
-	assert_int_equal(io_tx_burst(host, &p, 1), 1);
-}
-
-static void
-run(struct rig *r)
-{
-	for (int i = 0; i < 4; i++) {
-		router_worker_poll(r->a, r->now_ns);
-		router_worker_poll(r->b, r->now_ns);
-	}
-}
-
-/* The one packet a host received, compared with what the other host sent. */
-static void __attribute__((unused)) drops_print(struct router_worker *w)
-{
-	const struct pkt_drop_counters *c = router_worker_drops(w);
-
-	for (int i = 0; i < PKT_DROP_COUNT; i++)
-		if (c->count[i])
-			fprintf(stderr, "# drop %s %llu\n", pkt_drop_reason_name(i),
-			    (unsigned long long)c->count[i]);
-}
-
-#define expect_delivered(r, lan, bytes, len) expect_delivered_at(r, lan, bytes, len, __LINE__)
-static void
-expect_delivered_at(struct rig *r, struct io_mem_link *lan, const uint8_t *bytes, size_t len,
-    int line)
-{
-	struct pkt_buf *got[2];
-	unsigned n = io_rx_burst(io_mem_link_port(lan, 0), got, 2);
-
-	if (n != 1) {
-		drops_print(r->a);
-		drops_print(r->b);
-		fail_msg("line %d: %u packets delivered, expected 1", line, n);
-	}
-	assert_int_equal(got[0]->len, len);
-	assert_memory_equal(pkt_buf_data(got[0]), bytes, len);
-	pkt_pool_put(r->pool, got[0]);
-}
-
-static void
-expect_nothing(struct io_mem_link *lan)
-{
-	assert_int_equal(io_mem_link_pending(lan, 0), 0);
-}
-
-static void
-drain(struct rig *r, struct io_mem_link *lan)
-{
-	struct pkt_buf *got[8];
-	unsigned n;
-
-	while ((n = io_rx_burst(io_mem_link_port(lan, 0), got, 8)) > 0)
-		for (unsigned i = 0; i < n; i++)
-			pkt_pool_put(r->pool, got[i]);
 }
 
 /* Reloads site-a with text: a new worker adopts the old one's sessions. */
 static struct router_worker_reload_stats
-reload_a(struct rig *r, const char *text)
+reload_a(struct worker_rig *r, const char *text)
 {
 	struct router_worker_reload_stats st;
-	struct router_config *cfg = config_parse(text);
+	struct router_config *cfg = worker_rig_config_parse(text);
 	struct router_worker *w;
 
 	memset(&st, 0, sizeof(st));
@@ -269,23 +121,25 @@ ended_total(const struct router_worker_reload_stats *st)
 
 /* A UDP session a1:sport -> b1:5005, answered, so both routers hold it. */
 static void
-udp_open(struct rig *r, uint16_t sport)
+udp_open(struct worker_rig *r, uint16_t sport)
 {
 	uint8_t pkt[256];
 	size_t len;
 
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, sport, 5005, "hello");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
-	len = packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, sport, "back");
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, sport, 5005,
+	    "hello");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	len =
+	    worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, sport, "back");
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 }
 
 static uint32_t
-ports_in_use(struct rig *r)
+ports_in_use(struct worker_rig *r)
 {
 	return svr_waypoint_ports_in_use(router_worker_path(r->a, 0)->ports);
 }
@@ -293,7 +147,7 @@ ports_in_use(struct rig *r)
 static void
 test_router_worker_reload_keeps_session_when_ids_change(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	uint8_t pkt[256];
 	const struct session *s;
@@ -310,14 +164,16 @@ test_router_worker_reload_keeps_session_when_ids_change(void **state)
 	assert_string_equal(router_worker_session_tenant(r->a, s), "corp");
 	assert_int_equal(s->service_id, 1); /* b-web is second now */
 	/* Both ways on the same session: no new metadata, nothing new at site-b. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "again");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
-	len = packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000, "again back");
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_a[0], pkt, len);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "again");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	len = worker_rig_packet_make(pkt, "10.2.0.20", "10.1.0.10", IPPROTO_UDP, 5005, 40000,
+	    "again back");
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 1);
 	/* It still idles out, and its pair goes back to the new pool. */
@@ -330,7 +186,7 @@ test_router_worker_reload_keeps_session_when_ids_change(void **state)
 static void
 test_router_worker_reload_ends_session_without_rule(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	uint8_t pkt[256];
 	size_t len;
@@ -341,17 +197,18 @@ test_router_worker_reload_ends_session_without_rule(void **state)
 	assert_int_equal(st.ended[ROUTER_RELOAD_END_POLICY], 1);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 0);
 	assert_int_equal(ports_in_use(r), 0);
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "again");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "again");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 1);
 }
 
 static void
 test_router_worker_reload_ends_session_without_service(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 
 	udp_open(r, 40000);
@@ -364,7 +221,7 @@ test_router_worker_reload_ends_session_without_service(void **state)
 static void
 test_router_worker_reload_ends_session_without_path(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	char text[sizeof(site_a) + 8];
 	char *at;
@@ -386,7 +243,7 @@ static size_t
 tcp_make(uint8_t *out, const char *src, const char *dst, uint16_t sport, uint16_t dport,
     uint8_t flags, const char *payload)
 {
-	size_t len = packet_make(out, src, dst, IPPROTO_TCP, sport, dport, payload);
+	size_t len = worker_rig_packet_make(out, src, dst, IPPROTO_TCP, sport, dport, payload);
 	struct pkt_info info;
 	enum pkt_drop_reason reason;
 
@@ -404,7 +261,7 @@ tcp_make(uint8_t *out, const char *src, const char *dst, uint16_t sport, uint16_
 static void
 test_router_worker_reload_keeps_tcp_state(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	struct session_table *t;
 	const struct session *s;
@@ -413,13 +270,13 @@ test_router_worker_reload_keeps_tcp_state(void **state)
 	size_t len;
 
 	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x02, "");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 	len = tcp_make(pkt, "10.2.0.20", "10.1.0.10", 80, 40000, 0x12, "");
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_a[0], pkt, len);
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 	t = router_worker_sessions(r->a);
 	s = session_table_get(t, session_table_next(t, 0));
 	seen = s->tcp_seen;
@@ -435,25 +292,25 @@ test_router_worker_reload_keeps_tcp_state(void **state)
 	assert_int_equal(session_table_opening(t), opening);
 	/* The handshake's last ACK and data, then the answer: the same session. */
 	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x10, "");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40000, 80, 0x18, "GET /");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_b, pkt, len);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 	len = tcp_make(pkt, "10.2.0.20", "10.1.0.10", 80, 40000, 0x18, "200 OK");
-	inject(r, r->lan_b, pkt, len);
-	run(r);
-	expect_delivered(r, r->lan_a[0], pkt, len);
+	worker_rig_inject(r->pool, r->lan_b, pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
 	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FW_TCP_NO_SESSION], 0);
 	/* A non-SYN segment of a tuple no session holds is still refused. */
 	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40001, 80, 0x10, "");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FW_TCP_NO_SESSION], 1);
 }
 
@@ -476,7 +333,7 @@ site_a_sessions(char *out, size_t size, unsigned n)
 static void
 test_router_worker_reload_changes_capacity(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	char text[sizeof(site_a) + 64];
 	uint8_t pkt[256];
@@ -493,10 +350,11 @@ test_router_worker_reload_changes_capacity(void **state)
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 3);
 	assert_int_equal(ports_in_use(r), 3);
 	/* Full: a new session is refused and counted, taking no pair. */
-	len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 5005, "full");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	expect_nothing(r->lan_b);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 41000, 5005, "full");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_SESSION_TABLE_FULL], 1);
 	assert_int_equal(ports_in_use(r), 3);
 	/* Larger again: everything moves. */
@@ -506,7 +364,7 @@ test_router_worker_reload_changes_capacity(void **state)
 	assert_int_equal(st.kept, 3);
 	assert_int_equal(ended_total(&st), 0);
 	assert_int_equal(ports_in_use(r), 3);
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 }
 
 /*
@@ -516,7 +374,7 @@ test_router_worker_reload_changes_capacity(void **state)
 static void
 test_router_worker_reload_breakout(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	struct router_worker_reload_stats st;
 	char text[sizeof(site_a) + 256], small[sizeof(site_a) + 320];
 	const char *at = strstr(site_a, "\"services\": [ ");
@@ -531,10 +389,11 @@ test_router_worker_reload_breakout(void **state)
 	    "\"route\": { \"breakout\": \"wan0\" } }, %s",
 	    (int)(at - site_a), site_a, at);
 	st = reload_a(r, text);
-	len = packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "out");
-	inject(r, r->lan_a[0], pkt, len);
-	run(r);
-	drain(r, r->lan_b);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.10", "203.0.113.5", IPPROTO_UDP, 40000, 53, "out");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_drain(r->pool, r->lan_b);
 	assert_int_equal(session_table_count(router_worker_breakout_sessions(r->a)), 1);
 	st = reload_a(r, text);
 	assert_int_equal(st.kept, 1);
@@ -560,7 +419,7 @@ test_router_worker_reload_breakout(void **state)
 static void
 test_router_worker_reload_model(void **state)
 {
-	struct rig *r = *state;
+	struct worker_rig *r = *state;
 	static const char *const texts[] = {site_a, site_a_reordered, site_a_no_access};
 	bool live[64] = {false}, burnt[64] = {false}, allowed = true;
 	uint64_t seed = test_seed(), rng = seed;
@@ -580,17 +439,17 @@ test_router_worker_reload_model(void **state)
 			 */
 			if (burnt[k])
 				continue;
-			len = packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP,
+			len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP,
 			    (uint16_t)(41000 + k), 5005, "x");
-			inject(r, r->lan_a[0], pkt, len);
-			run(r);
+			worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+			worker_rig_run(r);
 			if (allowed) {
-				expect_delivered(r, r->lan_b, pkt, len);
+				worker_rig_expect_delivered(r, r->lan_b, pkt, len);
 				if (!live[k])
 					count++;
 				live[k] = true;
 			} else {
-				expect_nothing(r->lan_b);
+				worker_rig_expect_nothing(r->lan_b);
 			}
 		} else {
 			const char *text = texts[test_rand_below(&rng, 3)];
@@ -609,9 +468,9 @@ test_router_worker_reload_model(void **state)
 		}
 		assert_int_equal(session_table_count(router_worker_sessions(r->a)), count);
 		assert_int_equal(ports_in_use(r), count);
-		drain(r, r->lan_a[0]);
+		worker_rig_drain(r->pool, r->lan_a[0]);
 	}
-	drain(r, r->lan_b);
+	worker_rig_drain(r->pool, r->lan_b);
 }
 
 int
