@@ -44,21 +44,8 @@ static const char site_a[] =
     "    { \"name\": \"b-secret\", \"prefixes\": [\"10.2.9.0/24\"], \"access\": [\"corp\"],"
     "      \"route\": { \"peer\": \"site-b\" } } ] }";
 
-/* Site b serves b-web to corp only, and does not serve b-secret at all. */
-static const char site_b[] =
-    "{ \"router\": { \"name\": \"site-b\" },"
-    "  \"tenants\": [ { \"name\": \"corp\" } ],"
-    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.2.0.1/24\","
-    "             \"prefixes\": [\"10.2.0.0/24\"] } ],"
-    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.2\" } ],"
-    "  \"peers\": [ { \"name\": \"site-a\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
-    "\"192.0.2.1\" } ] } ],"
-    "  \"services\": ["
-    "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
-    "      \"route\": { \"lan\": \"corp\" } } ] }";
-
 /* The configurations the next rig_setup() uses (tests set them in their own setup). */
-static const char *rig_text_a = site_a, *rig_text_b = site_b;
+static const char *rig_text_a = site_a, *rig_text_b = worker_rig_site_b;
 
 static int
 rig_setup(void **state)
@@ -67,7 +54,7 @@ rig_setup(void **state)
 
 	worker_rig_setup(&r, rig_text_a, rig_text_b);
 	rig_text_a = site_a;
-	rig_text_b = site_b;
+	rig_text_b = worker_rig_site_b;
 	*state = &r;
 	return 0;
 }

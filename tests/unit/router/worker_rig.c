@@ -13,6 +13,19 @@
 #include "pkt/pkt_parse.h"
 #include "worker_rig.h"
 
+/* Site b serves b-web to corp only, and does not serve b-secret at all. */
+const char worker_rig_site_b[] =
+    "{ \"router\": { \"name\": \"site-b\" },"
+    "  \"tenants\": [ { \"name\": \"corp\" } ],"
+    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.2.0.1/24\","
+    "             \"prefixes\": [\"10.2.0.0/24\"] } ],"
+    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.2\" } ],"
+    "  \"peers\": [ { \"name\": \"site-a\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
+    "\"192.0.2.1\" } ] } ],"
+    "  \"services\": ["
+    "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"access\": [\"corp\"],"
+    "      \"route\": { \"lan\": \"corp\" } } ] }";
+
 struct router_config *
 worker_rig_config_parse(const char *text)
 {

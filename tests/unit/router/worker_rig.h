@@ -21,6 +21,12 @@
 #include "router/router_config.h"
 #include "router/router_worker.h"
 
+/*
+ * site-b of the standard rig: one LAN corp (10.2.0.0/24), waypoint 192.0.2.2, peer site-a
+ * at 192.0.2.1; it serves b-web (10.2.0.0/24) to corp only and nothing else.
+ */
+extern const char worker_rig_site_b[];
+
 /* Parses text, printing its errors and failing the test unless it is valid. */
 struct router_config *worker_rig_config_parse(const char *text);
 
