@@ -230,9 +230,11 @@ svr_wan_icmp_err(struct svr_router *rt, struct pkt_buf *p, struct session *s,
 		reason = PKT_DROP_SVR_CONTEXT_MISMATCH;
 		goto drop;
 	}
+	/* The documented bounds (docs/protocol.md section 19), not only what fits msg. */
 	v = svr_icmp_tlv_find(block, &msg_len);
-	if (v == NULL || msg_len < 8 || msg_len > sizeof(msg))
+	if (v == NULL || msg_len < SVR_ICMP_ERR_CARRY_MIN || msg_len > SVR_ICMP_ERR_CARRY_MAX)
 		goto drop;
+	_Static_assert(SVR_ICMP_ERR_CARRY_MAX <= sizeof(msg), "msg holds the longest message");
 	/* An ICMP message of one family is meaningless to a host of the other. */
 	if (m->icmp_error_loc.family != lk->family) {
 		reason = PKT_DROP_PROTO_UNSUPPORTED;

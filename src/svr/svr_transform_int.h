@@ -88,9 +88,11 @@ struct svr_peer_keys *svr_session_keys(const struct svr_router *rt, const struct
 /*
  * ICMP errors (svr_icmp.c, docs/protocol.md "ICMP errors"). Bytes of the ICMP message an
  * error carries to the peer at most: its header, the embedded IP header and more than
- * the 8 bytes of L4 header a host needs; the rest is cut.
+ * the 8 bytes of L4 header a host needs; the rest is cut. The receiver holds a peer to
+ * the same bounds (at least the ICMP header): a longer message is malformed.
  */
 #define SVR_ICMP_ERR_CARRY_MAX 400
+#define SVR_ICMP_ERR_CARRY_MIN 8
 /*
  * An ICMP error p from LAN zone zone (PKT_INFO_ICMP_ERROR): finds the session whose
  * packet it embeds and rewrites p in place into the carrier toward the peer:

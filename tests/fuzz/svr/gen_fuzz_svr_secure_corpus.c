@@ -332,7 +332,7 @@ gen_one_way(struct gen *g, const char *dir)
 #define CARRIER_NO_MSG     0x02 /* TLV 20 without 0x8004 */
 #define CARRIER_SHORT_MSG  0x04 /* 0x8004 of 4 bytes (under the 8 of an ICMP header) */
 #define CARRIER_OVERRUN    0x08 /* 0x8004's length runs past the payload section */
-#define CARRIER_LONG_MSG   0x10 /* 0x8004 of 420 bytes (a sender cuts at 400) */
+#define CARRIER_LONG_MSG   0x10 /* 0x8004 of 420 bytes (a sender cuts at 400): malformed */
 #define CARRIER_V6_LOC     0x20 /* TLV 21 (IPv6 location) for an IPv4 session */
 #define CARRIER_TCP_INSIDE 0x40 /* the embedded packet says TCP, the session is UDP */
 
@@ -447,7 +447,7 @@ gen_icmp(struct gen *g, const char *dir, bool security)
 	    {"carrier-no-8004", CARRIER_NO_MSG, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
 	    {"carrier-8004-short", CARRIER_SHORT_MSG, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
 	    {"carrier-8004-overrun", CARRIER_OVERRUN, PKT_DROP_META_TLV_OVERRUN},
-	    {"carrier-8004-long", CARRIER_LONG_MSG, PKT_DROP_COUNT},
+	    {"carrier-8004-long", CARRIER_LONG_MSG, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
 	    {"carrier-v6-location", CARRIER_V6_LOC, PKT_DROP_PROTO_UNSUPPORTED},
 	    {"carrier-tcp-inside", CARRIER_TCP_INSIDE, PKT_DROP_FW_ICMP_ERROR_MALFORMED},
 	    {"lan-error", 0, PKT_DROP_COUNT},

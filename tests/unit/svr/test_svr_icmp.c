@@ -24,6 +24,7 @@
 #include "pkt/pkt_parse.h"
 #include "session/session_table.h"
 #include "svr/svr_meta.h"
+#include "svr/svr_seal.h"
 #include "svr/svr_transform.h"
 #include "svr_test_lab.h"
 
@@ -435,6 +436,69 @@ test_icmp_error_without_session_dropped(void **state)
 		assert_int_equal(l->base.b.drops.count[PKT_DROP_FW_ICMP_ERROR_NO_SESSION], 2);
 }
 
+/*
+ * A peer's carrier whose 0x8004 message is longer than the 400 bytes a sender cuts to
+ * (docs/protocol.md section 19): malformed, not delivered.
+ */
+static void
+test_icmp_error_carrier_too_long_dropped(void **state)
+{
+	struct icmp_lab *l = *state;
+	uint8_t l4[64], sent[256], got[512], err[1500], *d, *block;
+	size_t l4_len, sent_len, got_len, n, hlen, end, off, grow;
+	struct pkt_buf *p;
+	struct addr gs, gd;
+	char gsrc[64], gdst[64];
+	enum pkt_drop_reason reason;
+
+	assert_false(l->base.b.rt.security);
+	l4_len = svr_test_udp_datagram(l4, 40000, 53, "query-1", 7);
+	got_len = a_to_b(l, IPPROTO_UDP, l4, l4_len, sent, &sent_len, got);
+	/* The server's answer goes from the address the datagram went to. */
+	p = buf_of(l, got, got_len);
+	if (l->base.family == ADDR_FAMILY_V4) {
+		addr_set_v4(&gs, got + pkt_info_dst_off(&p->info));
+		addr_set_v4(&gd, got + pkt_info_src_off(&p->info));
+	} else {
+		addr_set_v6(&gs, got + pkt_info_dst_off(&p->info));
+		addr_set_v6(&gd, got + pkt_info_src_off(&p->info));
+	}
+	pkt_pool_put(l->base.pool, p);
+	assert_int_equal(addr_format(&gs, gsrc, sizeof(gsrc)), 0);
+	assert_int_equal(addr_format(&gd, gdst, sizeof(gdst)), 0);
+	n = error_build(l, err, gsrc, gdst, false, got, got_len, got_len);
+	p = lan_in(l, &l->base.b, buf_of(l, err, n), SVR_VERDICT_TO_WAN);
+	/* The message TLV is the block's last: grow it to 401 bytes (zeros after it). */
+	d = pkt_buf_data(p);
+	block = d + p->info.payload_off;
+	hlen = svr_meta_header_len(block);
+	end = hlen + svr_meta_payload_len(block);
+	for (off = hlen; buf_load_be16(block + off) != SVR_TLV_TERN_ICMP_ERROR;)
+		off += 4 + buf_load_be16(block + off + 2);
+	assert_int_equal(off + 4 + buf_load_be16(block + off + 2), end);
+	grow = 401 - buf_load_be16(block + off + 2);
+	assert_non_null(pkt_buf_put(p, grow));
+	d = pkt_buf_data(p);
+	block = d + p->info.payload_off;
+	memset(block + end, 0, grow);
+	buf_store_be16(block + off + 2, 401);
+	buf_store_be16(block + SVR_META_COOKIE_LEN + 2, (uint16_t)(end - hlen + grow));
+	if (l->base.wan_family == ADDR_FAMILY_V4)
+		buf_store_be16(d + 2, (uint16_t)p->len);
+	else
+		buf_store_be16(d + 4, (uint16_t)(p->len - 40));
+	buf_store_be16(d + p->info.l4_off + 4, (uint16_t)(p->len - p->info.l4_off));
+	if (l->base.wan_family == ADDR_FAMILY_V4) {
+		buf_store_be16(d + 10, 0);
+		buf_store_be16(d + 10, pkt_csum_ipv4_header(d, 20));
+	}
+	assert_int_equal(pkt_parse(p, &reason), 0);
+	pkt_csum_fill(d, &p->info);
+	(void)wan_in(l, &l->base.a, p, SVR_VERDICT_DROP);
+	assert_int_equal(l->base.a.drops.count[PKT_DROP_FW_ICMP_ERROR_MALFORMED], 1);
+	assert_int_equal(l->base.a.rt.stats.icmp_errors_rx, 0);
+}
+
 #define ICMP_TESTS(setup)                                                                          \
 	cmocka_unit_test_setup_teardown(test_icmp_udp_port_unreachable_reaches_client, setup,      \
 	    lab_teardown),                                                                         \
@@ -445,6 +509,11 @@ test_icmp_error_without_session_dropped(void **state)
 	    cmocka_unit_test_setup_teardown(test_icmp_echo_host_unreachable, setup, lab_teardown), \
 	    cmocka_unit_test_setup_teardown(test_icmp_error_without_session_dropped, setup,        \
 	        lab_teardown)
+
+/* The block is grown in clear: the labs without security. */
+#define ICMP_CLEAR_TESTS(setup)                                                                    \
+	cmocka_unit_test_setup_teardown(test_icmp_error_carrier_too_long_dropped, setup,           \
+	    lab_teardown)
 
 int
 main(void)
@@ -457,6 +526,11 @@ main(void)
 	    ICMP_TESTS(setup_v4_sec_nat),
 	    ICMP_TESTS(setup_v6_sec),
 	    ICMP_TESTS(setup_v4_over_v6),
+	    ICMP_CLEAR_TESTS(setup_v4),
+	    ICMP_CLEAR_TESTS(setup_v6),
+	    ICMP_CLEAR_TESTS(setup_v4_nat),
+	    ICMP_CLEAR_TESTS(setup_v6_nat),
+	    ICMP_CLEAR_TESTS(setup_v4_over_v6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
