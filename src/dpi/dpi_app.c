@@ -205,6 +205,16 @@ dpi_app_stats(const struct dpi_app *d)
 	return &d->stats;
 }
 
+void
+dpi_app_stats_carry(struct dpi_app *d, const struct dpi_app_stats *from)
+{
+	d->stats.started += from->started;
+	d->stats.not_inspected += from->not_inspected;
+	d->stats.detected += from->detected;
+	d->stats.given_up += from->given_up;
+	d->stats.stopped += from->stopped + from->in_use;
+}
+
 static pthread_once_t dpi_known_once = PTHREAD_ONCE_INIT;
 static struct dpi_app *dpi_known_app;
 

@@ -69,6 +69,11 @@ uint32_t dpi_app_count(const struct dpi_app *d);
 /* The id of an application name, any case, or -ENOENT. */
 int dpi_app_lookup(const struct dpi_app *d, const char *name);
 const struct dpi_app_stats *dpi_app_stats(const struct dpi_app *d);
+/*
+ * A reload: the counters of the pool d replaces (from) go on in d, so they never fall.
+ * Its flows still inspecting stop with it and count as stopped; in_use stays d's own.
+ */
+void dpi_app_stats_carry(struct dpi_app *d, const struct dpi_app_stats *from);
 
 /* Is name one of nDPI's application names (any case)? For the configuration check. */
 bool dpi_app_known(const char *name);

@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "router/router_api.h"
 #include "router/router_config.h"
+#include "router/router_drops.h"
 #include "path/path_log.h"
 #include "path/path_probe.h"
 #include "path/path_select.h"
@@ -124,6 +125,12 @@ struct router_daemon {
 	/* What reloads did to live sessions: the last one's, and ended ones since start. */
 	struct router_worker_reload_stats reload_last;
 	uint64_t reload_ended[ROUTER_RELOAD_END_COUNT];
+	/*
+	 * The counters of the key exchanges, probers and resolvers a reload freed, added to
+	 * the running ones' so the API's never fall (the worker's carry in adopt).
+	 */
+	struct pkt_drop_counters drops_retired;
+	struct router_resolve_stats resolve_retired;
 };
 
 /* ---- setup and teardown ---------------------------------------------------------------- */
@@ -589,6 +596,15 @@ daemon_worker_start(struct router_daemon *d)
 static void
 daemon_worker_stop(struct router_daemon *d, bool keep)
 {
+	if (d->resolve != NULL) {
+		const struct router_resolve_stats *rs = router_resolve_stats(d->resolve);
+
+		d->resolve_retired.queries += rs->queries;
+		d->resolve_retired.answers += rs->answers;
+		d->resolve_retired.addresses += rs->addresses;
+		d->resolve_retired.refused += rs->refused;
+		d->resolve_retired.timeouts += rs->timeouts;
+	}
 	router_resolve_free(d->resolve);
 	d->resolve = NULL;
 	if (d->thread_running) {
@@ -1311,9 +1327,11 @@ daemon_api_stats_part(const json_t *args, json_t **result, struct router_api_err
 		json_object_set_new(*result, "resolver",
 		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "names",
 		        (json_int_t)router_resolve_count(d->resolve), "queries",
-		        (json_int_t)rs->queries, "answers", (json_int_t)rs->answers, "addresses",
-		        (json_int_t)rs->addresses, "refused", (json_int_t)rs->refused, "timeouts",
-		        (json_int_t)rs->timeouts));
+		        (json_int_t)(rs->queries + d->resolve_retired.queries), "answers",
+		        (json_int_t)(rs->answers + d->resolve_retired.answers), "addresses",
+		        (json_int_t)(rs->addresses + d->resolve_retired.addresses), "refused",
+		        (json_int_t)(rs->refused + d->resolve_retired.refused), "timeouts",
+		        (json_int_t)(rs->timeouts + d->resolve_retired.timeouts)));
 	}
 	json_decref(all);
 	if (*result == NULL) {
@@ -1728,6 +1746,10 @@ daemon_api_drops(const json_t *args, json_t **result, struct router_api_error *e
 		router_keys_drops_add(d->keys, json_object_get(*result, "drops"));
 	if (rc == 0 && d->paths != NULL)
 		router_paths_drops_add(d->paths, json_object_get(*result, "drops"));
+	for (int i = 0; rc == 0 && i < PKT_DROP_COUNT; i++)
+		if (d->drops_retired.count[i] != 0)
+			router_drops_add(json_object_get(*result, "drops"), (enum pkt_drop_reason)i,
+			    d->drops_retired.count[i]);
 	return rc;
 }
 
@@ -1852,9 +1874,14 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	d->prober_prev = router_paths_free_keep(d->paths);
 	d->prober_prev_cfg = old;
 	d->paths = NULL;
+	/* It probes no more: what it refused stays in `show drops`. */
+	if (d->prober_prev != NULL)
+		router_paths_prober_drops_count(d->prober_prev, &d->drops_retired);
 	if (keys_same) {
 		router_keys_set_config(d->keys, d->cfg);
 	} else {
+		if (d->keys != NULL)
+			router_keys_drops_count(d->keys, &d->drops_retired);
 		router_keys_free(d->keys);
 		d->keys = NULL;
 	}
@@ -1866,11 +1893,15 @@ daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	if (rc < 0) {
 		/* Put the old policy back exactly as it ran. */
 		daemon_routes_remove(d);
+		if (d->paths != NULL)
+			router_paths_drops_count(d->paths, &d->drops_retired);
 		router_paths_free(d->paths);
 		d->paths = NULL;
 		if (d->keys != NULL && keys_same) {
 			router_keys_set_config(d->keys, old);
 		} else {
+			if (d->keys != NULL)
+				router_keys_drops_count(d->keys, &d->drops_retired);
 			router_keys_free(d->keys);
 			d->keys = NULL;
 		}

@@ -466,15 +466,27 @@ router_keys_peer_json(const struct router_keys *rk, uint32_t peer_id, uint64_t n
 }
 
 void
-router_keys_drops_add(const struct router_keys *rk, json_t *list)
+router_keys_drops_count(const struct router_keys *rk, struct pkt_drop_counters *c)
 {
 	struct keyx_stats st;
 
 	keyx_stats(rk->kx, &st);
-	router_drops_add(list, PKT_DROP_SEC_BAD_COOKIE, st.bad_cookie);
-	router_drops_add(list, PKT_DROP_SEC_HANDSHAKE_REJECTED,
-	    st.handshake_rejected + st.replayed + st.malformed);
-	router_drops_add(list, PKT_DROP_SEC_HANDSHAKE_RATE_LIMITED, st.rate_limited);
-	router_drops_add(list, PKT_DROP_SEC_AUTH_FAILED, st.auth_failed);
-	router_drops_add(list, PKT_DROP_SEC_UNKNOWN_KEY_INDEX, st.unknown_index);
+	c->count[PKT_DROP_SEC_BAD_COOKIE] += st.bad_cookie;
+	c->count[PKT_DROP_SEC_HANDSHAKE_REJECTED] +=
+	    st.handshake_rejected + st.replayed + st.malformed;
+	c->count[PKT_DROP_SEC_HANDSHAKE_RATE_LIMITED] += st.rate_limited;
+	c->count[PKT_DROP_SEC_AUTH_FAILED] += st.auth_failed;
+	c->count[PKT_DROP_SEC_UNKNOWN_KEY_INDEX] += st.unknown_index;
+}
+
+void
+router_keys_drops_add(const struct router_keys *rk, json_t *list)
+{
+	struct pkt_drop_counters c;
+
+	memset(&c, 0, sizeof(c));
+	router_keys_drops_count(rk, &c);
+	for (int i = 0; i < PKT_DROP_COUNT; i++)
+		if (c.count[i] != 0)
+			router_drops_add(list, (enum pkt_drop_reason)i, c.count[i]);
 }

@@ -28,6 +28,7 @@
 #include "keyx/keyx.h"
 #include "crypto/crypto_aead.h"
 #include "lib/addr.h"
+#include "pkt/pkt_drop.h"
 #include "router/router_config.h"
 #include "router/router_ops.h"
 #include "router/router_wansock.h"
@@ -101,5 +102,7 @@ json_t *router_keys_peer_json(const struct router_keys *rk, uint32_t peer_id, ui
  * sec-handshake-rejected.
  */
 void router_keys_drops_add(const struct router_keys *rk, json_t *list);
+/* The same counts added to c, for the daemon to keep when it frees rk at a reload. */
+void router_keys_drops_count(const struct router_keys *rk, struct pkt_drop_counters *c);
 
 #endif

@@ -348,3 +348,45 @@ router_learn_stats_walk(const struct router_learn *l, struct session_table *t,
 		router_learn_add(&apps[ls->app < l->app_count ? ls->app : 0], s, true);
 	}
 }
+
+static void
+router_learn_count_carry(struct router_learn_count *c, const struct router_learn_count *from)
+{
+	c->sessions_total += from->sessions_total;
+	c->bytes[0] += from->bytes[0];
+	c->bytes[1] += from->bytes[1];
+}
+
+void
+router_learn_carry(struct router_learn *l, const struct router_learn *old)
+{
+	l->stats.dns_answers += old->stats.dns_answers;
+	l->stats.dns_records += old->stats.dns_records;
+	l->stats.dns_bad += old->stats.dns_bad;
+	l->stats.resolved += old->stats.resolved;
+	l->stats.sni_learnt += old->stats.sni_learnt;
+	l->stats.sni_none += old->stats.sni_none;
+	l->stats.apps_learnt += old->stats.apps_learnt;
+	/* Without nDPI on one side, every application is Unknown (0) there. */
+	for (uint32_t a = 0; a < old->app_count; a++)
+		router_learn_count_carry(&l->ended_apps[a < l->app_count ? a : 0],
+		    &old->ended_apps[a]);
+	if (l->dpi != NULL && old->dpi != NULL)
+		dpi_app_stats_carry(l->dpi, dpi_app_stats(old->dpi));
+}
+
+void
+router_learn_carry_service(struct router_learn *l, uint32_t id, const struct router_learn *old,
+    uint32_t old_id)
+{
+	if (id < l->cfg.services && old_id < old->cfg.services)
+		router_learn_count_carry(&l->ended_services[id], &old->ended_services[old_id]);
+}
+
+void
+router_learn_carry_tenant(struct router_learn *l, uint32_t id, const struct router_learn *old,
+    uint32_t old_id)
+{
+	if (id < l->cfg.tenants && old_id < old->cfg.tenants)
+		router_learn_count_carry(&l->ended_tenants[id], &old->ended_tenants[old_id]);
+}

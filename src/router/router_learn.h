@@ -148,4 +148,18 @@ void router_learn_stats_walk(const struct router_learn *l, struct session_table 
     struct router_learn_count *apps);
 uint32_t router_learn_app_count(const struct router_learn *l);
 
+/*
+ * A reload (router_worker_adopt): what old counted goes on in l, so the statistics never
+ * fall. The learners' and nDPI's counters and the applications' ended sessions add up
+ * (application ids are nDPI's, the same in both); a service's or tenant's ended sessions
+ * follow its name, which the caller turns into ids (router_learn_carry_service/tenant,
+ * old_id of old's configuration, id of l's). Old's sessions that do not move must have
+ * ended in old first (router_learn_session_end).
+ */
+void router_learn_carry(struct router_learn *l, const struct router_learn *old);
+void router_learn_carry_service(struct router_learn *l, uint32_t id, const struct router_learn *old,
+    uint32_t old_id);
+void router_learn_carry_tenant(struct router_learn *l, uint32_t id, const struct router_learn *old,
+    uint32_t old_id);
+
 #endif

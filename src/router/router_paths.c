@@ -381,14 +381,32 @@ router_paths_log(const struct router_paths *rp)
 }
 
 void
-router_paths_drops_add(const struct router_paths *rp, json_t *list)
+router_paths_prober_drops_count(const struct path_prober *p, struct pkt_drop_counters *c)
 {
 	struct path_prober_stats st;
 
-	path_prober_stats(rp->prober, &st);
-	router_drops_add(list, PKT_DROP_PROBE_MALFORMED, st.malformed);
-	router_drops_add(list, PKT_DROP_PROBE_UNKNOWN_PATH, st.unknown_path);
-	router_drops_add(list, PKT_DROP_PROBE_UNKNOWN_KEY, st.unknown_key);
-	router_drops_add(list, PKT_DROP_PROBE_BAD_TAG, st.bad_tag);
-	router_drops_add(list, PKT_DROP_PROBE_REPLAY, st.replayed);
+	path_prober_stats(p, &st);
+	c->count[PKT_DROP_PROBE_MALFORMED] += st.malformed;
+	c->count[PKT_DROP_PROBE_UNKNOWN_PATH] += st.unknown_path;
+	c->count[PKT_DROP_PROBE_UNKNOWN_KEY] += st.unknown_key;
+	c->count[PKT_DROP_PROBE_BAD_TAG] += st.bad_tag;
+	c->count[PKT_DROP_PROBE_REPLAY] += st.replayed;
+}
+
+void
+router_paths_drops_count(const struct router_paths *rp, struct pkt_drop_counters *c)
+{
+	router_paths_prober_drops_count(rp->prober, c);
+}
+
+void
+router_paths_drops_add(const struct router_paths *rp, json_t *list)
+{
+	struct pkt_drop_counters c;
+
+	memset(&c, 0, sizeof(c));
+	router_paths_prober_drops_count(rp->prober, &c);
+	for (int i = 0; i < PKT_DROP_COUNT; i++)
+		if (c.count[i] != 0)
+			router_drops_add(list, (enum pkt_drop_reason)i, c.count[i]);
 }

@@ -25,6 +25,7 @@
 #include "lib/addr.h"
 #include "path/path_log.h"
 #include "path/path_prober.h"
+#include "pkt/pkt_drop.h"
 #include "router/router_config.h"
 #include "router/router_keys.h"
 #include "router/router_ops.h"
@@ -74,5 +75,11 @@ json_t *router_paths_json(const struct router_paths *rp, const uint32_t *session
 const struct path_log *router_paths_log(const struct router_paths *rp);
 /* Probes refused, under the drop reasons' names, added to the drops list. */
 void router_paths_drops_add(const struct router_paths *rp, json_t *list);
+/*
+ * The same counts of a prober (router_paths_free_keep()'s) added to c, for the daemon to
+ * keep when it frees the prober at a reload: `show drops` never falls.
+ */
+void router_paths_prober_drops_count(const struct path_prober *p, struct pkt_drop_counters *c);
+void router_paths_drops_count(const struct router_paths *rp, struct pkt_drop_counters *c);
 
 #endif

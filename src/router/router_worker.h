@@ -111,7 +111,9 @@ struct router_worker_reload_stats {
  * and NAT ports, tenant count, UUID index entry and application; path states and
  * measurements follow their paths by name; with keys (the key configuration is the
  * same) the peers' keys, send sequences and replay windows follow their peers by name.
- * The rest ends (counted in *stats, added to). old keeps only what it did not hand over
+ * The rest ends (counted in *stats, added to). The counters the API shows (drops, svr
+ * statistics, peers' data keys, learners, nDPI, per service, tenant and application) go
+ * on from old's values: none falls at a reload. old keeps only what it did not hand over
  * and is freed by the caller. Never fails: what cannot move ends.
  */
 void router_worker_adopt(struct router_worker *w, struct router_worker *old, bool keys,

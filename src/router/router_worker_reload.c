@@ -389,6 +389,59 @@ router_worker_adopt_breakout(struct router_worker *w, struct router_worker *old,
 	}
 }
 
+/* Adds the uint64_t counters of from to to: structs made of uint64_t counters only. */
+static void
+reload_counters_add(void *to, const void *from, size_t size)
+{
+	for (size_t off = 0; off + sizeof(uint64_t) <= size; off += sizeof(uint64_t)) {
+		uint64_t a, b;
+
+		/* memcpy, not a cast: the struct is not known to be an array to the compiler. */
+		memcpy(&a, (char *)to + off, sizeof(a));
+		memcpy(&b, (const char *)from + off, sizeof(b));
+		a += b;
+		memcpy((char *)to + off, &a, sizeof(a));
+	}
+}
+
+_Static_assert(sizeof(struct svr_stats) % sizeof(uint64_t) == 0, "svr_stats: uint64_t only");
+_Static_assert(sizeof(struct svr_peer_key_stats) % sizeof(uint64_t) == 0,
+    "svr_peer_key_stats: uint64_t only");
+
+/*
+ * What the API counts (drops, svr's statistics, each peer's data keys, the learners',
+ * nDPI's and the per service, tenant and application totals) goes on from the old
+ * worker's values, so no counter falls at a reload (docs/api.md). A peer's, service's or
+ * tenant's counters follow its name; one the new configuration drops is gone with it.
+ * Called after the sessions moved: the ones that did not have ended in old's learner.
+ */
+static void
+router_worker_adopt_counters(struct router_worker *w, const struct router_worker *old)
+{
+	for (size_t i = 0; i < PKT_DROP_COUNT; i++)
+		w->drops.count[i] += old->drops.count[i];
+	reload_counters_add(&w->svr.stats, &old->svr.stats, sizeof(w->svr.stats));
+	/* Keys that moved took their counters, and old's slot was emptied (zero). */
+	for (size_t p = 0; p < w->cfg->peer_count; p++)
+		for (size_t o = 0; o < old->cfg->peer_count; o++)
+			if (strcmp(w->cfg->peers[p].name, old->cfg->peers[o].name) == 0)
+				reload_counters_add(&w->peer_keys[p].stats,
+				    &old->peer_keys[o].stats, sizeof(w->peer_keys[p].stats));
+	router_learn_carry(w->learn, old->learn);
+	for (uint16_t o = 0; o < old->cfg->service_count; o++) {
+		uint32_t n = reload_service(w, old, o);
+
+		if (n != UINT32_MAX)
+			router_learn_carry_service(w->learn, n, old->learn, o);
+	}
+	for (uint32_t o = 0; o < old->cfg->tenant_count; o++) {
+		uint32_t n = reload_tenant(w, old, o);
+
+		if (n != UINT32_MAX)
+			router_learn_carry_tenant(w->learn, n, old->learn, o);
+	}
+}
+
 void
 router_worker_adopt(struct router_worker *w, struct router_worker *old, bool keys, uint64_t now_ns,
     struct router_worker_reload_stats *st)
@@ -405,10 +458,14 @@ router_worker_adopt(struct router_worker *w, struct router_worker *old, bool key
 
 		if (s->flags & SVR_SESSION_ALIAS)
 			continue; /* moves with its session */
-		if (reload_session(w, old, i, now_ns, &why) == 0)
+		if (reload_session(w, old, i, now_ns, &why) == 0) {
 			st->kept++;
-		else
+		} else {
+			/* Its bytes stay in its service's, tenant's and application's totals. */
+			router_learn_session_end(old->learn, i, s);
 			reload_end(st, why);
+		}
 	}
 	router_worker_adopt_breakout(w, old, st);
+	router_worker_adopt_counters(w, old);
 }

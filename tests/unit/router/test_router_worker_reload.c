@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../test_rand.h"
@@ -26,6 +27,7 @@
 #include "pkt/pkt_csum.h"
 #include "pkt/pkt_parse.h"
 #include "router/router_config.h"
+#include "router/router_learn.h"
 #include "router/router_worker.h"
 #include "worker_rig.h"
 
@@ -138,9 +140,11 @@ test_router_worker_reload_keeps_session_when_ids_change(void **state)
 	struct router_worker_reload_stats st;
 	uint8_t pkt[256];
 	const struct session *s;
+	uint64_t meta_tx;
 	size_t len;
 
 	udp_open(r, 40000);
+	meta_tx = router_worker_svr_stats(r->a)->meta_tx;
 	st = reload_a(r, site_a_reordered);
 	assert_int_equal(st.kept, 1);
 	assert_int_equal(ended_total(&st), 0);
@@ -161,7 +165,8 @@ test_router_worker_reload_keeps_session_when_ids_change(void **state)
 	worker_rig_inject(r->pool, r->lan_b, pkt, len);
 	worker_rig_run(r);
 	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
-	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
+	/* The counters go on from the old worker's (test_..._keeps_counters). */
+	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, meta_tx);
 	assert_int_equal(session_table_count(router_worker_sessions(r->b)), 1);
 	/* It still idles out, and its pair goes back to the new pool. */
 	r->now_ns += 200ull * 1000000000ull;
@@ -253,6 +258,7 @@ test_router_worker_reload_keeps_tcp_state(void **state)
 	struct session_table *t;
 	const struct session *s;
 	uint8_t pkt[256], seen;
+	uint64_t meta_tx;
 	uint32_t opening;
 	size_t len;
 
@@ -268,6 +274,7 @@ test_router_worker_reload_keeps_tcp_state(void **state)
 	s = session_table_get(t, session_table_next(t, 0));
 	seen = s->tcp_seen;
 	opening = session_table_opening(t);
+	meta_tx = router_worker_svr_stats(r->a)->meta_tx;
 	st = reload_a(r, site_a_reordered);
 	assert_int_equal(st.kept, 1);
 	assert_int_equal(ended_total(&st), 0);
@@ -291,7 +298,7 @@ test_router_worker_reload_keeps_tcp_state(void **state)
 	worker_rig_run(r);
 	worker_rig_expect_delivered(r, r->lan_a[0], pkt, len);
 	assert_int_equal(session_table_count(router_worker_sessions(r->a)), 1);
-	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, 0);
+	assert_int_equal(router_worker_svr_stats(r->a)->meta_tx, meta_tx);
 	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FW_TCP_NO_SESSION], 0);
 	/* A non-SYN segment of a tuple no session holds is still refused. */
 	len = tcp_make(pkt, "10.1.0.10", "10.2.0.20", 40001, 80, 0x10, "");
@@ -403,6 +410,99 @@ test_router_worker_reload_breakout(void **state)
  * among configurations that keep, reorder or remove the rule; after each step the
  * table, the waypoint pool and a fresh open (a pair double-used would collide) agree.
  */
+/* A guest host asks for b-web, which only corp may use: a drop on site-a. */
+static void
+guest_denied(struct worker_rig *r)
+{
+	uint8_t pkt[256];
+	size_t len =
+	    worker_rig_packet_make(pkt, "10.1.1.10", "10.2.0.20", IPPROTO_UDP, 41000, 5005, "no");
+
+	worker_rig_inject(r->pool, r->lan_a[1], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
+}
+
+/* The totals of the service or tenant named name in site-a's `show services|tenants`. */
+static struct router_learn_count
+learn_count(struct worker_rig *r, const char *name, bool tenant)
+{
+	const struct router_config *cfg = r->cfg_a;
+	struct router_learn *l = router_worker_learn(r->a);
+	struct router_learn_count svc[8], ten[8], *app, c;
+	size_t n = tenant ? cfg->tenant_count : cfg->service_count;
+
+	memset(&c, 0, sizeof(c));
+	assert_true(cfg->service_count < 8 && cfg->tenant_count < 8);
+	app = calloc(router_learn_app_count(l), sizeof(*app));
+	assert_non_null(app);
+	router_learn_stats_walk(l, router_worker_sessions(r->a), svc, ten, app);
+	free(app);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tenant ? cfg->tenants[i].name : cfg->services[i].name, name) == 0)
+			c = tenant ? ten[i] : svc[i];
+	return c;
+}
+
+/*
+ * The counters the API shows go on across reloads: the drops, svr's statistics, the
+ * peer's data keys and the service's and tenant's totals keep their values when the ids
+ * change and when the session ends at the reload, and keep growing after.
+ */
+static void
+test_router_worker_reload_keeps_counters(void **state)
+{
+	struct worker_rig *r = *state;
+	struct pkt_drop_counters drops;
+	struct svr_stats svr;
+	struct router_learn_count web, corp, now;
+	uint8_t pkt[256];
+	size_t len;
+
+	udp_open(r, 40000);
+	guest_denied(r);
+	guest_denied(r);
+	drops = *router_worker_drops(r->a);
+	svr = *router_worker_svr_stats(r->a);
+	web = learn_count(r, "b-web", false);
+	assert_int_equal(drops.count[PKT_DROP_POLICY_NO_RULE], 2);
+	assert_true(svr.meta_tx > 0);
+	assert_int_equal(web.sessions_total, 1);
+	assert_true(web.bytes[SESSION_DIR_LAN_TO_WAN] > 0);
+
+	/* Every id changes, the session moves: nothing falls. */
+	reload_a(r, site_a_reordered);
+	assert_memory_equal(router_worker_drops(r->a), &drops, sizeof(drops));
+	assert_memory_equal(router_worker_svr_stats(r->a), &svr, sizeof(svr));
+	now = learn_count(r, "b-web", false);
+	assert_memory_equal(&now, &web, sizeof(web));
+
+	/* ... and they grow on. */
+	guest_denied(r);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_POLICY_NO_RULE], 3);
+	len =
+	    worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005, "more");
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_delivered(r, r->lan_b, pkt, len);
+	assert_true(learn_count(r, "b-web", false).bytes[SESSION_DIR_LAN_TO_WAN] >
+	    web.bytes[SESSION_DIR_LAN_TO_WAN]);
+	corp = learn_count(r, "corp", true);
+	assert_int_equal(corp.sessions_total, 1);
+	assert_int_equal(corp.sessions_now, 1);
+
+	/* b-web goes: its session ends at the reload, the tenant keeps what it carried. */
+	drops = *router_worker_drops(r->a);
+	svr = *router_worker_svr_stats(r->a);
+	reload_a(r, site_a_no_service);
+	assert_memory_equal(router_worker_drops(r->a), &drops, sizeof(drops));
+	assert_memory_equal(router_worker_svr_stats(r->a), &svr, sizeof(svr));
+	now = learn_count(r, "corp", true);
+	assert_int_equal(now.sessions_total, 1);
+	assert_int_equal(now.sessions_now, 0);
+	assert_memory_equal(now.bytes, corp.bytes, sizeof(corp.bytes));
+}
+
 static void
 test_router_worker_reload_model(void **state)
 {
@@ -472,6 +572,8 @@ main(void)
 	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_ends_session_without_path,
 	        rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_reload_keeps_counters, rig_setup,
+	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_model, rig_setup,
 	        rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_keeps_tcp_state, rig_setup,
