@@ -80,6 +80,59 @@ daemon_service_allows(const struct router_config *cfg, size_t svc, uint32_t tena
 	return false;
 }
 
+/*
+ * During router_daemon_routes_replace(): true when the previous configuration installed
+ * r already, which then moves to the new record untouched (no moment without it).
+ */
+static bool
+daemon_route_take_prev(struct router_daemon *d, const struct daemon_route *r)
+{
+	for (size_t i = 0; i < d->route_prev_count; i++) {
+		struct daemon_route *o = &d->routes_prev[i];
+
+		if (o->table == r->table && strcmp(o->device, r->device) == 0 &&
+		    prefix_equal(&o->prefix, &r->prefix)) {
+			*o = d->routes_prev[--d->route_prev_count];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The previous configuration routed r's prefix in r's table into another device: that
+ * route goes (the prefix moves to another segment), so r can be added. True when it did.
+ */
+static bool
+daemon_route_move_prev(struct router_daemon *d, const struct daemon_route *r)
+{
+	for (size_t i = 0; i < d->route_prev_count; i++) {
+		struct daemon_route *o = &d->routes_prev[i];
+
+		if (o->table == r->table && prefix_equal(&o->prefix, &r->prefix)) {
+			router_netlink_route_del(d->nl, &o->prefix, o->device, NULL, o->table);
+			*o = d->routes_prev[--d->route_prev_count];
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+daemon_rule_take_prev(struct router_daemon *d, const struct daemon_rule *r)
+{
+	for (size_t i = 0; i < d->rule_prev_count; i++) {
+		struct daemon_rule *o = &d->rules_prev[i];
+
+		if (o->family == r->family && o->table == r->table &&
+		    strcmp(o->device, r->device) == 0) {
+			*o = d->rules_prev[--d->rule_prev_count];
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Adds a route and records it for removal; an existing one is left as it is. */
 static int
 daemon_route_add(struct router_daemon *d, const struct prefix *prefix, const char *device,
@@ -92,7 +145,13 @@ daemon_route_add(struct router_daemon *d, const struct prefix *prefix, const cha
 	r->prefix = *prefix;
 	r->table = table;
 	snprintf(r->device, sizeof(r->device), "%s", device);
+	if (daemon_route_take_prev(d, r)) {
+		d->route_count++;
+		return 0;
+	}
 	rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, table);
+	if (rc == -EEXIST && daemon_route_move_prev(d, r))
+		rc = router_netlink_route_add(d->nl, &r->prefix, r->device, NULL, table);
 	prefix_format(&r->prefix, text, sizeof(text));
 	if (rc == -EEXIST) {
 		log_warning("route %s (table %u) already exists; left as it is", text, table);
@@ -114,6 +173,10 @@ daemon_rule_add(struct router_daemon *d, uint8_t family, const char *device, uin
 	r->family = family;
 	r->table = table;
 	snprintf(r->device, sizeof(r->device), "%s", device);
+	if (daemon_rule_take_prev(d, r)) {
+		d->rule_count++;
+		return 0;
+	}
 	rc = router_netlink_rule_add(d->nl, family, device, table, table);
 	if (rc == -EEXIST)
 		return 0;
@@ -264,6 +327,68 @@ router_daemon_routes_remove(struct router_daemon *d)
 	d->routes = NULL;
 	d->rule_count = 0;
 	d->route_count = 0;
+}
+
+/*
+ * The previous configuration's routes and rules that the new one did not take: removed
+ * after a replace that worked; after one that failed half-way they stay recorded (the
+ * next replace, back to the old configuration, takes them again or removes them).
+ */
+static void
+daemon_routes_prev_settle(struct router_daemon *d, bool remove)
+{
+	struct daemon_route *routes = NULL;
+	struct daemon_rule *rules = NULL;
+
+	if (!remove) {
+		routes = realloc(d->routes,
+		    (d->route_count + d->route_prev_count + 1) * sizeof(*d->routes));
+		if (routes != NULL)
+			d->routes = routes;
+		rules =
+		    realloc(d->rules, (d->rule_count + d->rule_prev_count + 1) * sizeof(*d->rules));
+		if (rules != NULL)
+			d->rules = rules;
+	}
+	for (size_t i = 0; i < d->rule_prev_count; i++) {
+		if (rules != NULL)
+			d->rules[d->rule_count++] = d->rules_prev[i];
+		else
+			router_netlink_rule_del(d->nl, d->rules_prev[i].family,
+			    d->rules_prev[i].device, d->rules_prev[i].table,
+			    d->rules_prev[i].table);
+	}
+	for (size_t i = 0; i < d->route_prev_count; i++) {
+		if (routes != NULL)
+			d->routes[d->route_count++] = d->routes_prev[i];
+		else
+			router_netlink_route_del(d->nl, &d->routes_prev[i].prefix,
+			    d->routes_prev[i].device, NULL, d->routes_prev[i].table);
+	}
+	free(d->routes_prev);
+	free(d->rules_prev);
+	d->routes_prev = NULL;
+	d->rules_prev = NULL;
+	d->route_prev_count = 0;
+	d->rule_prev_count = 0;
+}
+
+int
+router_daemon_routes_replace(struct router_daemon *d, const struct router_config *cfg)
+{
+	int rc;
+
+	d->routes_prev = d->routes;
+	d->route_prev_count = d->route_count;
+	d->rules_prev = d->rules;
+	d->rule_prev_count = d->rule_count;
+	d->routes = NULL;
+	d->rules = NULL;
+	d->route_count = 0;
+	d->rule_count = 0;
+	rc = router_daemon_routes_install(d, cfg);
+	daemon_routes_prev_settle(d, rc == 0);
+	return rc;
 }
 
 static int

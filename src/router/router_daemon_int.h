@@ -53,6 +53,11 @@ struct router_daemon {
 	size_t route_count;
 	struct daemon_rule *rules;
 	size_t rule_count;
+	/* During router_daemon_routes_replace(): the ones installed before, not yet taken. */
+	struct daemon_route *routes_prev;
+	size_t route_prev_count;
+	struct daemon_rule *rules_prev;
+	size_t rule_prev_count;
 	bool nft_installed;
 	struct router_worker *worker;
 	/* During a reload: its sessions (and, with worker_prev_keys, keys) go to the next. */
@@ -95,6 +100,16 @@ int router_daemon_routes_install(struct router_daemon *d, const struct router_co
 
 /* Removes the routes and rules router_daemon_routes_install() added. */
 void router_daemon_routes_remove(struct router_daemon *d);
+
+/*
+ * Makes the installed routes and rules cfg's (a reload): the ones both configurations
+ * want stay in the kernel untouched, the new ones are added, then the others removed. A
+ * route removed and added again would leave a moment in which a packet that arrives has
+ * no route and is lost, uncounted by ternd (the kernel answers it "unreachable"). On an
+ * error the old ones not taken stay recorded with the new ones added so far: a
+ * replace back to the old configuration puts it exactly as it was. 0, or as install.
+ */
+int router_daemon_routes_replace(struct router_daemon *d, const struct router_config *cfg);
 
 /*
  * Makes the worker of d->cfg (on a reload, with worker_prev's keys and sessions) and

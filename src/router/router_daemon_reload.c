@@ -100,7 +100,6 @@ router_daemon_reload(struct router_daemon *d, struct router_api_error *err)
 	next_json = json_load_file(d->options->config_path, 0, NULL);
 	d->worker_prev_keys = keys_same;
 	router_daemon_worker_stop(d, true);
-	router_daemon_routes_remove(d);
 	old = d->cfg;
 	d->cfg = next;
 	d->prober_prev = router_paths_free_keep(d->paths);
@@ -117,14 +116,14 @@ router_daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		router_keys_free(d->keys);
 		d->keys = NULL;
 	}
-	rc = router_daemon_routes_install(d, d->cfg);
+	/* The routes that stay never go away: no packet finds none meanwhile. */
+	rc = router_daemon_routes_replace(d, d->cfg);
 	if (rc == 0)
 		rc = router_daemon_keys_open(d);
 	if (rc == 0)
 		rc = router_daemon_worker_start(d);
 	if (rc < 0) {
 		/* Put the old policy back exactly as it ran. */
-		router_daemon_routes_remove(d);
 		if (d->paths != NULL)
 			router_paths_drops_count(d->paths, &d->drops_retired);
 		router_paths_free(d->paths);
@@ -139,7 +138,7 @@ router_daemon_reload(struct router_daemon *d, struct router_api_error *err)
 		}
 		d->cfg = old;
 		json_decref(next_json);
-		router_daemon_routes_install(d, d->cfg);
+		router_daemon_routes_replace(d, d->cfg);
 		router_daemon_keys_open(d);
 		router_daemon_worker_start(d);
 		/* After the start: a worker made from next may have held the keys until then. */

@@ -60,6 +60,9 @@ events_last() { sj "$1" events "max([e['ts_s'] for e in d['events']], default=0)
 resets() { # resets NODE: the kernel's TCP reset and abort counters, summed
 	x "$1" -- nstat -asz | awk '/^(TcpEstabResets|TcpOutRsts|TcpExtTCPAbortOn[A-Za-z]+) / { n += $2 } END { print n + 0 }'
 }
+no_routes() { # no_routes NODE: packets the kernel could not route (IpExtInNoRoutes)
+	x "$1" -- nstat -asz IpExtInNoRoutes | awk '/^IpExtInNoRoutes / { n += $2 } END { print n + 0 }'
+}
 drop_count() { # drop_count SITE REASON
 	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
 }
@@ -122,9 +125,23 @@ check "the TCP transfer and the UDP stream run through a" \
 edit 'cfg["rules"] = [{"name": "no-dup", "tenant": "corp", "service": "b-dup", "action": "deny"}]'
 mark_a=$(events_last a)
 mark_b=$(events_last b)
+# What a's kernel does to its routes and rules during the reload: one that stays must
+# never go away, even for a moment (a packet arriving then has no route and is lost).
+noroute0=$(no_routes a)
+rm -f "$work/monitor.ready"
+xt 20 a -- bash -c "touch '$work/monitor.ready'; exec ip monitor route rule" >"$work/monitor.log" 2>&1 &
+mon=$!
+wait_for 5 test -e "$work/monitor.ready"
+sleep 0.2
 t0=$(now_us)
 ctl a reload >"$work/reload1.json" 2>&1
 echo "# reload 1 took $((($(now_us) - t0) / 1000)) ms: $(cat "$work/reload1.json")"
+sleep 0.2
+kill "$mon" 2>/dev/null
+wait "$mon" 2>/dev/null
+echo "# a's kernel during reload 1: $(grep -c . "$work/monitor.log") route/rule changes, $(($(no_routes a) - noroute0)) packets without a route"
+check "keep: reload 1 removes none of a's routes or rules (they stay in place)" \
+	bash -c "! grep -E '^Deleted' '$work/monitor.log'"
 check "reload 1 (an unrelated rule) keeps every session and ends none" python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
