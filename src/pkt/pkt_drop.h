@@ -46,6 +46,7 @@
 	X(FRAG_TOO_MANY, "frag-too-many")                                                          \
 	X(FRAG_TABLE_FULL, "frag-table-full")                                                      \
 	X(FRAG_TIMEOUT, "frag-timeout")                                                            \
+	X(FRAG_RELOAD, "frag-reload")                                                              \
 	/* SVR metadata (src/svr) */                                                               \
 	X(META_TRUNCATED, "meta-truncated")                                                        \
 	X(META_BAD_VERSION, "meta-bad-version")                                                    \

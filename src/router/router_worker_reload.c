@@ -18,6 +18,7 @@
 #include "dpi/dpi_app.h"
 #include "lib/buf.h"
 #include "lib/hash.h"
+#include "pkt/pkt_frag.h"
 #include "router/router_worker.h"
 #include "router/router_worker_int.h"
 
@@ -468,4 +469,11 @@ router_worker_adopt(struct router_worker *w, struct router_worker *old, bool key
 	}
 	router_worker_adopt_breakout(w, old, st);
 	router_worker_adopt_counters(w, old);
+	/*
+	 * A datagram whose fragments old still holds cannot be finished here (the rest would
+	 * meet an empty table and wait for the first in vain): it is lost with old's table,
+	 * and counted as such. The ones already due are the timeouts they are.
+	 */
+	w->drops.count[PKT_DROP_FRAG_TIMEOUT] += pkt_frag_expire(old->frag, now_ns);
+	w->drops.count[PKT_DROP_FRAG_RELOAD] += pkt_frag_table_count(old->frag);
 }

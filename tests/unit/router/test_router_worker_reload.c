@@ -175,6 +175,42 @@ test_router_worker_reload_keeps_session_when_ids_change(void **state)
 	assert_int_equal(ports_in_use(r), 0);
 }
 
+/*
+ * A datagram half reassembled at the hand-over: its first fragment is in the old
+ * worker's table, which goes with it. Lost, but counted (frag-reload), and its buffer
+ * back in the pool (the teardown checks).
+ */
+static void
+test_router_worker_reload_counts_held_fragments(void **state)
+{
+	struct worker_rig *r = *state;
+	uint8_t pkt[256];
+	size_t len;
+
+	udp_open(r, 40000);
+	/* 8 + 16 bytes of UDP: the first fragment of a longer datagram (MF, offset 0). */
+	len = worker_rig_packet_make(pkt, "10.1.0.10", "10.2.0.20", IPPROTO_UDP, 40000, 5005,
+	    "first sixteen...");
+	assert_int_equal(len, 20 + 8 + 16);
+	pkt[6] = 0x20;
+	pkt[7] = 0;
+	pkt[10] = 0;
+	pkt[11] = 0;
+	{
+		uint16_t c = (uint16_t)~pkt_csum_fold(pkt_csum_partial(pkt, 20, 0));
+
+		pkt[10] = (uint8_t)(c >> 8);
+		pkt[11] = (uint8_t)c;
+	}
+	worker_rig_inject(r->pool, r->lan_a[0], pkt, len);
+	worker_rig_run(r);
+	worker_rig_expect_nothing(r->lan_b);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FRAG_RELOAD], 0);
+	reload_a(r, site_a);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FRAG_RELOAD], 1);
+	assert_int_equal(router_worker_drops(r->a)->count[PKT_DROP_FRAG_TIMEOUT], 0);
+}
+
 static void
 test_router_worker_reload_ends_session_without_rule(void **state)
 {
@@ -565,6 +601,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_keeps_session_when_ids_change,
+	        rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_router_worker_reload_counts_held_fragments,
 	        rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_router_worker_reload_ends_session_without_rule,
 	        rig_setup, rig_teardown),
