@@ -18,20 +18,12 @@ import struct
 import sys
 import time
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from inet_csum import csum, l4_csum
 
 
 def udp_packet(src, dst, sport, dport, payload, ident, frag=0x4000, ttl=64):
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
-    c = csum(pseudo + udp) or 0xFFFF
+    c = l4_csum(socket.inet_aton(src), socket.inet_aton(dst), 17, udp) or 0xFFFF
     udp = udp[:6] + struct.pack("!H", c) + udp[8:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), ident, frag, ttl, 17, 0,
                      socket.inet_aton(src), socket.inet_aton(dst))

@@ -17,21 +17,13 @@ import struct
 import sys
 import time
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from inet_csum import l4_csum
 
 
 def segment(src, dst, sport, dport, seq, ack, flags, data):
     bits = sum({"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}[c] for c in flags)
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, bits, 64240, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(data))
-    c = csum(pseudo + hdr + data)
+    c = l4_csum(socket.inet_aton(src), socket.inet_aton(dst), 6, hdr + data)
     return hdr[:16] + struct.pack("!H", c) + hdr[18:] + data
 
 

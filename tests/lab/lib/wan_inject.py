@@ -11,14 +11,7 @@ import socket
 import struct
 import sys
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from inet_csum import l4_csum
 
 
 pkt = bytearray(bytes.fromhex(sys.argv[1]))
@@ -29,8 +22,7 @@ if len(sys.argv) > 2:
     pkt[ihl + 8 + int(sys.argv[2])] ^= 0x01
 udp = pkt[ihl:]
 udp[6:8] = b"\0\0"
-pseudo = pkt[12:20] + struct.pack("!BBH", 0, 17, len(udp))
-c = csum(bytes(pseudo + udp)) or 0xFFFF
+c = l4_csum(pkt[12:16], pkt[16:20], 17, udp) or 0xFFFF
 pkt[ihl + 6:ihl + 8] = struct.pack("!H", c)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 s.sendto(bytes(pkt), (socket.inet_ntoa(bytes(pkt[16:20])), 0))
