@@ -20,43 +20,15 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
-}
 # what_if "ARGS" FIELD=VALUE... (FIELD^=VALUE: starts with): site a's policy test.
 what_if() {
 	local args=$1
 	shift
 	# shellcheck disable=SC2086
-	ctl a policy test $args | python3 -c "
-import json, sys
-r = json.load(sys.stdin)
-for want in sys.argv[1:]:
-    if '^=' in want:
-        k, v = want.split('^=', 1)
-        assert str(r.get(k)).startswith(v), f'{k}: {r.get(k)!r} does not start with {v!r} in {r}'
-        continue
-    k, v = want.split('=', 1)
-    assert str(r.get(k)) == v, f'{k}: {r.get(k)!r} != {v!r} in {r}'
-" "$@"
+	ctl a policy test $args | json_has "$@"
 }
 fetch() { x "$1" -- curl -sf -m 5 -o /dev/null "http://$2/"; }
 no_fetch() { ! x "$1" -- curl -sf -m 3 -o /dev/null "http://$2/"; }
-# capture NODE IF FILE FILTER: tcpdump in the background until capture_end (as root:
-# tcpdump's own user may not write into the test's private directory).
-capture() {
-	rm -f "$3"
-	x "$1" -- timeout 20 tcpdump -Z root -n -U -i "$2" -w "$3" "$4" >/dev/null 2>&1 &
-	dump=$!
-	# tcpdump writes the file's header once it listens; wait for that (bounded).
-	for _ in $(seq 50); do [ -s "$3" ] && break; sleep 0.1; done
-	sleep 0.3
-}
-capture_end() {
-	sleep 1
-	kill "$dump" 2>/dev/null
-	wait "$dump" 2>/dev/null
-}
 
 lab_up "$root/tools/ternlab/examples/tenants.json" "starts site a with an uplink to an isp, and site b"
 
@@ -65,9 +37,9 @@ x b1 -- timeout 60 python3 -m http.server 80 --bind 10.2.0.10 >"$work/b1.log" 2>
 sleep 1
 
 # 1. Breakout: www sees the WAN address.
-capture isp wan0 "$work/uplink.pcap" "tcp port 80"
+capture_start isp wan0 "$work/uplink.pcap" "tcp port 80"
 check "red1 fetches a page from www (198.51.100.80) through the uplink" fetch red1 198.51.100.80
-capture_end
+capture_stop
 check "www saw the request from site a's uplink address 203.0.113.1" grep -q '^203.0.113.1 .*"GET / ' "$work/www.log"
 check "the uplink capture holds the session, from 203.0.113.1, never from 10.1.0.x" bash -c "
 	out=\$(tcpdump -n -r $work/uplink.pcap 2>/dev/null)
@@ -93,9 +65,9 @@ check "what-if: red1 -> www breaks out through uplink with source NAT to 203.0.1
 check "guest1 (guest by prefix) fetches from www too" fetch guest1 198.51.100.80
 
 # 2. A corporate service still goes to the peer, as SVR on wan0.
-capture a wan0 "$work/wan0.pcap" "tcp or udp"
+capture_start a wan0 "$work/wan0.pcap" "tcp or udp"
 check "red1 fetches from red-app at site b" fetch red1 10.2.0.10
-capture_end
+capture_stop
 check "wan0 carries it between the waypoints on waypoint ports, no host address on the wire" bash -c "
 	out=\$(tcpdump -n -r $work/wan0.pcap 2>/dev/null)
 	grep -Eq '192.0.2.1\.(1[6-9][0-9]{3}|[2-6][0-9]{4}) > 192.0.2.2\.' <<<\"\$out\" &&
@@ -111,10 +83,10 @@ check "blue1 -> www is counted under policy-no-rule" test "$(drop_count a policy
 check "what-if: blue1 -> www is no-rule" \
 	what_if "--segment blue --src 10.1.0.10 --dst 198.51.100.80 --proto tcp --port 80" \
 	tenant=blue service=web verdict=no-rule allowed=False drop=policy-no-rule
-capture isp wan0 "$work/banned.pcap" "host 198.51.100.66"
+capture_start isp wan0 "$work/banned.pcap" "host 198.51.100.66"
 before=$(drop_count a policy-denied)
 check "red1 cannot reach banned (198.51.100.66)" no_fetch red1 198.51.100.66
-capture_end
+capture_stop
 check "red1 -> banned is counted under policy-denied" test "$(drop_count a policy-denied)" -gt "$before"
 check "nothing for banned left by the uplink (the capture itself is readable)" bash -c "
 	tcpdump -n -r $work/banned.pcap >/dev/null 2>&1 && test \$(tcpdump -n -r $work/banned.pcap 2>/dev/null | wc -l) -eq 0"

@@ -28,23 +28,8 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
-bg=()
 
 impair() { timeout 10 "$ternlab" impair --lab "$lab" "$@" >/dev/null; }
-now_us() { echo $((${EPOCHREALTIME/./})); }
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.1 s for up to SECONDS
-	local end=$(($(now_us) + $(awk "BEGIN { print int($1 * 1000000) }")))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_us)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-xt() { timeout "$1" "$ternlab" exec --lab "$lab" "${@:2}"; }
-# sj SITE WHAT EXPR: prints EXPR, a Python expression over d, the JSON of `show WHAT`.
-sj() {
-	ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"
-}
 path_get() { # path_get SITE PATH FIELD
 	sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"
 }
@@ -68,14 +53,6 @@ stream() {
 		--seconds 5 --size 172 >"$work/$1-send.json" 2>&1
 	wait_for 5 test -s "$work/$1.json"
 }
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
 lab_up "$root/tools/ternlab/examples/two-sites-multipath.json" "two sites joined by two WAN links"
 check "both paths are up on both routers within 5 s" \

@@ -27,16 +27,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 inject=$root/tests/lab/lib/tcp_inject.py
-bg=()
 
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s for up to SECONDS
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 # firewall JSON: site a's "firewall" object, then a reload when the lab is up.
 firewall() {
 	python3 - "$work/site-a.json" "$1" <<'PY'
@@ -46,9 +37,6 @@ cfg["firewall"] = json.loads(sys.argv[2])
 json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 PY
 	[ -z "$lab" ] || ctl a reload >/dev/null
-}
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
 }
 drops_are() { test "$(drop_count "$1" "$2")" -eq "$3"; } # drops_are SITE REASON N
 sessions_to() { # sessions_to SITE DST: sessions whose destination is DST (any port)
@@ -67,28 +55,8 @@ path_up() {
 }
 curl_b1() { x a1 -- curl -sSf -o /dev/null --connect-timeout "$1" -m $(($1 + 5)) http://10.2.0.10:8080/; }
 no_curl_b1() { ! curl_b1 "$@"; }
-tcpdump_start() { # tcpdump_start FILE FILTER: on a's wan0; waits until it listens
-	timeout 60 ip netns exec "$lab-a" tcpdump --immediate-mode -n -U -i wan0 -B 16384 \
-		-w "$1" "$2" >/dev/null 2>"$1.log" &
-	dump=$!
-	bg+=($dump)
-	wait_for 10 grep -q "listening on" "$1.log"
-}
-tcpdump_end() {
-	sleep 0.5
-	kill "$dump" 2>/dev/null
-	wait "$dump" 2>/dev/null
-}
-pcap_count() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
-cp "$root"/tools/ternlab/examples/{two-sites,site-a,site-b}.json "$work/"
+lab_examples two-sites site-a site-b
 firewall '{"tcp_no_session": "drop", "half_open_max": 20}'
 lab_up "$work/two-sites.json" "starts both routers, site a with a firewall"
 check "the path is up at site a within 10 s" wait_for 10 path_up
@@ -99,13 +67,13 @@ check "the server on b1 listens within 5 s" wait_for 5 x b1 -- bash -c "ss -ltn 
 
 # ---- drop --------------------------------------------------------------------------------
 # Inter-router carriage: TCP natively, or UDP on waypoint ports.
-tcpdump_start "$work/mid.pcap" "tcp or udp portrange 16384-65535"
+capture_start a wan0 "$work/mid.pcap" "tcp or udp portrange 16384-65535"
 check "drop: a1 injects an ACK, a data segment and a FIN toward b1" bash -c "
 	$(declare -f x); lab=$lab ternlab=$ternlab
 	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 A --sport 45000 &&
 	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 PA --sport 45001 --data hello &&
 	x a1 -- python3 $inject 10.1.0.10 10.2.0.10 8080 FA --sport 45002"
-tcpdump_end
+capture_stop
 check "drop: none of them reached the WAN (capture on a's wan0)" test "$(pcap_count "$work/mid.pcap")" -eq 0
 check "drop: counted fw-tcp-no-session (3)" test "$(drop_count a fw-tcp-no-session)" -eq 3
 check "drop: no session was made for them" test "$(sessions_to a 10.2.0.10)" -eq 0

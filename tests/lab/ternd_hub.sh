@@ -18,29 +18,12 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; d=json.load(sys.stdin)['drops']; print(sum(x['count'] for x in d if x['reason']=='$2'))"
-}
-keys_up() { # keys_up SITE: every peer's key exchange is established
-	ctl "$1" show peers | python3 -c "import json,sys; sys.exit(any(p['security']['state'] not in ('established', 'rekeying') for p in json.load(sys.stdin)['peers']))"
-}
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-
-cp "$root"/tools/ternlab/examples/{hub,hub-site-a,hub-hub,hub-site-b}.json "$work/"
+lab_examples hub hub-site-a hub-hub hub-site-b
 lab_up "$work/hub.json" "starts the spokes and the hub with generated keys"
 check "keys are established on every leg within 10 s" \
 	wait_for 10 bash -c "$(declare -f ctl keys_up); lab=$lab root=$root build=$build; keys_up a && keys_up h && keys_up b"
 
-timeout 60 ip netns exec "$lab-h" tcpdump --immediate-mode -n -U -i wan1 -w "$work/hb.pcap" >/dev/null 2>"$work/hb.log" &
-dump=$!
-wait_for 10 grep -q "listening on" "$work/hb.log"
+capture_start h wan1 "$work/hb.pcap"
 
 check "ping: a1 reaches b1 through the hub" x a1 -- ping -c 3 -i 0.2 -W 2 10.2.0.10
 check "ping: b1 reaches a1 through the hub" x b1 -- ping -c 3 -i 0.2 -W 2 10.1.0.10
@@ -88,8 +71,7 @@ assert legs["in"]["partner"] == legs["out"]["id"], legs
 PY
 check "ternctl shows the legs in its table" bash -c "timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-h.sock show sessions | grep -q 'transit-out site-a>site-b'"
 sleep 0.5
-kill $dump 2>/dev/null
-wait $dump 2>/dev/null
+capture_stop
 check "the h-b link carries SVR only: waypoint addresses and ports, never a host's" python3 - "$work/hb.pcap" <<'PY'
 import sys
 sys.path.insert(0, "tests/lab/lib")

@@ -36,27 +36,11 @@ source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
 watch=$root/bench/failover/watch.py
 ternctl=$root/$build/src/ctl/ternctl
-bg=()
 
 # A link's own delay: `clear` alone would leave it perfect, not as the topology made it.
 base="clear delay=10ms"
 impair() { timeout 10 "$ternlab" impair --lab "$lab" "$@" >/dev/null; }
-now_us() { echo $((${EPOCHREALTIME/./})); }
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.1 s for up to SECONDS
-	local end=$(($(now_us) + $(awk "BEGIN { print int($1 * 1000000) }")))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_us)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
 ms_since() { echo $((($(now_us) - ${1/./}) / 1000)); }
-# xt SECONDS NODE -- CMD...: like x, with a time limit of its own (x allows 30 s).
-xt() { timeout "$1" "$ternlab" exec --lab "$lab" "${@:2}"; }
-# sj SITE WHAT EXPR: prints EXPR, a Python expression over d, the JSON of `show WHAT`.
-sj() {
-	ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"
-}
 path_get() { # path_get SITE PATH FIELD
 	sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"
 }
@@ -74,9 +58,6 @@ sess_id() { # sess_id SITE DPORT SPORT
 }
 events() { # events SITE: one line per event, "ts kind path detail"
 	sj "$1" events "'\n'.join(f\"{e['ts_s']:.3f} {e['kind']} {e.get('path')} {e.get('detail')}\" for e in d['events'])"
-}
-resets() { # resets NODE: the kernel's TCP reset and abort counters, summed
-	x "$1" -- nstat -asz | awk '/^(TcpEstabResets|TcpOutRsts|TcpExtTCPAbortOn[A-Za-z]+) / { n += $2 } END { print n + 0 }'
 }
 # recv_start NAME PORT SECONDS: a udpstream receiver on b1, bound before it returns;
 # it prints $work/NAME.json when the stream ends.
@@ -100,14 +81,6 @@ stream_end() {
 	touch "$work/$1.stop"
 	wait_for 5 test -s "$work/$1.json"
 }
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
 lab_up "$root/tools/ternlab/examples/two-sites-multipath.json" "two sites joined by two WAN links"
 

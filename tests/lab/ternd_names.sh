@@ -32,9 +32,8 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 dnsd=$root/tests/lab/lib/dns_server.py
-bg=()
 
-cp "$root"/tools/ternlab/examples/two-sites.json "$work/"
+lab_examples two-sites
 cat >"$work/site-a.json" <<'EOF'
 { "router": { "name": "site-a" },
   "tenants": [ { "name": "corp" } ],
@@ -78,22 +77,8 @@ cat >"$work/site-b.json" <<'EOF'
   "dns": { "servers": ["10.2.0.10"] } }
 EOF
 
-now_us() { echo $((${EPOCHREALTIME/./})); }
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s for up to SECONDS
-	local end=$(($(now_us) + $1 * 1000000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_us)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-# sj SITE WHAT EXPR: prints EXPR, a Python expression over d, the JSON of `show WHAT`.
-sj() { ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"; }
 # count SITE WHAT NAME FIELD: FIELD of the row NAME of `show WHAT` (services, tenants, apps).
 count() { sj "$1" "$2" "sum(r['$4'] for r in d['$2'] if r['name'] == '$3')"; }
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
-}
 # what_if DST PORT [--sni NAME] -- FIELD=VALUE...: `policy test` for a1 -> DST:PORT (tcp).
 what_if() {
 	local dst=$1 port=$2 extra=()
@@ -101,16 +86,7 @@ what_if() {
 	while [ "$1" != "--" ]; do extra+=("$1"); shift; done
 	shift
 	ctl a policy test --tenant corp --src 10.1.0.10 --dst "$dst" --proto tcp --port "$port" \
-		"${extra[@]}" | python3 -c "
-import json, sys
-r = json.load(sys.stdin)
-for want in sys.argv[1:]:
-    k, v = want.split('=', 1)
-    if k.endswith('~'):
-        assert v in str(r.get(k[:-1])), f'{k[:-1]}: {v!r} not in {r.get(k[:-1])!r} in {r}'
-        continue
-    assert str(r.get(k)) == v, f'{k}: {r.get(k)!r} != {v!r} in {r}'
-" "$@"
+		"${extra[@]}" | json_has "$@"
 }
 http_get() { x a1 -- curl -sf -m 3 -o /dev/null "http://$1:8080/"; }
 no_http_get() { ! x a1 -- curl -sf -m 2 -o /dev/null "http://$1:8080/"; }
@@ -125,25 +101,8 @@ lab_up "$work/two-sites.json" "starts both routers with services by name"
 timeout 170 "$ternlab" exec --lab "$lab" b1 -- python3 "$dnsd" serve 10.2.0.10 --ttl 20 \
 	app.corp.example=10.2.0.10 res.corp.example=10.2.0.12 2>"$work/dns.log" &
 bg+=($!)
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=secure.corp.example" \
-	-keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
-mkdir -p "$work/www"
+web_start 8080 secure.corp.example
 echo "hello from b1" >"$work/www/index.html"
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
-	uwsgi_temp_path $work; scgi_temp_path $work;
-	server { listen 10.2.0.10:8080; root $work/www; }
-	server { listen 10.2.0.10:443 ssl; root $work/www;
-		ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem; }
-}
-NGINX
-x b1 -- nginx -c "$work/nginx.conf"
 path_up() { test "$(sj a paths "d['paths'][0]['state']")" = up; }
 check "the path between the sites comes up" wait_for 15 path_up
 
@@ -210,8 +169,7 @@ check "ternctl show services prints a table" bash -c \
 check "ternctl show apps prints a table" bash -c \
 	"timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock show apps | grep -q '^TLS '"
 
-[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+web_stop
 kill "${bg[@]}" 2>/dev/null
 wait 2>/dev/null
-no_ternd_left() { ! pgrep -f "ternd --config $work/"; }
 lab_end "no ternd is left running" no_ternd_left

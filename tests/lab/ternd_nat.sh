@@ -28,28 +28,11 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
-bg=()
 
-now_us() { echo $((${EPOCHREALTIME/./})); }
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.1 s for up to SECONDS
-	local end=$(($(now_us) + $(awk "BEGIN { print int($1 * 1000000) }")))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_us)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-xt() { timeout "$1" "$ternlab" exec --lab "$lab" "${@:2}"; }
-sj() { # sj SITE WHAT EXPR: EXPR over d, the JSON of `show WHAT`
-	ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"
-}
 path_get() { sj "$1" paths "d['paths'][0]['$2']"; }
 both_up() { test "$(path_get a state)" = up && test "$(path_get b state)" = up; }
 events() { sj "$1" events "'\n'.join(f\"{e['kind']} {e.get('detail')}\" for e in d['events'])"; }
 drops() { sj "$1" drops "' '.join(f\"{k['reason']}={k['count']}\" for k in d['drops'] if k['count'])"; }
-resets() { # resets NODE: the kernel's TCP reset and abort counters, summed
-	x "$1" -- nstat -asz | awk '/^(TcpEstabResets|TcpOutRsts|TcpExtTCPAbortOn[A-Za-z]+) / { n += $2 } END { print n + 0 }'
-}
 # recv_start NAME NODE ADDR PORT SECONDS / send_start NAME NODE ADDR PORT RATE SECONDS
 recv_start() {
 	rm -f "$work/$1.ready"
@@ -68,13 +51,6 @@ stream_end() {
 	touch "$work/$1.stop"
 	wait_for 5 test -s "$work/$1.json"
 }
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
 lab_up "$root/tools/ternlab/examples/two-sites-nat.json" "two sites, a behind a masquerading NAT"
 

@@ -34,55 +34,30 @@ json.dump(cfg, open(path, "w"), indent=1)
 PY
 }
 reload() { ctl a reload >/dev/null; }
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
-}
-# what_if FIELD=VALUE...: `ternctl policy test` for a1 -> b1 (ICMP) has these fields.
+# what_if FIELD=VALUE...: `ternctl policy test` for a1 -> b1 (ICMP) has these fields
+# (path^=: just after a reload a path may be named 'wan0 (no path is up)').
 what_if() {
-	ctl a policy test --tenant corp --src 10.1.0.10 --dst 10.2.0.10 --proto icmp |
-		python3 -c "
-import json, sys
-r = json.load(sys.stdin)
-for want in sys.argv[1:]:
-    if '^=' in want:  # a prefix: a path just after a reload may be named 'wan0 (no path is up)'
-        k, v = want.split('^=', 1)
-        assert str(r.get(k)).startswith(v), f'{k}: {r.get(k)!r} does not start with {v!r} in {r}'
-        continue
-    k, v = want.split('=', 1)
-    assert str(r.get(k)) == v, f'{k}: {r.get(k)!r} != {v!r} in {r}'
-" "$@"
+	ctl a policy test --tenant corp --src 10.1.0.10 --dst 10.2.0.10 --proto icmp | json_has "$@"
 }
 ping_b1() { x a1 -- ping -c 2 -i 0.2 -W 1 10.2.0.10; }
 no_ping_b1() { ! x a1 -- ping -c 2 -i 0.2 -W 1 10.2.0.10; }
 
-cp "$root"/tools/ternlab/examples/{two-sites,site-a,site-b}.json "$work/"
+lab_examples two-sites site-a site-b
 policy '[]'
 lab_up "$work/two-sites.json" "starts both routers, site a with no rule at all"
 pid_a=$(pgrep -f "ternd --config $work/site-a.json")
 
-# wan_capture_start FILE / wan_capture_stop: SVR waypoint traffic on a's wan0. tcpdump
-# runs as root (-Z root): its own user may not write into the test's private directory,
-# and a capture that silently failed to open would look exactly like an empty one.
-wan_capture_start() {
-	timeout 60 ip netns exec "$lab-a" tcpdump -Z root --immediate-mode -n -U -i wan0 \
-		-w "$1" udp portrange 16384-65535 >/dev/null 2>"$1.log" &
-	dump=$!
-	for _ in $(seq 50); do grep -q "listening on" "$1.log" 2>/dev/null && break; sleep 0.1; done
-}
-wan_capture_stop() {
-	sleep 0.5
-	kill $dump 2>/dev/null
-	wait $dump 2>/dev/null
-}
-pcap_packets() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
+# wan_capture FILE: SVR waypoint traffic on a's wan0 (a capture that silently failed to
+# open would look exactly like an empty one: the checks read its header too).
+wan_capture() { capture_start a wan0 "$1" udp portrange 16384-65535; }
 
 # 1. Default deny: nothing crosses the WAN, the refusal is counted.
-wan_capture_start "$work/wan.pcap"
+wan_capture "$work/wan.pcap"
 check "no rule: a1 cannot ping b1" no_ping_b1
-wan_capture_stop
+capture_stop
 check "no rule: the WAN capture was taken (it has a pcap header)" tcpdump -n -r "$work/wan.pcap"
 check "no rule: the WAN capture holds no packet of that traffic" \
-	test "$(pcap_packets "$work/wan.pcap")" -eq 0
+	test "$(pcap_count "$work/wan.pcap")" -eq 0
 check "no rule: counted under policy-no-rule at site a" test "$(drop_count a policy-no-rule)" -ge 2
 check "no rule: policy test says no-rule, no rule decided, dropped as policy-no-rule" \
 	what_if verdict=no-rule tenant=corp service=b-servers drop=policy-no-rule allowed=False
@@ -90,12 +65,12 @@ check "no rule: policy test says no-rule, no rule decided, dropped as policy-no-
 # 2. An allow rule, by a reload: works without restarting ternd.
 policy '[{"name": "corp-to-b", "tenant": "corp", "service": "b-servers", "action": "allow"}]'
 check "reload with an allow rule is accepted" reload
-wan_capture_start "$work/wan-allowed.pcap"
+wan_capture "$work/wan-allowed.pcap"
 check "allow rule: a1 pings b1" ping_b1
-wan_capture_stop
+capture_stop
 # The same capture sees the allowed pings: so an empty capture above means no packet.
 check "allow rule: the WAN capture holds the pings as SVR" \
-	test "$(pcap_packets "$work/wan-allowed.pcap")" -ge 4
+	test "$(pcap_count "$work/wan-allowed.pcap")" -ge 4
 check "allow rule: policy test says allow by corp-to-b over wan0" \
 	what_if verdict=allow rule=corp-to-b "route=peer site-b" path^=wan0 allowed=True
 check "allow rule: ternd was not restarted" test "$(pgrep -f "ternd --config $work/site-a.json")" = "$pid_a"
@@ -141,5 +116,4 @@ check "ternctl policy test refuses a bad address (usage error 2)" bash -c \
 	"timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock policy test --src 10.1.0 --dst 10.2.0.10 --proto icmp; test \$? -eq 2"
 check "API policy_test with an unknown tenant is an error" bash -c \
 	"! timeout 10 $root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock policy test --tenant nobody --src 10.1.0.10 --dst 10.2.0.10 --proto icmp"
-no_ternd_left() { ! pgrep -f "ternd --config $work/"; }
 lab_end "no ternd is left running" no_ternd_left

@@ -29,21 +29,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
-bg=()
 
-now_us() { echo $((${EPOCHREALTIME/./})); }
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.1 s for up to SECONDS
-	local end=$(($(now_us) + $(awk "BEGIN { print int($1 * 1000000) }")))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_us)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-xt() { timeout "$1" "$ternlab" exec --lab "$lab" "${@:2}"; }
-sj() { # sj SITE WHAT EXPR: EXPR over d, the JSON of `show WHAT`
-	ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"
-}
 path_get() { sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"; }
 state_is() { test "$(path_get "$1" "$2" state)" = "$3"; }
 both_up() { state_is "$1" wan0 up && state_is "$1" wan1 up; }
@@ -57,14 +43,8 @@ events_since() {
 }
 # events_last SITE: the time (ts_s) of SITE's newest event, 0 without any.
 events_last() { sj "$1" events "max([e['ts_s'] for e in d['events']], default=0)"; }
-resets() { # resets NODE: the kernel's TCP reset and abort counters, summed
-	x "$1" -- nstat -asz | awk '/^(TcpEstabResets|TcpOutRsts|TcpExtTCPAbortOn[A-Za-z]+) / { n += $2 } END { print n + 0 }'
-}
 no_routes() { # no_routes NODE: packets the kernel could not route (IpExtInNoRoutes)
 	x "$1" -- nstat -asz IpExtInNoRoutes | awk '/^IpExtInNoRoutes / { n += $2 } END { print n + 0 }'
-}
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
 }
 recv_start() { # recv_start NAME PORT SECONDS: a udpstream receiver on b1
 	rm -f "$work/$1.ready"
@@ -79,13 +59,6 @@ send_start() { # send_start NAME PORT SPORT RATE SECONDS
 		--seconds "$5" --size 172 --until "$work/$1.stop" >"$work/$1-send.json" 2>&1 &
 	bg+=($!)
 }
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
 # edit PYTHON: runs PYTHON over cfg, site a's running configuration (the lab wrote it,
 # with its generated key, into its state directory), and writes it back.

@@ -20,35 +20,7 @@ source tests/lab/lib/lab.bash
 pcap=tests/lab/lib/pcap_check.py
 ternctl=$root/$build/src/ctl/ternctl
 
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; d=json.load(sys.stdin)['drops']; print(sum(x['count'] for x in d if x['reason']=='$2'))"
-}
-keys_up() { # keys_up SITE: the peer's key exchange is established
-	ctl "$1" show peers | python3 -c "import json,sys; p=json.load(sys.stdin)['peers'][0]; sys.exit(p['security']['state'] not in ('established', 'rekeying'))"
-}
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-tcpdump_start() { # tcpdump_start NS IF FILE FILTER: waits until it listens; pid in $dump
-	timeout 60 ip netns exec "$1" tcpdump --immediate-mode -n -U -i "$2" -B 16384 -w "$3" "$4" >/dev/null 2>"$3.log" &
-	dump=$!
-	wait_for 10 grep -q "listening on" "$3.log"
-}
-capture() { # capture FILE FILTER: tcpdump on a's wan0 in the background
-	tcpdump_start "$lab-a" wan0 "$1" "$2"
-}
-capture_end() {
-	sleep 0.5
-	kill $dump 2>/dev/null
-	wait $dump 2>/dev/null
-}
-
-cp "$root"/tools/ternlab/examples/{two-sites-secure,site-a,site-b}.json "$work/"
+lab_examples two-sites-secure site-a site-b
 lab_up "$work/two-sites-secure.json" "starts both routers with generated keys"
 check "the key exchange is established on both sides within 5 s" \
 	wait_for 5 bash -c "$(declare -f ctl keys_up); lab=$lab root=$root build=$build; keys_up a && keys_up b"
@@ -56,50 +28,28 @@ check "IPv4: a1 pings b1 through encrypting routers" x a1 -- ping -c 3 -i 0.2 -W
 check "IPv6 hosts across the IPv4 WAN: a1 pings b1" x a1 -- ping -6 -c 3 -i 0.2 -W 2 fd00:2::10
 
 # Servers on b1: nginx for HTTP and HTTPS, with a page full of a marker string.
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=b1.lab.tern" \
-	-keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
-mkdir -p "$work/www"
+web_start 80 b1.lab.tern
 python3 -c "
 import os
 with open('$work/www/page.txt', 'w') as f:
     for i in range(4000):
         f.write(f'TERN-PLAINTEXT-MARKER line {i} ' + os.urandom(8).hex() + '\n')
 "
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
-	uwsgi_temp_path $work; scgi_temp_path $work;
-	server { listen 10.2.0.10:80; root $work/www; }
-	server { listen 10.2.0.10:443 ssl; root $work/www;
-		ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem; }
-}
-NGINX
-x b1 -- nginx -c "$work/nginx.conf"
-sleep 0.3
 
-capture "$work/http.pcap" "tcp"
+capture_start a wan0 "$work/http.pcap" "tcp"
 check "HTTP: a1 downloads the page from b1" x a1 -- curl -sf -o "$work/http.got" http://10.2.0.10/page.txt
-capture_end
+capture_stop
 check "HTTP: the download is byte-identical" cmp "$work/http.got" "$work/www/page.txt"
 check "HTTP: the WAN capture holds the transfer (over 190 kB of TCP)" test "$(stat -c %s "$work/http.pcap")" -gt 190000
 check "HTTP: the marker string never appears on the WAN" python3 $pcap absent "$work/http.pcap" TERN-PLAINTEXT-MARKER
 
 # HTTPS: the server's byte stream on the WAN is exactly what it sent (no trailer).
-capture "$work/https.pcap" "tcp"
+capture_start a wan0 "$work/https.pcap" "tcp"
 wan_dump=$dump
-tcpdump_start "$lab-b1" eth0 "$work/https-lan.pcap" "tcp port 443"
-lan_dump=$dump
-dump=$wan_dump
+capture_start b1 eth0 "$work/https-lan.pcap" "tcp port 443"
 check "HTTPS: a1 downloads the page from b1" x a1 -- curl -sfk -o "$work/https.got" https://10.2.0.10/page.txt
-capture_end
-sleep 0.3
-kill $lan_dump 2>/dev/null
-wait $lan_dump 2>/dev/null
+capture_stop "$wan_dump"
+capture_stop
 check "HTTPS: the download is byte-identical" cmp "$work/https.got" "$work/www/page.txt"
 check "TCP MSS: the SYN reaching b1 announces at most 1360 (the 1400-byte host MTU)" python3 - "$work/https-lan.pcap" <<'PY'
 import struct, sys
@@ -188,17 +138,17 @@ assert plain, 'every packet carried metadata'
 assert all(r[0] == $2 for r in plain), sorted(set(r[0] for r in plain))
 "
 }
-capture "$work/quic.pcap" "udp portrange 16384-65535"
+capture_start a wan0 "$work/quic.pcap" "udp portrange 16384-65535"
 check "UDP that looks like QUIC: 10 datagrams echo back" udp_run quic 7100
-capture_end
+capture_stop
 check "UDP that looks like QUIC: 0 bytes of overhead on the WAN" udp_overhead "$work/quic.pcap" 315
-capture "$work/wg.pcap" "udp portrange 16384-65535"
+capture_start a wan0 "$work/wg.pcap" "udp portrange 16384-65535"
 check "UDP that looks like WireGuard: 10 datagrams echo back" udp_run wireguard 7200
-capture_end
+capture_stop
 check "UDP that looks like WireGuard: 0 bytes of overhead on the WAN" udp_overhead "$work/wg.pcap" 224
-capture "$work/udp.pcap" "udp portrange 16384-65535"
+capture_start a wan0 "$work/udp.pcap" "udp portrange 16384-65535"
 check "plain UDP: 10 datagrams echo back" udp_run plain 7300
-capture_end
+capture_stop
 check "plain UDP: 24 bytes of overhead on the WAN (222 + 24)" udp_overhead "$work/udp.pcap" 246
 check "plain UDP: the marker string never appears on the WAN" python3 $pcap absent "$work/udp.pcap" TERN-PLAINTEXT-MARKER
 
@@ -225,13 +175,13 @@ s.bind(('10.1.0.10', 7501))
 s.sendto(b'$1', ('10.2.0.10', 7500))
 "
 }
-capture "$work/tamper.pcap" "udp portrange 16384-65535 and src host 192.0.2.1"
+capture_start a wan0 "$work/tamper.pcap" "udp portrange 16384-65535 and src host 192.0.2.1"
 for i in 1 2 3; do send_from_a1 "before $i"; sleep 0.1; done
 timeout 10 "$ternlab" impair --lab "$lab" inet "a-to-b: loss=100%" >/dev/null
 send_from_a1 "the lost one"
 sleep 0.3
 timeout 10 "$ternlab" impair --lab "$lab" inet clear >/dev/null
-capture_end
+capture_stop
 # "the lost one" is 12 bytes: 36 on the WAN with its trailer.
 lost=$(python3 -c "
 import sys
@@ -434,7 +384,7 @@ check "the cipher change: the kept ping session goes on (its last echo is answer
 # counter shows.
 check "the cipher change: b counts a's pings under a cipher it does not run ($b_mid)" \
 	test $(($(drop_count_in "$b_mid" sec-auth-failed) - $(drop_count_in "$b_before" sec-auth-failed))) -ge 30
-x b1 -- nginx -c "$work/nginx.conf" -s stop 2>/dev/null
+web_stop
 
 # A router holding the wrong key for its peer gets no session.
 timeout 30 "$ternlab" down --lab "$lab" >/dev/null 2>&1

@@ -20,21 +20,12 @@ cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 
-drop_count() { # drop_count SITE REASON
-	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
-}
 # what_if SITE "ARGS" FIELD=VALUE...: `ternctl policy test ARGS` has these fields.
 what_if() {
 	local site=$1 args=$2
 	shift 2
 	# shellcheck disable=SC2086
-	ctl "$site" $args | python3 -c "
-import json, sys
-r = json.load(sys.stdin)
-for want in sys.argv[1:]:
-    k, v = want.split('=', 1)
-    assert str(r.get(k)) == v, f'{k}: {r.get(k)!r} != {v!r} in {r}'
-" "$@"
+	ctl "$site" $args | json_has "$@"
 }
 reaches() { x "$1" -- ping -c 2 -i 0.2 -W 1 "$2" >/dev/null; }
 refused() { ! x "$1" -- ping -c 2 -i 0.2 -W 1 "$2" >/dev/null; }

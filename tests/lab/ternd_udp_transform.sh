@@ -26,16 +26,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
-bg=()
 
-wait_for() { # wait_for SECONDS CMD...: retries CMD every 0.2 s for up to SECONDS
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 impair() { timeout 10 "$ternlab" impair --lab "$lab" inet "$@" >/dev/null; }
 # transform VALUE: site a's path gets "udp_transform": VALUE (JSON), then a reload.
 transform() {
@@ -69,27 +60,8 @@ no_curl_b1() { ! curl_b1 "$@"; }
 curl_b1() {
 	x a1 -- curl -sSf -o /dev/null -g --connect-timeout "$1" -m $(($1 + 5)) "http://${2:-10.2.0.10}:8080/"
 }
-tcpdump_start() { # tcpdump_start FILE FILTER: on a's wan0; waits until it listens
-	timeout 60 ip netns exec "$lab-a" tcpdump --immediate-mode -n -U -i wan0 -B 16384 \
-		-w "$1" "$2" >/dev/null 2>"$1.log" &
-	dump=$!
-	bg+=($dump)
-	wait_for 10 grep -q "listening on" "$1.log"
-}
-tcpdump_end() {
-	sleep 0.5
-	kill "$dump" 2>/dev/null
-	wait "$dump" 2>/dev/null
-}
-stop_bg() {
-	local p
-	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
-	bg=()
-}
-trap 'stop_bg; lab_cleanup' EXIT INT TERM
 
-cp "$root"/tools/ternlab/examples/{two-sites,site-a,site-b}.json "$work/"
+lab_examples two-sites site-a site-b
 lab_up "$work/two-sites.json" "starts both routers"
 check "the path is up at site a within 10 s" wait_for 10 path_up
 # An HTTP server on b1 for the whole test (IPv4 and IPv6).
@@ -104,9 +76,9 @@ check "baseline: show paths says udp_transform off, carriage tcp" path_is udp_tr
 
 # ---- the middlebox, no transform ---------------------------------------------------------
 check "the emulator takes drop-syn-data" impair drop-syn-data
-tcpdump_start "$work/plain.pcap" "tcp"
+capture_start a wan0 "$work/plain.pcap" "tcp"
 check "middlebox, no transform: a1 cannot connect to b1 (4 s)" no_curl_b1 4
-tcpdump_end
+capture_stop
 check "middlebox: the emulator counts syn-data drops" test "$(syn_data_drops)" -ge 2
 check "middlebox: site a's SYNs left as TCP with data (the capture)" python3 -c "
 import subprocess, sys
@@ -120,14 +92,14 @@ assert len(out) >= 2 and all('length 0' not in l for l in out), out
 check "reload with udp_transform true is accepted" transform true
 check "the path is up again within 20 s" wait_for 20 path_up
 check "configured: show paths says udp_transform on, carriage udp" path_is udp_transform=on carriage=udp
-tcpdump_start "$work/udp.pcap" "not udp port 1280"
+capture_start a wan0 "$work/udp.pcap" "not udp port 1280"
 check "configured: a1 fetches from b1 through the middlebox" curl_b1 3
 check "configured: IPv6 hosts, a1 fetches from b1" curl_b1 3 "[fd00:2::10]"
 x b1 -- timeout 20 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 bg+=($!)
 sleep 0.5
 check "configured: iperf3 TCP runs 2 s from a1 to b1" x a1 -- timeout 15 iperf3 -c 10.2.0.10 -t 2
-tcpdump_end
+capture_stop
 check "configured: every inter-router packet is UDP on waypoint ports, none TCP" python3 -c "
 import subprocess, sys
 lines = subprocess.run(['tcpdump', '-n', '-r', sys.argv[1]], capture_output=True,
