@@ -32,17 +32,8 @@
 #include "router/router_worker.h"
 #include "worker_rig.h"
 
-static const char site_a[] =
-    "{ \"router\": { \"name\": \"site-a\" },"
-    "  \"tenants\": [ { \"name\": \"corp\" }, { \"name\": \"guest\" } ],"
-    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","
-    "             \"prefixes\": [\"10.1.0.0/24\"] },"
-    "           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","
-    "             \"prefixes\": [\"10.1.1.0/24\"] } ],"
-    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ],"
-    "  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
-    "\"192.0.2.2\" } ] } ],"
-    "  \"services\": ["
+static const char site_a[] = WORKER_RIG_SITE_A("{ \"name\": \"corp\" }, { \"name\": \"guest\" }",
+    ", \"services\": ["
     "    { \"name\": \"dns\", \"prefixes\": [\"10.2.0.53/32\"], \"ports\": [\"udp/53\"],"
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" } },"
     "    { \"name\": \"app\", \"domains\": [\"app.corp.example\"], \"access\": [\"corp\", "
@@ -50,7 +41,7 @@ static const char site_a[] =
     "    { \"name\": \"web\", \"prefixes\": [\"10.2.0.90/32\"], \"ports\": [\"tcp/443\"],"
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" } },"
     "    { \"name\": \"secure\", \"domains\": [\"*.test\"], \"ports\": [\"tcp/443\"],"
-    "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" } } ] }";
+    "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" } } ]");
 
 static const char site_b[] =
     "{ \"router\": { \"name\": \"site-b\" },"

@@ -27,22 +27,13 @@
 #include "router/router_worker.h"
 #include "worker_rig.h"
 
-static const char site_a[] =
-    "{ \"router\": { \"name\": \"site-a\" },"
-    "  \"tenants\": [ { \"name\": \"corp\" }, { \"name\": \"guest\" } ],"
-    "  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","
-    "             \"prefixes\": [\"10.1.0.0/24\"] },"
-    "           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","
-    "             \"prefixes\": [\"10.1.1.0/24\"] } ],"
-    "  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ],"
-    "  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "
-    "\"192.0.2.2\" } ] } ],"
-    "  \"services\": ["
+static const char site_a[] = WORKER_RIG_SITE_A("{ \"name\": \"corp\" }, { \"name\": \"guest\" }",
+    ", \"services\": ["
     "    { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"], \"ports\": [\"tcp/80\", "
     "\"udp/5000-5010\", \"icmp\"],"
     "      \"access\": [\"corp\"], \"route\": { \"peer\": \"site-b\" } },"
     "    { \"name\": \"b-secret\", \"prefixes\": [\"10.2.9.0/24\"], \"access\": [\"corp\"],"
-    "      \"route\": { \"peer\": \"site-b\" } } ] }";
+    "      \"route\": { \"peer\": \"site-b\" } } ]");
 
 /* The configurations the next rig_setup() uses (tests set them in their own setup). */
 static const char *rig_text_a = site_a, *rig_text_b = worker_rig_site_b;
@@ -189,16 +180,9 @@ test_router_worker_garbage_from_wan_is_counted(void **state)
 }
 
 /* Site a's topology with other services and rules: "%s" is the services and rules. */
-#define SITE_A_WITH(services_and_rules, corp_limits)                                                \
-	"{ \"router\": { \"name\": \"site-a\" },"                                                   \
-	"  \"tenants\": [ { \"name\": \"corp\" " corp_limits " }, { \"name\": \"guest\" } ],"       \
-	"  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","    \
-	"             \"prefixes\": [\"10.1.0.0/24\"] },"                                           \
-	"           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","    \
-	"             \"prefixes\": [\"10.1.1.0/24\"] } ],"                                         \
-	"  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ]," \
-	"  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "     \
-	"\"192.0.2.2\" } ] } ]," services_and_rules "}"
+#define SITE_A_WITH(services_and_rules, corp_limits)                                               \
+	WORKER_RIG_SITE_A("{ \"name\": \"corp\" " corp_limits " }, { \"name\": \"guest\" }",       \
+	    ", " services_and_rules)
 
 #define B_WEB_NO_ACCESS                                                                            \
 	"\"services\": [ { \"name\": \"b-web\", \"prefixes\": [\"10.2.0.0/24\"],"                  \

@@ -31,16 +31,7 @@
 #include "router/router_worker.h"
 #include "worker_rig.h"
 
-#define SITE_A(tenants, services)                                                                   \
-	"{ \"router\": { \"name\": \"site-a\" },"                                                   \
-	"  \"tenants\": [ " tenants " ],"                                                           \
-	"  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","    \
-	"             \"prefixes\": [\"10.1.0.0/24\"] },"                                           \
-	"           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","    \
-	"             \"prefixes\": [\"10.1.1.0/24\"] } ],"                                         \
-	"  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ]," \
-	"  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "     \
-	"\"192.0.2.2\" } ] } ], \"services\": [ " services " ] }"
+#define SITE_A(tenants, services) WORKER_RIG_SITE_A(tenants, ", \"services\": [ " services " ]")
 
 #define TENANTS     "{ \"name\": \"corp\" }, { \"name\": \"guest\" }"
 #define TENANTS_REV "{ \"name\": \"guest\" }, { \"name\": \"corp\" }"

@@ -22,6 +22,23 @@
 #include "router/router_worker.h"
 
 /*
+ * site-a of the standard rig as JSON text: LANs corp (10.1.0.0/24, lan_a[0]) and guest
+ * (10.1.1.0/24, lan_a[1]) of the tenants of those names, waypoint 192.0.2.1, peer site-b
+ * at 192.0.2.2. tenants: the members of "tenants" (corp and guest at least); rest: the
+ * members after "peers" ("services", "rules"...), each after a comma.
+ */
+#define WORKER_RIG_SITE_A(tenants, rest)                                                            \
+	"{ \"router\": { \"name\": \"site-a\" },"                                                   \
+	"  \"tenants\": [ " tenants " ],"                                                           \
+	"  \"lan\": [ { \"name\": \"corp\", \"tenant\": \"corp\", \"address\": \"10.1.0.1/24\","    \
+	"             \"prefixes\": [\"10.1.0.0/24\"] },"                                           \
+	"           { \"name\": \"guest\", \"tenant\": \"guest\", \"address\": \"10.1.1.1/24\","    \
+	"             \"prefixes\": [\"10.1.1.0/24\"] } ],"                                         \
+	"  \"wan\": [ { \"name\": \"wan0\", \"device\": \"wan0\", \"waypoint\": \"192.0.2.1\" } ]," \
+	"  \"peers\": [ { \"name\": \"site-b\", \"paths\": [ { \"wan\": \"wan0\", \"remote\": "     \
+	"\"192.0.2.2\" } ] } ]" rest " }"
+
+/*
  * site-b of the standard rig: one LAN corp (10.2.0.0/24), waypoint 192.0.2.2, peer site-a
  * at 192.0.2.1; it serves b-web (10.2.0.0/24) to corp only and nothing else.
  */
