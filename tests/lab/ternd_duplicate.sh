@@ -30,11 +30,6 @@ source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
 
 impair() { timeout 10 "$ternlab" impair --lab "$lab" "$@" >/dev/null; }
-path_get() { # path_get SITE PATH FIELD
-	sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"
-}
-state_is() { test "$(path_get "$1" "$2" state)" = "$3"; }
-both_up() { state_is "$1" wan0 up && state_is "$1" wan1 up; }
 wan_tx_bytes() { # wan_tx_bytes SITE: bytes sent on both WAN interfaces
 	sj "$1" interfaces "sum(i['tx_bytes'] for i in d['interfaces'] if i['kind'] == 'wan')"
 }

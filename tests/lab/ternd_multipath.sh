@@ -41,11 +41,6 @@ ternctl=$root/$build/src/ctl/ternctl
 base="clear delay=10ms"
 impair() { timeout 10 "$ternlab" impair --lab "$lab" "$@" >/dev/null; }
 ms_since() { echo $((($(now_us) - ${1/./}) / 1000)); }
-path_get() { # path_get SITE PATH FIELD
-	sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"
-}
-state_is() { test "$(path_get "$1" "$2" state)" = "$3"; }
-both_up() { state_is "$1" wan0 up && state_is "$1" wan1 up; }
 # sess_path SITE DPORT [SPORT]: the paths (sorted, comma-separated) of the sessions to
 # port DPORT of b1 (from port SPORT of a1); a session without "path" is placed by its
 # waypoint addresses, and shows as "wanN?" so that a check of the field fails.

@@ -29,8 +29,7 @@ build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
 
-path_get() { sj "$1" paths "d['paths'][0]['$2']"; }
-both_up() { test "$(path_get a state)" = up && test "$(path_get b state)" = up; }
+paths_up() { state_is a wan0 up && state_is b wan0 up; }
 events() { sj "$1" events "'\n'.join(f\"{e['kind']} {e.get('detail')}\" for e in d['events'])"; }
 drops() { sj "$1" drops "' '.join(f\"{k['reason']}={k['count']}\" for k in d['drops'] if k['count'])"; }
 # recv_start NAME NODE ADDR PORT SECONDS / send_start NAME NODE ADDR PORT RATE SECONDS
@@ -56,7 +55,7 @@ lab_up "$root/tools/ternlab/examples/two-sites-nat.json" "two sites, a behind a 
 
 # ---- learn ---------------------------------------------------------------------------
 check "the path is up on both routers within 5 s" \
-	wait_for 5 bash -c "$(declare -f ctl sj path_get both_up); lab=$lab root=$root build=$build; both_up"
+	wait_for 5 bash -c "$(declare -f ctl sj path_get state_is paths_up); lab=$lab root=$root build=$build; paths_up"
 check "b learned a at the NAT's outside address, on a translated port" python3 -c "
 import json, sys
 b, a = json.loads(sys.argv[1])['paths'][0], json.loads(sys.argv[2])['paths'][0]
@@ -111,7 +110,7 @@ check "no packet toward the NAT lacked a relay port or a mapping" bash -c \
 	"$(declare -f ctl sj drops); lab=$lab root=$root build=$build; d=\$(drops b; drops a); echo \"\$d\"; ! grep -q 'nat-relay' <<<\"\$d\""
 
 # ---- flush the NAT's mappings under traffic --------------------------------------------
-port0=$(path_get b remote_port)
+port0=$(path_get b wan0 remote_port)
 x b1 -- timeout 30 iperf3 -s -1 -B 10.2.0.10 >"$work/iperf3-server.log" 2>&1 &
 bg+=($!)
 recv_start flush a1 10.1.0.10 7002 30
@@ -127,7 +126,7 @@ check "a sees its mapping change within 3 s (nat-binding-changed)" \
 	wait_for 3 bash -c "$(declare -f ctl sj events); lab=$lab root=$root build=$build; events a | grep -q '^nat-binding-changed'"
 echo "# flush: a saw the new binding $((($(now_us) - ${t_flush/./}) / 1000)) ms after the flush (polled: an upper bound)"
 check "b follows a to a new port" bash -c "$(declare -f ctl sj path_get); lab=$lab root=$root build=$build
-p=\$(path_get b remote_port); echo \"port $port0 -> \$p\"; test \"\$p\" != '$port0'"
+p=\$(path_get b wan0 remote_port); echo \"port $port0 -> \$p\"; test \"\$p\" != '$port0'"
 r1=$(($(resets a1) + $(resets b1)))
 wait $iperf
 rc=$?

@@ -30,9 +30,6 @@ build=${1:-${TERN_BUILD:-build/gcc}}
 source tests/lab/lib/lab.bash
 stream=$root/bench/failover/udpstream.py
 
-path_get() { sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"; }
-state_is() { test "$(path_get "$1" "$2" state)" = "$3"; }
-both_up() { state_is "$1" wan0 up && state_is "$1" wan1 up; }
 # sess_paths SITE: "dport=path" of every session of a1 to b1, sorted.
 sess_paths() {
 	sj "$1" sessions "' '.join(sorted(s['destination'].rsplit(':', 1)[1] + '=' + str(s.get('path')) for s in d['sessions'] if '10.2.0.10' in s['destination']))"

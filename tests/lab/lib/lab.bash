@@ -100,6 +100,13 @@ stop_bg() {
 # sj SITE WHAT EXPR: EXPR (Python, over d) on the JSON of `ternctl show WHAT`.
 sj() { ctl "$1" show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"; }
 
+# path_get SITE PATH FIELD: FIELD of the path PATH (its name, e.g. wan0) in `show paths`.
+path_get() { sj "$1" paths "next(p['$3'] for p in d['paths'] if p['name'] == '$2')"; }
+# state_is SITE PATH STATE: the path's state is STATE (up, down...).
+state_is() { test "$(path_get "$1" "$2" state)" = "$3"; }
+# both_up SITE: both paths of the two-link topologies (wan0 and wan1) are up.
+both_up() { state_is "$1" wan0 up && state_is "$1" wan1 up; }
+
 # drop_count SITE REASON: the site's packets dropped for REASON.
 drop_count() {
 	ctl "$1" show drops --all | python3 -c "import json,sys; print(sum(x['count'] for x in json.load(sys.stdin)['drops'] if x['reason']=='$2'))"
