@@ -45,13 +45,19 @@ check "red1 (10.1.0.10 on red) pings red-app" reaches red1 10.2.0.10
 check "blue1 (10.1.0.10 on blue) pings blue-app" reaches blue1 10.2.0.20
 x b2 -- timeout 20 python3 -m http.server 80 --bind 10.2.0.20 >"$work/b2.log" 2>&1 &
 x b1 -- timeout 20 python3 -m http.server 80 --bind 10.2.0.10 >"$work/b1.log" 2>&1 &
-sleep 1
-check "TCP: blue1 fetches from blue-app" x blue1 -- curl -sf -m 5 -o /dev/null http://10.2.0.20/
+listening() { xt 5 "$1" -- ss -ltnH | grep -q "$2:80 "; } # listening NODE ADDRESS
+check "the web servers on b1 and b2 listen" wait_for 5 \
+	bash -c "$(declare -f listening xt); ternlab=$ternlab lab=$lab; listening b1 10.2.0.10 && listening b2 10.2.0.20"
+check "TCP: blue1 fetches from blue-app" x blue1 -- curl -sSf -m 5 -o /dev/null http://10.2.0.20/
+# On failure: what curl said, and both routers' drops (this check failed once in CI).
 check "TCP: red1 fetches from red-app at the same time as blue1 from blue-app" bash -c "
 	x() { timeout 20 $ternlab exec --lab $lab \"\$@\"; }
-	x red1 -- curl -sf -m 5 -o /dev/null http://10.2.0.10/ & r=\$!
-	x blue1 -- curl -sf -m 5 -o /dev/null http://10.2.0.20/ || exit 1
-	wait \$r"
+	x red1 -- curl -sSf -m 5 -o /dev/null http://10.2.0.10/ & r=\$!
+	x blue1 -- curl -sSf -m 5 -o /dev/null http://10.2.0.20/ && wait \$r && exit 0
+	for s in a b; do
+		$root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-\$s.sock show drops
+	done
+	exit 1"
 check "site a's sessions name each tenant" bash -c "
 	$root/$build/src/ctl/ternctl --socket /run/ternlab/$lab/ternd-a.sock --json show sessions |
 	python3 -c '
