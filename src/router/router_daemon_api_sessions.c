@@ -220,6 +220,9 @@ daemon_session_json(struct router_daemon *d, const struct session *s, uint32_t i
 	if (o != NULL) {
 		const char *segment = router_worker_session_segment(d->worker, s);
 
+		/* At the egress the session goes into a LAN segment; `peer` says where from. */
+		if (s->role == SESSION_ROLE_EGRESS && segment != NULL)
+			snprintf(route, sizeof(route), "lan %s", segment);
 		json_object_set_new(o, "route", json_string(route));
 		json_object_set_new(o, "segment",
 		    segment != NULL ? json_string(segment) : json_null());
