@@ -7,9 +7,10 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "lib/text.h"
 
 _Static_assert(PATH_SELECT_CANDIDATES_MAX <= 32, "candidate sets are 32-bit masks");
 
@@ -297,33 +298,6 @@ path_select_should_move(const struct path_select_policy *pol, const struct path_
 		return true;
 	return mos_of(current) - to->mos < PATH_SELECT_MOS_TOLERANCE &&
 	    to->latency_us + PATH_SELECT_LATENCY_TOLERANCE_US <= current->latency_us;
-}
-
-/* An snprintf that appends and keeps counting past the end of the buffer. */
-struct text {
-	char *buf;
-	size_t len;
-	size_t used; /* length of the full text so far */
-};
-
-__attribute__((format(printf, 2, 3))) static void
-text_add(struct text *t, const char *fmt, ...)
-{
-	char dummy[1];
-	char *at = dummy;
-	size_t room = 0;
-	va_list ap;
-	int n;
-
-	if (t->used < t->len) {
-		at = t->buf + t->used;
-		room = t->len - t->used;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(room > 0 ? at : NULL, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->used += (size_t)n;
 }
 
 static const char *

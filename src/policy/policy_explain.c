@@ -4,12 +4,12 @@
  * test` and the session detail of `ternctl show session`.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy/policy_engine.h"
 #include "policy/policy_engine_impl.h"
+#include "lib/text.h"
 
 const char *
 policy_verdict_name(uint8_t verdict)
@@ -43,33 +43,6 @@ policy_route_kind_name(uint8_t kind)
 	default:
 		return "none";
 	}
-}
-
-/* An snprintf that appends and keeps counting past the end of the buffer. */
-struct text {
-	char *buf;
-	size_t len;
-	size_t used;
-};
-
-__attribute__((format(printf, 2, 3))) static void
-text_add(struct text *t, const char *fmt, ...)
-{
-	char dummy[1];
-	char *at = dummy;
-	size_t room = 0;
-	va_list ap;
-	int n;
-
-	if (t->used < t->len) {
-		at = t->buf + t->used;
-		room = t->len - t->used;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(room > 0 ? at : NULL, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->used += (size_t)n;
 }
 
 static void
